@@ -1,0 +1,106 @@
+/* The control bus: ZeroMQ ROUTER (sigd) / DEALER (nodes, gwctl) carrying one
+ * protobuf-c gw.Envelope per frame.
+ *
+ * Decoding stays here; behaviour lives in the handlers each daemon lists in
+ * a table of gw_bus_route_t, one row per message it accepts (the X-macro
+ * GW_BUS_BODIES names every body). A frame that does not decode, or whose
+ * body the daemon does not accept, is logged with its sender and dropped;
+ * nothing else is disturbed.
+ *
+ * Event loops: the ZMQ_FD is edge-triggered, so gw_bus_process() drains
+ * until ZMQ_EVENTS has no POLLIN. Call it when the fd is readable and once
+ * per loop iteration before the loop blocks (libuv prepare handle, Sofia
+ * prepoll): that also covers messages that arrived during a send made
+ * outside the read callback.
+ *
+ * Repeated requests: replies sent with gw_bus_reply() are kept in a small
+ * cache keyed by (peer, request id); a request seen again is answered from
+ * the cache, not executed twice.
+ */
+#ifndef GW_BUS_H
+#define GW_BUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw.pb-c.h"
+
+#define GW_BUS_PEERLEN 64   /* routing ids (node names) are shorter */
+
+/* X(CASE_SUFFIX, printable name) for every Envelope body. */
+#define GW_BUS_BODIES(X)                 \
+    X(REG, "register")                   \
+    X(REGISTERED, "registered")          \
+    X(HEARTBEAT, "heartbeat")            \
+    X(DRAIN, "drain")                    \
+    X(DEREG, "deregister")               \
+    X(OFFER, "offer")                    \
+    X(ANSWER, "answer")                  \
+    X(DEL, "delete")                     \
+    X(QUERY, "query")                    \
+    X(MEDIA_REPLY, "media-reply")        \
+    X(EVENT, "event")                    \
+    X(ERROR, "error")                    \
+    X(CTL, "ctl")                        \
+    X(CTL_REPLY, "ctl-reply")
+
+typedef struct gw_bus_s gw_bus_t;
+
+/* `peer` is the sender's routing id on a server, "" on a client. The
+ * envelope is freed after the handler returns: copy what must outlive it. */
+typedef void (*gw_bus_handler_f)(gw_bus_t *bus, const char *peer,
+                                 const Gw__Envelope *env, void *ctx);
+
+typedef struct {
+    Gw__Envelope__BodyCase body;
+    gw_bus_handler_f fn;
+} gw_bus_route_t;
+
+typedef enum {
+    GW_BUS_SERVER,   /* ROUTER, binds */
+    GW_BUS_CLIENT    /* DEALER, connects with `identity` as routing id */
+} gw_bus_mode_t;
+
+typedef struct {
+    gw_bus_mode_t mode;
+    const char *endpoint;          /* "tcp://127.0.0.1:7700" */
+    const char *identity;          /* client routing id (node name) */
+    const gw_bus_route_t *routes;  /* ends with a NULL fn */
+    void *ctx;                     /* passed to handlers */
+} gw_bus_opts_t;
+
+typedef struct {
+    uint64_t frames_in;
+    uint64_t frames_out;
+    uint64_t frames_bad;        /* undecodable or unexpected */
+    uint64_t replays;           /* answered from the reply cache */
+    uint64_t send_failed;       /* peer unknown/gone or queue full */
+} gw_bus_stats_t;
+
+/* Returns NULL with a reason in err. */
+gw_bus_t *gw_bus_new(const gw_bus_opts_t *opts, char *err, size_t errlen);
+/* Closes the socket; pending output is given up to 200 ms. */
+void gw_bus_free(gw_bus_t *bus);
+int gw_bus_fd(gw_bus_t *bus);
+/* Drains every pending frame and dispatches it. Not re-entrant: a call
+ * made from inside a handler returns at once. */
+void gw_bus_process(gw_bus_t *bus);
+/* A fresh request id (random start, so a restarted sender never reuses a
+ * recent id). */
+uint64_t gw_bus_next_id(gw_bus_t *bus);
+/* Sends env to peer (ignored on a client). Sets request_id when it is 0.
+ * Returns 0, -EHOSTUNREACH (no such peer), -EAGAIN, -EMSGSIZE, -ENOMEM. */
+int gw_bus_send(gw_bus_t *bus, const char *peer, Gw__Envelope *env);
+/* Sends reply to the sender of req with correlation_id set, and remembers
+ * it for repeated requests. */
+int gw_bus_reply(gw_bus_t *bus, const char *peer, const Gw__Envelope *req,
+                 Gw__Envelope *reply);
+/* Sends an Error reply. */
+int gw_bus_reply_error(gw_bus_t *bus, const char *peer, const Gw__Envelope *req,
+                       Gw__Status st, const char *text);
+const gw_bus_stats_t *gw_bus_stats(const gw_bus_t *bus);
+const char *gw_bus_body_name(Gw__Envelope__BodyCase body);
+/* Decodes a frame: NULL if malformed. Exposed for tests and fuzzing. */
+Gw__Envelope *gw_bus_decode(const uint8_t *data, size_t len);
+
+#endif

@@ -1,0 +1,71 @@
+/* Configuration: INI files read with inih, directives declared by the
+ * module that uses them.
+ *
+ * Each module exports a table of gw_cfg_directive_t (name, type, default,
+ * bounds, help) over its own struct, like nginx's ngx_command_t arrays; a
+ * daemon hands the tables of its modules to gw_cfg_load(). One file may
+ * hold the sections of every daemon: a daemon skips the sections it knows
+ * belong to another daemon and rejects anything else it does not know.
+ * Every error names the file, the line and the reason.
+ */
+#ifndef GW_CFG_H
+#define GW_CFG_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define GW_CFG_STRLEN 256
+
+typedef enum {
+    GW_CFG_STR,       /* char[GW_CFG_STRLEN] */
+    GW_CFG_INT,       /* int, within [min, max] */
+    GW_CFG_BOOL,      /* int 0/1: yes/no, true/false, on/off, 1/0 */
+    GW_CFG_ADDR,      /* char[GW_CFG_STRLEN]: numeric IPv4 or IPv6 address */
+    GW_CFG_HOSTPORT,  /* struct sockaddr_storage: "ip:port" or "[ip6]:port" */
+    GW_CFG_RANGE,     /* gw_cfg_range_t: "lo-hi", both within [min, max] */
+    GW_CFG_LEVEL      /* gw_log_level_t: err, warn, info, debug */
+} gw_cfg_type_t;
+
+typedef struct {
+    unsigned lo;
+    unsigned hi;
+} gw_cfg_range_t;
+
+typedef struct {
+    const char *name;
+    gw_cfg_type_t type;
+    size_t offset;        /* offset of the field in the section's struct */
+    const char *def;      /* default, written as in a file; NULL = required */
+    long min, max;        /* bounds for INT and RANGE */
+    const char *help;
+} gw_cfg_directive_t;
+
+typedef struct {
+    const char *section;                   /* "sigd", "mediad", ... */
+    const gw_cfg_directive_t *directives;  /* ends with a NULL name */
+    void *base;                            /* struct the offsets point into */
+} gw_cfg_section_t;
+
+#define GW_CFG_END { NULL, 0, 0, NULL, 0, 0, NULL }
+
+/* Sets defaults, then reads `path` (NULL: defaults only). On error writes
+ * "file:line: reason" into err and returns -EINVAL (-ENOENT when the file
+ * cannot be opened). */
+int gw_cfg_load(const char *path, const gw_cfg_section_t *secs, size_t nsecs,
+                char *err, size_t errlen);
+/* Applies one "section.name=value" override (command line). */
+int gw_cfg_set(const gw_cfg_section_t *secs, size_t nsecs, const char *assign,
+               char *err, size_t errlen);
+/* Sets one value in a known section/name; err gets "reason" only. */
+int gw_cfg_apply(const gw_cfg_section_t *secs, size_t nsecs, const char *section,
+                 const char *name, const char *value, char *err, size_t errlen);
+/* Prints every directive with its default and help. */
+void gw_cfg_print_help(const gw_cfg_section_t *secs, size_t nsecs);
+
+/* The standard daemon command line: -c FILE, -s section.name=value (any
+ * number), --check (validate and exit 0), -h. Prints errors itself.
+ * Returns 0 to run, 1 to exit successfully, -1 to exit with failure. */
+int gw_cfg_cli(int argc, char **argv, const char *prog,
+               const gw_cfg_section_t *secs, size_t nsecs);
+
+#endif
