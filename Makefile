@@ -10,6 +10,8 @@
 
 PKGS      := sofia-sip-ua libsrtp2 gnutls libzmq libprotobuf-c libuv inih
 SANITIZE  ?=
+V         ?=
+Q         := $(if $(V),,@)
 CC        ?= cc
 VARIANT   := $(if $(SANITIZE),san,rel)
 B         := build/$(VARIANT)
@@ -23,7 +25,8 @@ endif
 
 WARN      := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
 CFLAGS    ?= -O2 -g
-CFLAGS    += $(WARN) -D_GNU_SOURCE -fno-omit-frame-pointer
+GW_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+CFLAGS    += $(WARN) -D_GNU_SOURCE -fno-omit-frame-pointer -DGW_VERSION=\"$(GW_VERSION)\"
 ifneq ($(SANITIZE),)
 CFLAGS    += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
 LDFLAGS   += -fsanitize=$(SANITIZE)
@@ -52,7 +55,7 @@ MEDIAD_O := $(patsubst %.c,$(B)/%.o,$(MEDIAD_SRC))
 TURND_O  := $(patsubst %.c,$(B)/%.o,$(TURND_SRC))
 GWCTL_O  := $(patsubst %.c,$(B)/%.o,$(GWCTL_SRC))
 
-BINS := $(B)/sigd $(B)/mediad $(B)/turnd $(B)/gwctl
+BINS := $(B)/bin/sigd $(B)/bin/mediad $(B)/bin/turnd $(B)/bin/gwctl
 
 SIGD_PKGS   := sofia-sip-ua libzmq libprotobuf-c inih
 MEDIAD_PKGS := libuv libsrtp2 libzmq libprotobuf-c inih
@@ -72,35 +75,48 @@ $(PROTO_O): $(PROTO_C)
 
 $(B)/common/%.o: common/%.c $(PROTO_H) $(wildcard common/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,libuv libzmq libprotobuf-c inih) -c $< -o $@
+	@echo '  CC     $<'
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,libuv libzmq libprotobuf-c inih) -c $< -o $@
 
 $(B)/sigd/%.o: sigd/%.c $(PROTO_H) $(wildcard sigd/*.h common/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(SIGD_PKGS)) -c $< -o $@
+	@echo '  CC     $<'
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(SIGD_PKGS)) -c $< -o $@
 
 $(B)/mediad/%.o: mediad/%.c $(PROTO_H) $(wildcard mediad/*.h common/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(MEDIAD_PKGS)) -c $< -o $@
+	@echo '  CC     $<'
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(MEDIAD_PKGS)) -c $< -o $@
 
 $(B)/turnd/%.o: turnd/%.c $(PROTO_H) $(wildcard turnd/*.h common/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(TURND_PKGS)) -c $< -o $@
+	@echo '  CC     $<'
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(TURND_PKGS)) -c $< -o $@
 
 $(B)/gwctl/%.o: gwctl/%.c $(PROTO_H) $(wildcard gwctl/*.h common/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(GWCTL_PKGS)) -c $< -o $@
+	@echo '  CC     $<'
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(GWCTL_PKGS)) -c $< -o $@
 
-$(B)/sigd: $(SIGD_O) $(COMMON_CORE_O)
-	$(CC) $(LDFLAGS) $^ $(call pc_libs,$(SIGD_PKGS)) -o $@
+$(B)/bin/sigd: $(SIGD_O) $(COMMON_CORE_O)
+	@mkdir -p $(B)/bin
+	@echo '  LD     $@'
+	$(Q)$(CC) $(LDFLAGS) $^ $(call pc_libs,$(SIGD_PKGS)) -o $@
 
-$(B)/mediad: $(MEDIAD_O) $(COMMON_CORE_O) $(COMMON_UV_O)
-	$(CC) $(LDFLAGS) $^ $(call pc_libs,$(MEDIAD_PKGS)) -o $@
+$(B)/bin/mediad: $(MEDIAD_O) $(COMMON_CORE_O) $(COMMON_UV_O)
+	@mkdir -p $(B)/bin
+	@echo '  LD     $@'
+	$(Q)$(CC) $(LDFLAGS) $^ $(call pc_libs,$(MEDIAD_PKGS)) -o $@
 
-$(B)/turnd: $(TURND_O) $(COMMON_CORE_O) $(COMMON_UV_O)
-	$(CC) $(LDFLAGS) $^ $(call pc_libs,$(TURND_PKGS)) -o $@
+$(B)/bin/turnd: $(TURND_O) $(COMMON_CORE_O) $(COMMON_UV_O)
+	@mkdir -p $(B)/bin
+	@echo '  LD     $@'
+	$(Q)$(CC) $(LDFLAGS) $^ $(call pc_libs,$(TURND_PKGS)) -o $@
 
-$(B)/gwctl: $(GWCTL_O) $(COMMON_CORE_O) $(COMMON_UV_O)
-	$(CC) $(LDFLAGS) $^ $(call pc_libs,$(GWCTL_PKGS)) -o $@
+$(B)/bin/gwctl: $(GWCTL_O) $(COMMON_CORE_O) $(COMMON_UV_O)
+	@mkdir -p $(B)/bin
+	@echo '  LD     $@'
+	$(Q)$(CC) $(LDFLAGS) $^ $(call pc_libs,$(GWCTL_PKGS)) -o $@
 
 # ---- unit tests: one binary per test/unit/test-*.c, linked with the
 # objects it names in its first line comment is overkill; link them all.
@@ -136,3 +152,76 @@ bench: all
 
 clean:
 	rm -rf build
+
+# ---- fuzzing (libFuzzer, clang): one binary build/fuzz/fuzz-<name> per
+# test/fuzz/fuzz-<name>.c, its seed corpus in test/fuzz/corpus/<name>/.
+#   make fuzz                       build every target
+#   make fuzz-smoke                 run each target once over its corpus
+#   make fuzz-run FUZZ_SECONDS=60   fuzz each target (scratch corpus in build/)
+# The daemons' non-main sources go into one archive per daemon, so a target
+# pulls in only the objects it uses. While a daemon does not build, leave it
+# out: make fuzz-smoke FUZZ_DAEMONS="sigd mediad" FUZZ_TARGETS="cfg bus".
+FUZZ_CC      ?= clang
+FZ           := build/fuzz
+FUZZ_DAEMONS ?= sigd mediad turnd
+FUZZ_TARGETS ?= $(patsubst test/fuzz/fuzz-%.c,%,$(wildcard test/fuzz/fuzz-*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_BINS    := $(patsubst %,$(FZ)/fuzz-%,$(FUZZ_TARGETS))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -O1 -g $(WARN) -D_GNU_SOURCE -fno-omit-frame-pointer \
+                -DGW_VERSION=\"fuzz\" $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_CPPFLAGS := -I$(FZ)/proto -Icommon -Isigd -Imediad -Iturnd \
+                 $(call pc_cflags,$(UNIT_PKGS))
+FUZZ_COMMON_O := $(patsubst %,$(FZ)/obj/common/%.o,$(COMMON_CORE) $(COMMON_UV)) \
+                 $(FZ)/obj/proto/gw.pb-c.o
+FUZZ_LIBS    := $(patsubst %,$(FZ)/lib%.a,$(FUZZ_DAEMONS))
+fuzz_objs     = $(patsubst %.c,$(FZ)/obj/%.o,$(filter-out %/main.c,$(wildcard $(1)/*.c)))
+
+.PHONY: fuzz-smoke fuzz-run
+.SECONDARY: $(FUZZ_COMMON_O) $(FZ)/proto/gw.pb-c.h
+fuzz: $(FUZZ_BINS)
+
+$(FZ)/proto/%.pb-c.c $(FZ)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(FZ)/proto
+	protoc-c --c_out=$(FZ)/proto -Iproto $<
+
+$(FZ)/obj/proto/gw.pb-c.o: $(FZ)/proto/gw.pb-c.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(filter-out -Wshadow -Wstrict-prototypes,$(FUZZ_CFLAGS)) -c $< -o $@
+
+$(FZ)/obj/%.o: %.c $(FZ)/proto/gw.pb-c.h $(wildcard common/*.h sigd/*.h mediad/*.h turnd/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(foreach d,$(FUZZ_DAEMONS),$(eval $(FZ)/lib$(d).a: $(call fuzz_objs,$(d))))
+$(FZ)/lib%.a:
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FZ)/fuzz-%: test/fuzz/fuzz-%.c $(FUZZ_COMMON_O) $(FUZZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ \
+	    $(call pc_libs,$(UNIT_PKGS)) -o $@
+
+# Each corpus file is run once; any crash, leak or sanitizer report fails.
+fuzz-smoke: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    d=test/fuzz/corpus/$$t; \
+	    if [ -n "$$(ls -A $$d 2>/dev/null)" ]; then \
+	        $(FZ)/fuzz-$$t $$d/* >$(FZ)/smoke-$$t.log 2>&1 || \
+	            { tail -n 40 $(FZ)/smoke-$$t.log; echo "fuzz-smoke: $$t FAILED"; exit 1; }; \
+	        echo "fuzz-smoke: $$t ok ($$(ls $$d | wc -l) inputs)"; \
+	    else \
+	        $(FZ)/fuzz-$$t -runs=1000 >$(FZ)/smoke-$$t.log 2>&1 || \
+	            { tail -n 40 $(FZ)/smoke-$$t.log; echo "fuzz-smoke: $$t FAILED"; exit 1; }; \
+	        echo "fuzz-smoke: $$t ok (no corpus; 1000 generated inputs)"; \
+	    fi; \
+	done
+
+# Mutates from the seed corpus into build/fuzz/corpus/<name>; crashes are
+# written to build/fuzz/ as crash-*. Copy good new seeds back by hand.
+fuzz-run: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FZ)/corpus/$$t; \
+	    $(FZ)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FZ)/ \
+	        $(FZ)/corpus/$$t test/fuzz/corpus/$$t; \
+	done

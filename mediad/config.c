@@ -1,0 +1,34 @@
+/* The [mediad] directives. Addresses are numeric: a media node binds
+ * exactly the EXT and INT addresses it is given, never a wildcard, so that
+ * a packet can only leave on the interface its leg belongs to. */
+#include <stddef.h>
+
+#include "mediad.h"
+
+#define F(x) offsetof(md_config_t, x)
+
+const gw_cfg_directive_t md_config_directives[] = {
+    { "name", GW_CFG_STR, F(name), "media1", 0, 0,
+      "node name, unique per sigd; also the bus routing id" },
+    { "bus", GW_CFG_STR, F(bus), "tcp://127.0.0.1:7700", 0, 0,
+      "sigd's bus endpoint" },
+    { "ext_addr", GW_CFG_ADDR, F(ext_addr), "127.0.0.1", 0, 0,
+      "EXT (internet side) address to bind" },
+    { "ext_advertised", GW_CFG_STR, F(ext_advertised), "", 0, 0,
+      "EXT address put in SDP when behind 1:1 NAT (default: ext_addr)" },
+    { "int_addr", GW_CFG_ADDR, F(int_addr), "127.0.0.2", 0, 0,
+      "INT (internal side) address to bind" },
+    { "rtp_range", GW_CFG_RANGE, F(rtp_range), "10000-20000", 1024, 65535,
+      "RTP/RTCP port range on each interface (even RTP, RTCP = RTP + 1)" },
+    { "capacity", GW_CFG_INT, F(capacity), "10000", 1, 1000000,
+      "sessions this node accepts" },
+    { "weight", GW_CFG_INT, F(weight), "100", 1, 10000,
+      "share of new calls relative to other nodes" },
+    { "dscp", GW_CFG_INT, F(dscp), "46", 0, 63,
+      "DSCP on media packets (46 = EF)" },
+    { "ext_symmetric", GW_CFG_BOOL, F(ext_symmetric), "yes", 0, 0,
+      "EXT legs send only to the address latched from the peer's packets" },
+    { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
+      "err, warn, info or debug" },
+    GW_CFG_END
+};

@@ -1,0 +1,133 @@
+/* mediad: RTP/RTCP relay node. Reads its config, binds nothing until sigd
+ * asks (ports are opened per session), registers on the bus and runs the
+ * libuv loop until SIGINT/SIGTERM, then closes every session and handle. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "session.h"
+
+static md_t md_instance;
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    md_t *md = h->data;
+
+    GW_INFO("signal %d: stopping (%u sessions open)", signum, md->nsessions);
+    md->stopping = 1;
+    uv_stop(h->loop);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void describe(md_t *md)
+{
+    const char *adv = md->cfg.ext_advertised[0] ? md->cfg.ext_advertised
+                                                : md->cfg.ext_addr;
+
+    gw__port_range__init(&md->range);
+    md->range.lo = md->cfg.rtp_range.lo;
+    md->range.hi = md->cfg.rtp_range.hi;
+    for (int i = 0; i < 2; i++) {
+        gw__interface__init(&md->ifaces[i]);
+        md->ifaces[i].ports = &md->range;
+        md->iface_ptrs[i] = &md->ifaces[i];
+    }
+    md->ifaces[0].side = GW__SIDE__SIDE_EXT;
+    md->ifaces[0].bind_addr = md->cfg.ext_addr;
+    md->ifaces[0].advertised_addr = (char *)adv;
+    md->ifaces[1].side = GW__SIDE__SIDE_INT;
+    md->ifaces[1].bind_addr = md->cfg.int_addr;
+    md->ifaces[1].advertised_addr = md->cfg.int_addr;
+
+    gw__node_register__init(&md->reg);
+    md->reg.role = GW__ROLE__ROLE_MEDIA;
+    md->reg.node = md->cfg.name;
+    md->reg.n_ifaces = 2;
+    md->reg.ifaces = md->iface_ptrs;
+    md->reg.has_capacity = 1;
+    md->reg.capacity = (uint32_t)md->cfg.capacity;
+    md->reg.has_weight = 1;
+    md->reg.weight = (uint32_t)md->cfg.weight;
+    md->reg.version = "mediad " GW_VERSION;
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        md->reg.epoch = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    md_t *md = &md_instance;
+    gw_cfg_section_t secs[] = { { "mediad", md_config_directives, &md->cfg } };
+    gw_bus_opts_t bo = { 0 };
+    uv_signal_t sigint, sigterm;
+    char err[512];
+    int rc;
+
+    rc = gw_cfg_cli(argc, argv, "mediad", secs, 1);
+    if (rc != 0)
+        return rc > 0 ? 0 : 1;
+    gw_log_init("mediad", md->cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (gw_ports_init(&md->ext_ports, md->cfg.rtp_range.lo, md->cfg.rtp_range.hi) < 0 ||
+        gw_ports_init(&md->int_ports, md->cfg.rtp_range.lo, md->cfg.rtp_range.hi) < 0) {
+        GW_ERR("rtp_range %u-%u holds no even port pair", md->cfg.rtp_range.lo,
+               md->cfg.rtp_range.hi);
+        return 1;
+    }
+    md->loop = uv_default_loop();
+    describe(md);
+
+    bo.mode = GW_BUS_CLIENT;
+    bo.endpoint = md->cfg.bus;
+    bo.identity = md->cfg.name;
+    bo.routes = md_control_routes;
+    bo.ctx = md;
+    md->bus = gw_bus_new(&bo, err, sizeof err);
+    if (md->bus == NULL) {
+        GW_ERR("bus: %s", err);
+        rc = 1;
+        goto out_ports;
+    }
+    gw_bus_uv_start(&md->bus_uv, md->loop, md->bus);
+    md->node.reg = &md->reg;
+    md->node.fill = md_control_fill_heartbeat;
+    md->node.ctx = md;
+    gw_node_start(&md->node, md->loop, md->bus);
+
+    uv_signal_init(md->loop, &sigint);
+    uv_signal_init(md->loop, &sigterm);
+    sigint.data = sigterm.data = md;
+    uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_signal_start(&sigterm, on_signal, SIGTERM);
+
+    GW_INFO("node '%s': EXT %s (advertised %s), INT %s, RTP %u-%u, bus %s",
+            md->cfg.name, md->cfg.ext_addr, md->ifaces[0].advertised_addr,
+            md->cfg.int_addr, md->cfg.rtp_range.lo, md->cfg.rtp_range.hi,
+            md->cfg.bus);
+    uv_run(md->loop, UV_RUN_DEFAULT);
+
+    md_session_destroy_all(md);
+    gw_node_stop(&md->node, "shutdown");
+    gw_bus_uv_stop(&md->bus_uv);
+    uv_walk(md->loop, close_walk, NULL);
+    uv_run(md->loop, UV_RUN_DEFAULT);
+    uv_loop_close(md->loop);
+    gw_bus_free(md->bus);
+    rc = 0;
+out_ports:
+    gw_ports_free(&md->int_ports);
+    gw_ports_free(&md->ext_ports);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/* Dialog table: see call.h. Chained hash on the Call-ID. */
+#include "call.h"
+#include "media.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/su_alloc.h>
+
+#define CALL_BUCKETS 8192   /* power of two */
+
+static unsigned hash_str(const char *s)
+{
+    unsigned h = 2166136261u;    /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h & (CALL_BUCKETS - 1);
+}
+
+int sig_calls_init(sig_daemon_t *sig)
+{
+    sig->buckets = calloc(CALL_BUCKETS, sizeof *sig->buckets);
+    return sig->buckets ? 0 : -1;
+}
+
+sig_call_t *sig_call_find(sig_daemon_t *sig, const char *call_id)
+{
+    for (sig_call_t *c = sig->buckets[hash_str(call_id)]; c; c = c->hnext)
+        if (strcmp(c->call_id, call_id) == 0)
+            return c;
+    return NULL;
+}
+
+sig_call_t *sig_call_create(sig_daemon_t *sig, const char *call_id)
+{
+    sig_call_t *c = su_home_new(sizeof *c);
+    unsigned b;
+
+    if (c == NULL)
+        return NULL;
+    c->call_id = su_strdup(c->home, call_id);
+    if (c->call_id == NULL) {
+        su_home_unref(c->home);
+        return NULL;
+    }
+    c->sig = sig;
+    c->refs = 1;
+    c->session_id = ++sig->next_session;
+    b = hash_str(call_id);
+    c->hnext = sig->buckets[b];
+    sig->buckets[b] = c;
+    sig->ncalls++;
+    return c;
+}
+
+void sig_call_ref(sig_call_t *c)
+{
+    c->refs++;
+}
+
+void sig_call_unref(sig_call_t *c)
+{
+    if (--c->refs > 0)
+        return;
+    su_home_unref(c->home);
+}
+
+void sig_call_end(sig_call_t *c, const char *reason)
+{
+    sig_daemon_t *sig = c->sig;
+
+    if (c->ended)
+        return;
+    c->ended = 1;
+    if (c->node[0])
+        sig_media_delete(sig, c, reason);
+    for (sig_call_t **pp = &sig->buckets[hash_str(c->call_id)]; *pp; pp = &(*pp)->hnext) {
+        if (*pp == c) {
+            *pp = c->hnext;
+            sig->ncalls--;
+            break;
+        }
+    }
+    gw_log(GW_LOG_INFO, c->call_id, "call ended: %s", reason);
+    sig_call_unref(c);  /* the table's reference */
+}
+
+void sig_calls_fini(sig_daemon_t *sig)
+{
+    if (sig->buckets == NULL)
+        return;
+    for (unsigned b = 0; b < CALL_BUCKETS; b++)
+        while (sig->buckets[b])
+            sig_call_end(sig->buckets[b], "shutdown");
+    free(sig->buckets);
+    sig->buckets = NULL;
+}

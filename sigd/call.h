@@ -1,0 +1,49 @@
+/* The dialog table: one sig_call_t per Call-ID with media anchored.
+ *
+ * A call is created by the first INVITE with an offer and ended by BYE,
+ * CANCEL, a failure response or a media failure. Its memory is a Sofia
+ * home of its own (per-dialog lifetime); transactions in flight hold
+ * references, so an ended call is freed only when the last one lets go.
+ */
+#ifndef SIG_CALL_H
+#define SIG_CALL_H
+
+#include "sigd.h"
+#include "sdp.h"
+
+struct sig_call_s {
+    su_home_t home[1];            /* must be first: the call is its home */
+    /* read-only */
+    char *call_id;
+    uint64_t session_id;
+    char node[GW_BUS_PEERLEN];    /* node holding the media; "" = none */
+    int has_media;                /* the node confirmed a session */
+    unsigned nstreams;
+    sig_sdp_ep_t ext_relay[SIG_SDP_MAX_STREAMS];  /* relay, EXT side */
+    sig_sdp_ep_t int_relay[SIG_SDP_MAX_STREAMS];  /* relay, INT side */
+    Gw__Side offer_side;          /* side of the pending offer */
+    int ended;
+    /* private */
+    sig_daemon_t *sig;
+    sig_call_t *hnext;
+    int refs;
+};
+
+int sig_calls_init(sig_daemon_t *sig);
+void sig_calls_fini(sig_daemon_t *sig);
+sig_call_t *sig_call_find(sig_daemon_t *sig, const char *call_id);
+/* A new call in the table. The table holds one reference, dropped by
+ * sig_call_end(); a transaction that keeps the pointer takes its own. */
+sig_call_t *sig_call_create(sig_daemon_t *sig, const char *call_id);
+void sig_call_ref(sig_call_t *c);
+void sig_call_unref(sig_call_t *c);
+/* Deletes the media session (if any) and removes the call from the table;
+ * references keep the memory until released. Idempotent. */
+void sig_call_end(sig_call_t *c, const char *reason);
+/* The relay endpoints a side sees. */
+static inline const sig_sdp_ep_t *sig_call_relay(const sig_call_t *c, Gw__Side side)
+{
+    return side == GW__SIDE__SIDE_EXT ? c->ext_relay : c->int_relay;
+}
+
+#endif

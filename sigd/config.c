@@ -1,0 +1,32 @@
+/* The [sigd] directives. */
+#include <stddef.h>
+
+#include "sigd.h"
+
+#define F(x) offsetof(sig_config_t, x)
+
+const gw_cfg_directive_t sig_config_directives[] = {
+    { "ext_addr", GW_CFG_ADDR, F(ext_addr), "127.0.0.1", 0, 0,
+      "EXT (internet side) SIP address" },
+    { "ext_port", GW_CFG_INT, F(ext_port), "5060", 1, 65535,
+      "EXT SIP port (UDP and TCP)" },
+    { "int_addr", GW_CFG_ADDR, F(int_addr), "127.0.0.2", 0, 0,
+      "INT (internal side) SIP address" },
+    { "int_port", GW_CFG_INT, F(int_port), "5060", 1, 65535,
+      "INT SIP port (UDP and TCP)" },
+    { "internal_target", GW_CFG_STR, F(internal_target), "sip:127.0.0.3:5080", 0, 0,
+      "where new requests from EXT are sent (the CTI/PBX)" },
+    { "bus_bind", GW_CFG_STR, F(bus_bind), "tcp://127.0.0.1:7700", 0, 0,
+      "control-bus endpoint sigd binds for nodes and gwctl" },
+    { "media_deadline_ms", GW_CFG_INT, F(media_deadline_ms), "2000", 50, 30000,
+      "how long a media request to a node may take before the call fails over or gets 503" },
+    { "heartbeat_ms", GW_CFG_INT, F(heartbeat_ms), "1000", 100, 60000,
+      "heartbeat interval asked of nodes" },
+    { "dead_after", GW_CFG_INT, F(dead_after), "3", 1, 100,
+      "missed heartbeats after which a node is dead" },
+    { "retry_after", GW_CFG_INT, F(retry_after), "5", 0, 3600,
+      "Retry-After seconds in a 503 when no media node can take a call" },
+    { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
+      "err, warn, info or debug" },
+    GW_CFG_END
+};

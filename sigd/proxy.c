@@ -1,0 +1,689 @@
+/* The SIP proxy: routing, forwarding and the media hooks of a dialog.
+ *
+ * Every forwarded request is a sig_tx_t pairing the server transaction
+ * (irq, towards the sender) with the client transaction (orq, towards the
+ * next hop). A request carrying an SDP offer waits in its tx while the
+ * media node allocates the session; it leaves with its SDP rewritten to the
+ * relay's address on the side it goes to. Responses with the answer are
+ * rewritten synchronously from the relay endpoints the offer returned, and
+ * the answerer's addresses are passed to the node without waiting.
+ *
+ * Routing (RFC 3261 16.4/16.6): Route entries naming us are removed; the
+ * next hop is the first remaining Route, else the Request-URI; a new
+ * request from EXT goes to the configured internal target. sigd inserts
+ * two Record-Route entries (one per side, the outgoing side's on top) so
+ * that both parties address it on their own side.
+ */
+#include "proxy.h"
+#include "call.h"
+#include "media.h"
+#include "nodes.h"
+#include "sdp.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_util.h>
+#include <sofia-sip/su_string.h>
+#include <sofia-sip/url.h>
+
+#define EXT GW__SIDE__SIDE_EXT
+#define INT GW__SIDE__SIDE_INT
+#define OTHER(s) ((s) == EXT ? INT : EXT)
+#define SIDE_NAME(s) ((s) == EXT ? "EXT" : "INT")
+
+typedef struct sig_tx_s sig_tx_t;
+
+struct sig_tx_s {
+    su_home_t home[1];
+    /* read-only */
+    sig_daemon_t *sig;
+    Gw__Side in_side;
+    Gw__Side out_side;
+    sip_method_t method;
+    /* private */
+    nta_incoming_t *irq;
+    nta_outgoing_t *orq;
+    sig_call_t *call;             /* referenced; NULL when no media */
+    msg_t *msg;                   /* the request to forward */
+    url_t *hop;                   /* its next hop */
+    sig_sdp_ep_t offer[SIG_SDP_MAX_STREAMS];
+    unsigned noffer;
+    sdp_session_t *sdp;           /* parsed offer, rewritten on media reply */
+    int has_offer;                /* request's SDP anchored through media */
+    int initial;                  /* dialog-creating request (no To tag) */
+    int canceled;                 /* CANCELed while waiting for media */
+    char tried_node[GW_BUS_PEERLEN];
+    sig_tx_t *next, **prev;       /* sig-wide list, for shutdown */
+};
+
+static sig_tx_t *tx_list;
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static const char *call_id_of(const sip_t *sip)
+{
+    return sip && sip->sip_call_id ? sip->sip_call_id->i_id : NULL;
+}
+
+static int side_port(sig_daemon_t *sig, Gw__Side s)
+{
+    return s == EXT ? sig->cfg.ext_port : sig->cfg.int_port;
+}
+
+static const char *side_addr(sig_daemon_t *sig, Gw__Side s)
+{
+    return s == EXT ? sig->cfg.ext_addr : sig->cfg.int_addr;
+}
+
+/* 1 when the URI addresses one of our listeners. */
+static int is_ours(sig_daemon_t *sig, const url_t *u)
+{
+    unsigned port;
+
+    if (u == NULL || u->url_host == NULL)
+        return 0;
+    port = u->url_port ? (unsigned)atoi(u->url_port)
+                       : (u->url_type == url_sips ? 5061 : 5060);
+    for (int s = 0; s < 2; s++) {
+        const char *a = side_addr(sig, (Gw__Side)s);
+        size_t hl = strlen(u->url_host);
+        const char *h = u->url_host;
+        /* [v6] in URIs */
+        if (h[0] == '[' && hl > 2 && strncmp(h + 1, a, hl - 2) == 0 &&
+            strlen(a) == hl - 2 && port == (unsigned)side_port(sig, (Gw__Side)s))
+            return 1;
+        if (strcmp(h, a) == 0 && port == (unsigned)side_port(sig, (Gw__Side)s))
+            return 1;
+    }
+    return 0;
+}
+
+static void tx_free(sig_tx_t *tx)
+{
+    if (tx->prev) {
+        if ((*tx->prev = tx->next))
+            tx->next->prev = tx->prev;
+    }
+    sig_media_forget(tx->sig, tx);
+    if (tx->orq)
+        nta_outgoing_destroy(tx->orq);
+    if (tx->irq)
+        nta_incoming_destroy(tx->irq);
+    if (tx->msg)
+        msg_destroy(tx->msg);
+    if (tx->call)
+        sig_call_unref(tx->call);
+    su_home_deinit(tx->home);
+    free(tx);
+}
+
+static sig_tx_t *tx_new(sig_daemon_t *sig, nta_incoming_t *irq, Gw__Side in_side,
+                        const sip_t *sip)
+{
+    sig_tx_t *tx = calloc(1, sizeof *tx);
+
+    if (tx == NULL)
+        return NULL;
+    su_home_init(tx->home);
+    tx->sig = sig;
+    tx->irq = irq;
+    tx->in_side = in_side;
+    tx->out_side = OTHER(in_side);
+    tx->method = sip->sip_request->rq_method;
+    if ((tx->next = tx_list))
+        tx_list->prev = &tx->next;
+    tx->prev = &tx_list;
+    tx_list = tx;
+    return tx;
+}
+
+/* Replaces the message body (and Content-Length) with text. */
+static int set_body(msg_t *msg, sip_t *sip, const char *text)
+{
+    su_home_t *home = msg_home(msg);
+    size_t len = strlen(text);
+    sip_payload_t *pl = sip_payload_create(home, text, (isize_t)len);
+    sip_content_length_t *cl = sip_content_length_create(home, (uint32_t)len);
+
+    if (pl == NULL || cl == NULL)
+        return -1;
+    if (sip->sip_payload)
+        msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_payload,
+                           (msg_header_t *)pl);
+    else
+        msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)pl);
+    if (sip->sip_content_length)
+        msg_header_replace(msg, (msg_pub_t *)sip,
+                           (msg_header_t *)sip->sip_content_length,
+                           (msg_header_t *)cl);
+    else
+        msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)cl);
+    return 0;
+}
+
+static int has_sdp(const sip_t *sip)
+{
+    if (sip->sip_payload == NULL || sip->sip_payload->pl_len == 0)
+        return 0;
+    return sip->sip_content_type == NULL ||
+           su_casematch(sip->sip_content_type->c_type, "application/sdp");
+}
+
+/* ---- forwarding ------------------------------------------------------- */
+
+static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *sip);
+static int on_cancel(sig_tx_t *tx, nta_incoming_t *irq, const sip_t *sip);
+
+/* Sends tx->msg to tx->hop from the outgoing side's agent. */
+static int send_out(sig_tx_t *tx)
+{
+    sig_daemon_t *sig = tx->sig;
+    msg_t *msg = tx->msg;
+
+    tx->msg = NULL;
+    tx->orq = nta_outgoing_mcreate(sig->agent[tx->out_side], on_response, tx,
+                                   (url_string_t *)tx->hop, msg, TAG_END());
+    if (tx->orq == NULL) {
+        gw_log(GW_LOG_WARN, NULL, "cannot forward %s to " URL_PRINT_FORMAT,
+               sip_method_name(tx->method, "?"), URL_PRINT_ARGS(tx->hop));
+        return -1;
+    }
+    return 0;
+}
+
+/* Replies with status, ends the call's media when this was the request
+ * that created it, and frees the tx. */
+static void tx_fail(sig_tx_t *tx, int status, const char *phrase,
+                    const char *why)
+{
+    sig_daemon_t *sig = tx->sig;
+    char ra[16];
+
+    gw_log(GW_LOG_WARN, tx->call ? tx->call->call_id : NULL,
+           "%s from %s answered %d: %s", sip_method_name(tx->method, "?"),
+           SIDE_NAME(tx->in_side), status, why);
+    if (status == 503 && sig->cfg.retry_after > 0) {
+        snprintf(ra, sizeof ra, "%d", sig->cfg.retry_after);
+        nta_incoming_treply(tx->irq, status, phrase, SIPTAG_RETRY_AFTER_STR(ra),
+                            TAG_END());
+    } else {
+        nta_incoming_treply(tx->irq, status, phrase, TAG_END());
+    }
+    if (tx->call && tx->initial)
+        sig_call_end(tx->call, why);
+    tx_free(tx);
+}
+
+static void on_offer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
+                           const Gw__MediaReply *r);
+
+/* Asks a node for the session (or the call's node for a re-offer). */
+static int request_media(sig_tx_t *tx)
+{
+    sig_daemon_t *sig = tx->sig;
+    sig_call_t *c = tx->call;
+    sig_node_t *node;
+
+    if (c->node[0]) {
+        node = sig_nodes_find(sig, c->node);
+    } else {
+        node = sig_nodes_pick_media(sig, tx->tried_node[0]
+                                             ? sig_nodes_find(sig, tx->tried_node)
+                                             : NULL);
+    }
+    if (node == NULL)
+        return -1;
+    snprintf(tx->tried_node, sizeof tx->tried_node, "%s", node->name);
+    c->offer_side = tx->in_side;
+    if (sig_media_offer(sig, node, c, tx->in_side, tx->offer, tx->noffer,
+                        on_offer_reply, tx) < 0)
+        return -1;
+    return 0;
+}
+
+static void copy_relay(sig_sdp_ep_t *dst, const Gw__Endpoint *e)
+{
+    snprintf(dst->addr, sizeof dst->addr, "%s", e->addr);
+    dst->port = e->port;
+    dst->rtcp_port = e->has_rtcp_port ? e->rtcp_port : e->port + 1;
+    dst->rtcp_mux = 0;
+}
+
+static void on_offer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
+                           const Gw__MediaReply *r)
+{
+    sig_tx_t *tx = arg;
+    sig_call_t *c = tx->call;
+    sip_t *sip = sip_object(tx->msg);
+    sig_sdp_ep_t relay[SIG_SDP_MAX_STREAMS];
+    char err[256], *text;
+    int first = (c->node[0] == '\0');
+
+    if (tx->canceled) {
+        /* 487 was sent when the CANCEL came; only clean up. */
+        if (tx->initial)
+            sig_call_end(c, "canceled");
+        tx_free(tx);
+        return;
+    }
+    if (r == NULL || r->n_streams < tx->noffer) {
+        /* One more node, if there is another live one, then 503. */
+        if (first && sig_nodes_pick_media(sig, node) != NULL &&
+            tx->tried_node[0] && strcmp(tx->tried_node, "*") != 0) {
+            gw_log(GW_LOG_WARN, c->call_id, "media node '%s' failed; trying another",
+                   tx->tried_node);
+            if (request_media(tx) == 0) {
+                snprintf(tx->tried_node, sizeof tx->tried_node, "*");
+                return;
+            }
+        }
+        tx_fail(tx, SIP_503_SERVICE_UNAVAILABLE, "no media relay available");
+        return;
+    }
+    if (first) {
+        snprintf(c->node, sizeof c->node, "%s", node ? node->name : tx->tried_node);
+        if (node)
+            node->sessions++;
+    }
+    c->has_media = 1;
+    c->nstreams = (unsigned)r->n_streams;
+    for (size_t i = 0; i < r->n_streams && i < SIG_SDP_MAX_STREAMS; i++) {
+        copy_relay(&c->ext_relay[i], r->streams[i]->ext_local);
+        copy_relay(&c->int_relay[i], r->streams[i]->int_local);
+    }
+    memcpy(relay, sig_call_relay(c, tx->out_side), sizeof relay);
+    for (unsigned i = 0; i < tx->noffer; i++)
+        relay[i].port = tx->offer[i].port ? relay[i].port : 0;
+    text = sig_sdp_rewrite(tx->home, tx->sdp, relay, tx->noffer, err, sizeof err);
+    if (text == NULL || set_body(tx->msg, sip, text) < 0) {
+        tx_fail(tx, SIP_500_INTERNAL_SERVER_ERROR, text ? "out of memory" : err);
+        return;
+    }
+    gw_log(GW_LOG_INFO, c->call_id, "media on '%s': %s %s:%u <-> %s %s:%u",
+           c->node, SIDE_NAME(EXT), c->ext_relay[0].addr, c->ext_relay[0].port,
+           SIDE_NAME(INT), c->int_relay[0].addr, c->int_relay[0].port);
+    if (send_out(tx) < 0)
+        tx_fail(tx, SIP_500_INTERNAL_SERVER_ERROR, "cannot forward");
+}
+
+/* Parses the request's SDP offer and starts the media request. Returns 0
+ * when the tx now waits for media, a SIP status to answer with otherwise. */
+static int start_offer(sig_tx_t *tx, sip_t *sip)
+{
+    sig_daemon_t *sig = tx->sig;
+    char err[256];
+    int n;
+
+    tx->sdp = sig_sdp_parse(tx->home, sip->sip_payload->pl_data,
+                            sip->sip_payload->pl_len, err, sizeof err);
+    if (tx->sdp == NULL) {
+        gw_log(GW_LOG_WARN, call_id_of(sip), "%s from %s rejected: %s",
+               sip_method_name(tx->method, "?"), SIDE_NAME(tx->in_side), err);
+        return 488;
+    }
+    n = sig_sdp_endpoints(tx->sdp, tx->offer, SIG_SDP_MAX_STREAMS, err, sizeof err);
+    if (n <= 0) {
+        gw_log(GW_LOG_WARN, call_id_of(sip), "%s from %s rejected: %s",
+               sip_method_name(tx->method, "?"), SIDE_NAME(tx->in_side),
+               n == 0 ? "SDP has no media" : err);
+        return 488;
+    }
+    tx->noffer = (unsigned)n;
+    tx->call = sig_call_find(sig, call_id_of(sip));
+    if (tx->call == NULL) {
+        if (!tx->initial)
+            return 481;
+        tx->call = sig_call_create(sig, call_id_of(sip));
+        if (tx->call == NULL)
+            return 500;
+    }
+    sig_call_ref(tx->call);
+    tx->has_offer = 1;
+    if (request_media(tx) < 0) {
+        if (tx->initial)
+            sig_call_end(tx->call, "no media node");
+        return 503;
+    }
+    return 0;
+}
+
+/* Removes Route entries naming us, then picks the next hop. Returns 0, or
+ * a SIP status. */
+static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
+{
+    const url_t *hop;
+
+    while (sip->sip_route && is_ours(sig, sip->sip_route->r_url))
+        sip_route_remove(msg, sip);
+    if (sip->sip_route) {
+        hop = sip->sip_route->r_url;
+    } else if (tx->initial && tx->in_side == EXT) {
+        hop = url_hdup(tx->home, URL_STRING_MAKE(sig->cfg.internal_target)->us_url);
+        if (hop == NULL)
+            return 500;
+        /* A Request-URI naming us is rewritten to the target's host. */
+        if (is_ours(sig, sip->sip_request->rq_url)) {
+            url_t *ru = url_hdup(msg_home(msg), sip->sip_request->rq_url);
+            if (ru == NULL)
+                return 500;
+            ru->url_host = hop->url_host;
+            ru->url_port = hop->url_port;
+            sip_request_t *rq = sip_request_create(msg_home(msg),
+                                                   sip->sip_request->rq_method,
+                                                   sip->sip_request->rq_method_name,
+                                                   (url_string_t *)ru, NULL);
+            if (rq == NULL)
+                return 500;
+            msg_header_replace(msg, (msg_pub_t *)sip,
+                               (msg_header_t *)sip->sip_request, (msg_header_t *)rq);
+        }
+    } else {
+        hop = sip->sip_request->rq_url;
+    }
+    if (is_ours(sig, hop))
+        return 482;  /* would loop back to us */
+    tx->hop = url_hdup(tx->home, hop);
+    return tx->hop ? 0 : 500;
+}
+
+static int add_record_route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
+{
+    Gw__Side order[2] = { tx->in_side, tx->out_side };
+
+    for (int i = 0; i < 2; i++) {
+        Gw__Side s = order[i];
+        const char *a = side_addr(sig, s);
+        int tcp = 0;
+        char buf[160];
+        sip_record_route_t *rr;
+
+        if (s == tx->in_side)
+            tcp = sip->sip_via && su_casematch(sip->sip_via->v_protocol, "SIP/2.0/TCP");
+        else
+            tcp = tx->hop && url_has_param(tx->hop, "transport=tcp");
+        snprintf(buf, sizeof buf, strchr(a, ':') ? "<sip:[%s]:%d;lr%s>" : "<sip:%s:%d;lr%s>",
+                 a, side_port(sig, s), tcp ? ";transport=tcp" : "");
+        rr = sip_record_route_make(msg_home(msg), buf);
+        if (rr == NULL || msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int forward(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const sip_t *isip)
+{
+    msg_t *req, *msg;
+    sip_t *sip;
+    sig_tx_t *tx;
+    int status;
+
+    if (isip->sip_max_forwards && isip->sip_max_forwards->mf_count == 0)
+        return 483;
+    tx = tx_new(sig, irq, side, isip);
+    if (tx == NULL)
+        return 500;
+    /* Work on a deep copy: the server transaction keeps the original,
+     * from which nta builds our responses (and its Via list). */
+    req = nta_incoming_getrequest(irq);
+    msg = msg_dup(req);
+    msg_destroy(req);
+    if (msg == NULL) {
+        tx->irq = NULL;
+        tx_free(tx);
+        return 500;
+    }
+    tx->msg = msg;
+    sip = sip_object(msg);
+    tx->initial = sip->sip_to && sip->sip_to->a_tag == NULL;
+    status = route(sig, tx, msg, sip);
+    if (status == 0 && sip->sip_max_forwards) {
+        sip_max_forwards_t *mf = sip_max_forwards_make(msg_home(msg), "70");
+        if (mf == NULL)
+            status = 500;
+        else {
+            mf->mf_count = sip->sip_max_forwards->mf_count - 1;
+            msg_header_replace(msg, (msg_pub_t *)sip,
+                               (msg_header_t *)sip->sip_max_forwards,
+                               (msg_header_t *)mf);
+        }
+    }
+    if (status == 0 && tx->initial &&
+        (tx->method == sip_method_invite || tx->method == sip_method_subscribe ||
+         tx->method == sip_method_refer) &&
+        add_record_route(sig, tx, msg, sip) < 0)
+        status = 500;
+    if (status != 0) {
+        tx->irq = NULL;   /* nta answers with the status we return */
+        tx_free(tx);
+        return status;
+    }
+    nta_incoming_bind(irq, on_cancel, tx);
+    if (tx->method == sip_method_invite)
+        nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+    if (tx->method == sip_method_bye) {
+        sig_call_t *c = sig_call_find(sig, call_id_of(sip));
+        if (c)
+            sig_call_end(c, side == EXT ? "BYE from EXT" : "BYE from INT");
+    }
+    if ((tx->method == sip_method_invite || tx->method == sip_method_update) &&
+        has_sdp(sip)) {
+        status = start_offer(tx, sip);
+        if (status == 0)
+            return 0;     /* continues in on_offer_reply() */
+        tx_fail(tx, status, status == 503 ? "Service Unavailable"
+                          : status == 481 ? "Call/Transaction Does Not Exist"
+                          : status == 488 ? "Not Acceptable Here"
+                                          : "Internal Server Error",
+                status == 503 ? "no media node available" : "request refused");
+        return 0;
+    }
+    if (send_out(tx) < 0)
+        tx_fail(tx, SIP_500_INTERNAL_SERVER_ERROR, "cannot forward");
+    return 0;
+}
+
+/* ACK for a 2xx is not a transaction: route it and send it on. */
+static int on_ack(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const sip_t *isip)
+{
+    sig_tx_t tmp;
+    msg_t *req = nta_incoming_getrequest(irq), *msg = msg_dup(req);
+    nta_outgoing_t *orq;
+    sip_t *sip;
+
+    (void)isip;
+    msg_destroy(req);
+    nta_incoming_destroy(irq);
+    if (msg == NULL)
+        return 0;
+    memset(&tmp, 0, sizeof tmp);
+    su_home_init(tmp.home);
+    tmp.in_side = side;
+    tmp.out_side = OTHER(side);
+    sip = sip_object(msg);
+    if (route(sig, &tmp, msg, sip) != 0) {
+        gw_log(GW_LOG_DEBUG, call_id_of(sip), "ACK from %s not routable: dropped",
+               SIDE_NAME(side));
+        msg_destroy(msg);
+    } else {
+        orq = nta_outgoing_mcreate(sig->agent[tmp.out_side], NULL, NULL,
+                                   (url_string_t *)tmp.hop, msg, TAG_END());
+        if (orq)
+            nta_outgoing_destroy(orq);
+    }
+    su_home_deinit(tmp.home);
+    return 0;
+}
+
+static int on_options(sig_daemon_t *sig, nta_incoming_t *irq, const sip_t *sip)
+{
+    (void)sig;
+    (void)sip;
+    nta_incoming_treply(irq, SIP_200_OK,
+                        SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, "
+                                         "UPDATE, PRACK, INFO, REFER, NOTIFY"),
+                        SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
+    return 200;
+}
+
+static int on_request(sig_daemon_t *sig, nta_leg_t *leg, nta_incoming_t *irq,
+                      const sip_t *sip)
+{
+    Gw__Side side = (leg == sig->leg[EXT]) ? EXT : INT;
+
+    switch (sip->sip_request->rq_method) {
+    case sip_method_ack:
+        return on_ack(sig, side, irq, sip);
+    case sip_method_cancel:
+        return 481;   /* matched no INVITE transaction */
+    case sip_method_options:
+        if (!sip->sip_route && sip->sip_to && !sip->sip_to->a_tag &&
+            is_ours(sig, sip->sip_request->rq_url) &&
+            !sip->sip_request->rq_url->url_user)
+            return on_options(sig, irq, sip);
+        return forward(sig, side, irq, sip);
+    default:
+        return forward(sig, side, irq, sip);
+    }
+}
+
+/* ---- responses -------------------------------------------------------- */
+
+/* Rewrites an SDP answer in a response going back to tx->in_side. */
+static void answer_media(sig_tx_t *tx, msg_t *msg, sip_t *sip)
+{
+    sig_call_t *c = tx->call;
+    sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS], relay[SIG_SDP_MAX_STREAMS];
+    sdp_session_t *sdp;
+    char err[256], *text;
+    int n;
+
+    sdp = sig_sdp_parse(msg_home(msg), sip->sip_payload->pl_data,
+                        sip->sip_payload->pl_len, err, sizeof err);
+    n = sdp ? sig_sdp_endpoints(sdp, eps, SIG_SDP_MAX_STREAMS, err, sizeof err) : -1;
+    if (n < 0 || (unsigned)n > c->nstreams) {
+        gw_log(GW_LOG_WARN, c->call_id, "answer from %s not usable (%s): "
+               "forwarded unchanged", SIDE_NAME(tx->out_side),
+               n < 0 ? err : "more streams than offered");
+        return;
+    }
+    sig_media_answer(tx->sig, c, eps, (unsigned)n);
+    memcpy(relay, sig_call_relay(c, tx->in_side), sizeof relay);
+    for (int i = 0; i < n; i++)
+        relay[i].port = eps[i].port ? relay[i].port : 0;
+    text = sig_sdp_rewrite(msg_home(msg), sdp, relay, (unsigned)n, err, sizeof err);
+    if (text == NULL || set_body(msg, sip, text) < 0)
+        gw_log(GW_LOG_WARN, c->call_id, "answer rewrite failed: %s", err);
+}
+
+static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
+{
+    int status = rsip ? rsip->sip_status->st_status : 408;
+    msg_t *msg;
+    sip_t *sip;
+
+    if (rsip == NULL) {
+        nta_incoming_treply(tx->irq, SIP_408_REQUEST_TIMEOUT, TAG_END());
+        goto final;
+    }
+    msg = nta_outgoing_getresponse(orq);
+    sip = sip_object(msg);
+    sip_via_remove(msg, sip);
+    if (status >= 101 && status < 300 && tx->has_offer && tx->call &&
+        !tx->call->ended && has_sdp(sip))
+        answer_media(tx, msg, sip);
+    nta_incoming_mreply(tx->irq, msg);
+    if (status < 200)
+        return 0;
+final:
+    if (status >= 300 && tx->call && tx->initial && tx->method == sip_method_invite)
+        sig_call_end(tx->call, "call failed");
+    tx_free(tx);
+    return 0;
+}
+
+static int on_cancel(sig_tx_t *tx, nta_incoming_t *irq, const sip_t *sip)
+{
+    (void)irq;
+    if (sip == NULL)
+        return 0;   /* the server transaction is done */
+    if (sip->sip_request->rq_method != sip_method_cancel)
+        return 0;
+    if (tx->orq) {
+        nta_outgoing_tcancel(tx->orq, NULL, NULL, TAG_END());
+        return 200;
+    }
+    /* Still waiting for the media node: answer for the callee now, and
+     * clean up when the node's reply (or its deadline) comes. */
+    if (!tx->canceled) {
+        tx->canceled = 1;
+        nta_incoming_treply(tx->irq, SIP_487_REQUEST_TERMINATED, TAG_END());
+    }
+    return 200;
+}
+
+/* Messages no transaction or leg took (stray responses). */
+static int on_stray(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *sip)
+{
+    (void)sig;
+    (void)agent;
+    if (sip && sip->sip_status)
+        GW_DEBUG("stray %d response dropped", sip->sip_status->st_status);
+    msg_destroy(msg);
+    return 0;
+}
+
+/* ---- set-up ----------------------------------------------------------- */
+
+static int start_side(sig_daemon_t *sig, Gw__Side s)
+{
+    char url[128];
+    const char *a = side_addr(sig, s);
+
+    snprintf(url, sizeof url, strchr(a, ':') ? "sip:[%s]:%d" : "sip:%s:%d", a,
+             side_port(sig, s));
+    sig->agent[s] = nta_agent_create(sig->root, (url_string_t *)url, on_stray, sig,
+                                     NTATAG_UA(0), NTATAG_SERVER_RPORT(1),
+                                     NTATAG_CLIENT_RPORT(1), NTATAG_CANCEL_487(0),
+                                     TAG_END());
+    if (sig->agent[s] == NULL) {
+        GW_ERR("SIP %s: cannot listen on %s (UDP+TCP): %s", SIDE_NAME(s), url,
+               strerror(errno));
+        return -1;
+    }
+    sig->leg[s] = nta_leg_tcreate(sig->agent[s], on_request, sig,
+                                  NTATAG_NO_DIALOG(1), TAG_END());
+    if (sig->leg[s] == NULL) {
+        GW_ERR("SIP %s: cannot create the default leg", SIDE_NAME(s));
+        return -1;
+    }
+    GW_INFO("SIP %s listening on %s (udp, tcp)", SIDE_NAME(s), url);
+    return 0;
+}
+
+int sig_proxy_start(sig_daemon_t *sig)
+{
+    if (start_side(sig, EXT) < 0 || start_side(sig, INT) < 0)
+        return -1;
+    return 0;
+}
+
+void sig_proxy_stop(sig_daemon_t *sig)
+{
+    while (tx_list)
+        tx_free(tx_list);
+    for (int s = 0; s < 2; s++) {
+        if (sig->leg[s])
+            nta_leg_destroy(sig->leg[s]);
+        if (sig->agent[s])
+            nta_agent_destroy(sig->agent[s]);
+        sig->leg[s] = NULL;
+        sig->agent[s] = NULL;
+    }
+}

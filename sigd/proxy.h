@@ -1,0 +1,16 @@
+/* The SIP proxy: two Sofia nta agents, one per side (EXT and INT), on one
+ * su_root. A request that arrives on one agent leaves from the other, so
+ * the side of every message is known from the agent it came through and a
+ * message can never leave on the interface it arrived on by mistake.
+ */
+#ifndef SIG_PROXY_H
+#define SIG_PROXY_H
+
+#include "sigd.h"
+
+/* Creates both agents (UDP and TCP on each side). 0 or -1 (logged). */
+int sig_proxy_start(sig_daemon_t *sig);
+/* Ends every transaction and destroys the agents. */
+void sig_proxy_stop(sig_daemon_t *sig);
+
+#endif

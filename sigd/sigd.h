@@ -1,0 +1,76 @@
+/* sigd: the daemon context shared by its modules.
+ *
+ * Modules: proxy.c (Sofia nta agents, request and response forwarding),
+ * call.c (the dialog table), sdp.c (SDP parsing and rewriting), media.c
+ * (media requests to nodes, with deadlines), nodes.c (the node registry and
+ * node choice), control.c (the bus route table and gwctl commands),
+ * config.c (directives).
+ */
+#ifndef SIG_SIGD_H
+#define SIG_SIGD_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Sofia's magic types: the root, wakeups and timers carry the daemon
+ * context; transactions carry the proxy transaction (proxy.c). */
+#define SU_ROOT_MAGIC_T struct sig_s
+#define SU_WAKEUP_ARG_T struct sig_s
+#define SU_TIMER_ARG_T  struct sig_s
+#define SU_PREPOLL_MAGIC_T struct sig_s
+#define NTA_AGENT_MAGIC_T struct sig_s
+#define NTA_LEG_MAGIC_T struct sig_s
+#define NTA_INCOMING_MAGIC_T struct sig_tx_s
+#define NTA_OUTGOING_MAGIC_T struct sig_tx_s
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/nta.h>
+
+#include "bus.h"
+#include "cfg.h"
+#include "log.h"
+
+typedef struct sig_s sig_daemon_t;
+typedef struct sig_call_s sig_call_t;
+typedef struct sig_node_s sig_node_t;
+
+typedef struct {
+    char ext_addr[GW_CFG_STRLEN];
+    int ext_port;
+    char int_addr[GW_CFG_STRLEN];
+    int int_port;
+    char internal_target[GW_CFG_STRLEN];
+    char bus_bind[GW_CFG_STRLEN];
+    int media_deadline_ms;
+    int heartbeat_ms;
+    int dead_after;
+    int retry_after;
+    gw_log_level_t log_level;
+} sig_config_t;
+
+struct sig_s {
+    /* public */
+    sig_config_t cfg;
+    su_root_t *root;
+    su_home_t home[1];
+    /* read-only */
+    unsigned ncalls;
+    /* private */
+    nta_agent_t *agent[2];     /* [GW__SIDE__SIDE_EXT], [GW__SIDE__SIDE_INT] */
+    nta_leg_t *leg[2];
+    gw_bus_t *bus;
+    su_wait_t bus_wait;
+    int bus_index;
+    su_timer_t *node_timer;
+    su_timer_t *media_timer;
+    sig_node_t *nodes;
+    struct sig_pending_s *pending;
+    sig_call_t **buckets;
+    uint64_t next_session;
+};
+
+extern const gw_cfg_directive_t sig_config_directives[];
+
+/* control.c */
+extern const gw_bus_route_t sig_control_routes[];
+
+#endif
