@@ -162,13 +162,34 @@ int gw_cfg_apply(const gw_cfg_section_t *secs, size_t nsecs, const char *section
     return -EINVAL;
 }
 
+/* inih hands us a buffer of INI_MAX_LINE (200) bytes. A longer line would
+ * reach it in pieces, each parsed as a line of its own: the head silently
+ * truncated, the tail applied as a directive if it looks like one, and the
+ * line count off by one from there. Reject the line instead, skip its
+ * rest, and give inih an empty line so that numbering stays right. */
 static char *cfg_reader(char *str, int num, void *stream)
 {
     cfg_parse_t *p = stream;
     char *r = fgets(str, num, p->fp);
+    size_t n;
+    int c;
 
-    if (r != NULL)
-        p->line++;
+    if (r == NULL)
+        return NULL;
+    p->line++;
+    n = strlen(str);
+    if (n + 1 < (size_t)num || str[n - 1] == '\n')
+        return r;
+    c = fgetc(p->fp);
+    if (c == '\n' || c == EOF)
+        return r;  /* the line just fits */
+    while (c != '\n' && c != EOF)
+        c = fgetc(p->fp);
+    if (p->err_line == 0) {
+        p->err_line = p->line;
+        snprintf(p->err, p->errlen, "line longer than %d characters", num - 1);
+    }
+    str[0] = '\0';
     return r;
 }
 

@@ -2,6 +2,7 @@
 #include "net.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +52,10 @@ int gw_hostport_parse(const char *s, struct sockaddr_storage *out)
             return -EINVAL;
         hlen = (size_t)(colon - s);
     }
-    if (hlen == 0 || hlen >= sizeof host)
+    if (hlen == 0 || hlen >= sizeof host || !isdigit((unsigned char)colon[1]))
         return -EINVAL;
+    if (*s == '[' && memchr(h, ':', hlen) == NULL)
+        return -EINVAL;  /* brackets are for IPv6 only */
     memcpy(host, h, hlen);
     host[hlen] = '\0';
     errno = 0;

@@ -272,11 +272,7 @@ TEST(cfg_line_numbers_after_comments)
                 "level = 7\n", 8, "level: '7'");
 }
 
-#ifdef GW_TEST_KNOWN_BUGS
-/* Known bug in common/cfg.c, fix proposed: until it lands, these three
- * tests are built only with -DGW_TEST_KNOWN_BUGS (they fail without it).
- *
- * INI_MAX_LINE is 200 in Debian's inih: a longer line reaches inih in
+/* INI_MAX_LINE is 200 in Debian's inih: a longer line reaches inih in
  * pieces. A value that is too long must be rejected at its own line, not
  * silently truncated, and later lines must keep their numbers. */
 TEST(cfg_long_line)
@@ -325,7 +321,6 @@ TEST(cfg_long_line_fits)
     CHECK_INT(strlen(cfg.name), ==, 192);
     tmp_remove();
 }
-#endif
 
 TEST(cfg_missing_file)
 {
@@ -445,11 +440,9 @@ static const gw_test_t tests[] = {
     T(cfg_syntax_error),
     T(cfg_first_error_wins),
     T(cfg_line_numbers_after_comments),
-#ifdef GW_TEST_KNOWN_BUGS
     T(cfg_long_line),
     T(cfg_long_line_tail),
     T(cfg_long_line_fits),
-#endif
     T(cfg_missing_file),
     T(cfg_required),
     T(cfg_bad_default),

@@ -1,0 +1,97 @@
+#!/bin/sh
+# A real SIP call with real RTP through the gateway: sipp UAC on EXT ->
+# sigd -> sipp UAS (the internal platform, echoing RTP) on INT, with the
+# G.711 pcap played for each call. Checks that every call succeeds, that the
+# answer the caller sees names the relay (the UAC scenario fails the call
+# otherwise), that RTP crossed mediad in both directions, and that no
+# session or port is left afterwards. Over UDP, then TCP.
+. "$(dirname "$0")/lib.sh"
+
+SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
+CALLS=${CALLS:-6}
+PKTS=236    # RTP packets in g711a.pcap
+
+write_config
+start_daemon sigd "$BIN/sigd" -c "$T/gw.ini"
+start_daemon mediad "$BIN/mediad" -c "$T/gw.ini"
+check "media node registers with sigd" wait_until 10 sh -c \
+    "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 role=media state=live'"
+
+run_calls() { # transport sipp-transport-flag uas-port uac-port
+    tr=$1; flag=$2; uport=$3; cport=$4
+    (cd "$T" && exec sipp -sf "$SIPP_DIR/uas_echo.xml" -i "$LAN" -p "$uport" \
+        -mi "$LAN" -mp 17000 -rtp_echo -t "$flag" -nostdin \
+        -trace_err -trace_msg -timeout 60s >"$T/uas-$tr.out" 2>&1) &
+    uas=$!
+    PIDS="$PIDS $uas"
+    sleep 0.5
+    (cd "$T" && timeout 60 sipp "$EXT:15060" -sf "$SIPP_DIR/uac_pcap.xml" \
+        -i "$EXT" -p "$cport" -mi "$EXT" -mp 16000 -t "$flag" -s service \
+        -m "$CALLS" -r 3 -l "$CALLS" -nostdin -trace_err -trace_msg \
+        >"$T/uac-$tr.out" 2>&1)
+    rc=$?
+    kill "$uas" 2>/dev/null
+    wait "$uas" 2>/dev/null
+    PIDS=$(echo "$PIDS" | sed "s/ $uas\b//")
+    return $rc
+}
+
+for tr in udp tcp; do
+    if [ $tr = udp ]; then flag=u1; else flag=t1; fi
+    # the internal target follows the transport under test
+    before=$(grep -c "stream 0 ended" "$T/mediad.log")
+    if [ $tr = tcp ]; then
+        stop_daemon sigd
+        sed -i "s|^internal_target = .*|internal_target = sip:$LAN:15080;transport=tcp|" "$T/gw.ini"
+        start_daemon sigd "$BIN/sigd" -c "$T/gw.ini"
+        wait_until 10 sh -c "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 .*state=live'"
+    fi
+    if run_calls $tr $flag 15080 15090; then
+        ok "$CALLS calls over $tr all succeeded (sipp exit 0)"
+    else
+        not_ok "$CALLS calls over $tr: sipp failed (see uac-$tr.out)"
+        tail -n 30 "$T/uac-$tr.out" | sed 's/^/# /'
+    fi
+    # SDP as each side saw it: the caller gets the relay's EXT address in
+    # the answer, the platform the relay's INT address in the offer.
+    uac_log=$(ls -t "$T"/uac_pcap_*_messages.log | head -n 1)
+    uas_log=$(ls -t "$T"/uas_echo_*_messages.log | head -n 1)
+    n_ext=$(grep -c "^c=IN IP4 $EXT[[:space:]]*\$" "$uac_log")
+    n_lan=$(grep -c "^c=IN IP4 $LAN[[:space:]]*\$" "$uac_log")
+    check "caller saw the relay's EXT address in all $CALLS $tr answers ($n_ext), never the platform's ($n_lan)" \
+        [ "$n_ext" -ge "$CALLS" -a "$n_lan" -eq 0 ]
+    n_int=$(grep -c "^c=IN IP4 $INT[[:space:]]*\$" "$uas_log")
+    n_ext2=$(grep -c "^c=IN IP4 $EXT[[:space:]]*\$" "$uas_log")
+    check "platform saw the relay's INT address in all $CALLS $tr offers ($n_int), never EXT ($n_ext2)" \
+        [ "$n_int" -ge "$CALLS" -a "$n_ext2" -eq 0 ]
+    rm -f "$uac_log" "$uas_log"
+    wait_until 5 sh -c "[ \$(grep -c 'stream 0 ended' '$T/mediad.log') -ge $((before + CALLS)) ]"
+    # Every ended session relayed the whole pcap both ways: EXT in (from
+    # the caller) -> INT out, and INT in (the echo) -> EXT out.
+    full=$(grep "stream 0 ended" "$T/mediad.log" | tail -n "$CALLS" |
+        grep -c "EXT in $PKTS out $PKTS dropped 0, INT in $PKTS out $PKTS dropped 0")
+    if [ "$full" -eq "$CALLS" ]; then
+        ok "RTP crossed mediad both ways on all $CALLS $tr calls ($PKTS packets each way)"
+    else
+        not_ok "RTP both ways on $full of $CALLS $tr calls"
+        grep "stream 0 ended" "$T/mediad.log" | tail -n "$CALLS" | sed 's/^/# /'
+    fi
+done
+
+# The node's own figures, through the bus: nothing left behind.
+wait_until 5 sh -c "[ \"\$(gwctl_field media1 sessions)\" = 0 ]" 2>/dev/null
+sessions=$(gwctl_field media1 sessions)
+ports=$(gwctl_field media1 ports)
+relayed=$(gwctl_field media1 relayed)
+check "mediad reports 0 sessions after the calls (got '$sessions')" [ "$sessions" = 0 ]
+check "mediad reports 0 ports in use after the calls (got '$ports')" [ "$ports" = 0 ]
+check "mediad relayed at least $((4 * CALLS * PKTS)) packets (got '$relayed')" \
+    [ "${relayed:-0}" -ge $((4 * CALLS * PKTS)) ]
+calls=$("$BIN/gwctl" -b "$BUS" nodes | awk '$1 == "calls" { print $2 }')
+check "sigd holds 0 calls after the calls (got '$calls')" [ "$calls" = 0 ]
+
+check "sigd stops cleanly" stop_daemon sigd
+check "mediad stops cleanly" stop_daemon mediad
+check "no sanitizer report from sigd" clean_log sigd
+check "no sanitizer report from mediad" clean_log mediad
+finish
