@@ -63,6 +63,7 @@ TURND_PKGS  := libuv gnutls libzmq libprotobuf-c inih
 GWCTL_PKGS  := libuv libzmq libprotobuf-c inih
 
 .PHONY: all run test unit integration bench fuzz clean
+.SECONDARY:
 all: $(BINS)
 
 $(PROTO_C) $(PROTO_H): proto/gw.proto
@@ -128,11 +129,12 @@ UNIT_PKGS := sofia-sip-ua libuv libsrtp2 gnutls libzmq libprotobuf-c inih
 
 $(B)/test/runner.o: test/unit/runner.c test/unit/runner.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(B)/test/%: test/unit/%.c $(B)/test/runner.o $(UNIT_LIB_O) test/unit/runner.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isigd -Imediad -Iturnd -Itest/unit $(CFLAGS) \
+	@echo '  TEST   $@'
+	$(Q)$(CC) $(CPPFLAGS) -Isigd -Imediad -Iturnd -Itest/unit $(CFLAGS) \
 	    $(call pc_cflags,$(UNIT_PKGS)) $< $(B)/test/runner.o $(UNIT_LIB_O) \
 	    $(LDFLAGS) $(call pc_libs,$(UNIT_PKGS)) -o $@
 
@@ -145,7 +147,10 @@ unit: $(UNIT_BINS)
 integration: all
 	@B=$(B) sh test/integration/run.sh
 
-test: all unit integration
+# Test tools (sipp, stun, python3-zmq, ...) come from deploy/deps.sh too.
+test: all $(UNIT_BINS)
+	@sh deploy/deps.sh
+	@B=$(B) sh test/run.sh $(UNIT_BINS)
 
 bench: all
 	@B=$(B) sh test/bench/run.sh
