@@ -4,41 +4,22 @@
 #   (Debian coturn) over UDP, a python3 client over TCP (framing, partial
 #   writes, back-to-back messages), and misbehaving peers (garbage, a
 #   truncated message, a 64 KiB datagram) after which STUN must still work.
-# Everything runs on 127.0.0.1; every wait is bounded; only the turnd this
-# script started is ever signalled. Prints "ok - NAME" / "not ok - NAME:
-# reason" per check and exits non-zero on any failure.
+# Everything runs on 127.0.0.1 on a free port; every wait is bounded; the
+# harness (lib.sh) signals only the turnd this script started, by PID.
+# Prints "ok - test-turnd: NAME" / "not ok - test-turnd: NAME: reason" per
+# check and exits non-zero on any failure.
 #
 #   B=build/san sh test/integration/test-turnd.sh
-set -u
 
-B=${B:-build/rel}
+. "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-python3}
-TURND="$B/bin/turnd"
-[ -x "$TURND" ] || TURND="$B/turnd"
-T=$(mktemp -d "${TMPDIR:-/tmp}/test-turnd.XXXXXX") || exit 1
-PID=
-FAILED=0
 
-cleanup() {
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null
-        wait "$PID" 2>/dev/null
-    fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1: $2"; FAILED=1; }
-
-if [ ! -x "$TURND" ]; then
-    echo "not ok - setup: no turnd binary in $B (make $B/bin/turnd)"
+if [ ! -x "$BIN/turnd" ]; then
+    not_ok "setup: no turnd binary in $BIN (make $BIN/turnd)"
     exit 1
 fi
 for tool in stun turnutils_stunclient "$PY"; do
-    command -v "$tool" >/dev/null 2>&1 ||
-        { echo "not ok - setup: $tool not found"; exit 1; }
+    command -v "$tool" >/dev/null 2>&1 || { not_ok "setup: $tool not found"; exit 1; }
 done
 
 # The python3 client: independent of our C code (its own encoder, zlib's
@@ -181,25 +162,19 @@ for _ in range(50):
 EOF
 )
 BUSPORT=$((PORT == 65535 ? PORT - 1 : PORT + 1))
-[ -n "$PORT" ] || { echo "not ok - setup: no free port"; exit 1; }
+[ -n "$PORT" ] || { not_ok "setup: no free port"; exit 1; }
 
 # sigd is not running: turnd must serve STUN and retry the bus quietly.
-"$TURND" -s turnd.listen_addr=127.0.0.1 -s turnd.port="$PORT" \
-    -s turnd.bus="tcp://127.0.0.1:$BUSPORT" -s turnd.name=turn-it \
-    -s turnd.log_level=debug >"$T/turnd.log" 2>&1 &
-PID=$!
-
-i=0
-until grep -q "STUN on udp 127.0.0.1:$PORT, tcp 127.0.0.1:$PORT" "$T/turnd.log"; do
-    i=$((i + 1))
-    if [ $i -gt 100 ] || ! kill -0 "$PID" 2>/dev/null; then
-        echo "not ok - start: turnd not ready; log:"
-        sed 's/^/#   /' "$T/turnd.log"
-        exit 1
-    fi
-    sleep 0.1
-done
-ok "start (udp+tcp 127.0.0.1:$PORT, no sigd)"
+start_daemon turnd "$BIN/turnd" -s turnd.listen_addr=127.0.0.1 \
+    -s turnd.port="$PORT" -s turnd.bus="tcp://127.0.0.1:$BUSPORT" \
+    -s turnd.name=turn-it -s turnd.log_level=debug
+if wait_until 10 grep -q "STUN on udp 127.0.0.1:$PORT, tcp 127.0.0.1:$PORT" \
+        "$T/turnd.log" && alive turnd; then
+    ok "start (udp+tcp 127.0.0.1:$PORT, no sigd)"
+else
+    not_ok "start: turnd not ready within 10 s"
+    exit 1
+fi
 
 # (a) stun-client 0.97: takes the server as host:port (its -p is the
 # client's own source port) and speaks RFC 3489; -v prints the mapping.
@@ -207,8 +182,7 @@ out=$(timeout 30 stun "127.0.0.1:$PORT" -v 2>&1)
 if printf '%s\n' "$out" | grep -q "MappedAddress = 127.0.0.1:"; then
     ok "stun-client mapped address 127.0.0.1"
 else
-    notok "stun-client mapped address" \
-        "$(printf '%s' "$out" | grep -E 'Mapped|Primary' | tr '\n' ' ')"
+    not_ok "stun-client mapped address: $(printf '%s' "$out" | grep -E 'Mapped|Primary' | tr '\n' ' ')"
 fi
 
 # (b) coturn's turnutils_stunclient over UDP.
@@ -216,63 +190,50 @@ out=$(timeout 10 turnutils_stunclient -p "$PORT" 127.0.0.1 2>&1)
 if printf '%s\n' "$out" | grep -q "UDP reflexive addr: 127.0.0.1:"; then
     ok "turnutils_stunclient reflexive address 127.0.0.1"
 else
-    notok "turnutils_stunclient reflexive address" "$(printf '%s' "$out" | tr '\n' ' ')"
+    not_ok "turnutils_stunclient reflexive address: $(printf '%s' "$out" | tr '\n' ' ')"
 fi
 
 # (c) TCP: partial writes and back-to-back messages, then garbage.
 if err=$(timeout 20 "$PY" "$T/stunc.py" tcp "$PORT" 2>&1); then
     ok "tcp binding (split and back-to-back requests)"
 else
-    notok "tcp binding" "$(printf '%s' "$err" | tail -n 1)"
+    not_ok "tcp binding: $(printf '%s' "$err" | tail -n 1)"
 fi
 if err=$(timeout 20 "$PY" "$T/stunc.py" tcp-garbage "$PORT" 2>&1); then
     ok "tcp garbage closes the connection"
 else
-    notok "tcp garbage" "$(printf '%s' "$err" | tail -n 1)"
+    not_ok "tcp garbage: $(printf '%s' "$err" | tail -n 1)"
 fi
 
 # (d) Misbehaving UDP peers, then a valid request must still succeed.
 if err=$(timeout 20 "$PY" "$T/stunc.py" udp-garbage "$PORT" 2>&1); then
     ok "udp garbage, truncated and 64 KiB datagrams get no answer"
 else
-    notok "udp garbage" "$(printf '%s' "$err" | tail -n 1)"
+    not_ok "udp garbage: $(printf '%s' "$err" | tail -n 1)"
 fi
 if err=$(timeout 20 "$PY" "$T/stunc.py" udp-binding "$PORT" 2>&1); then
     ok "udp binding after garbage"
 else
-    notok "udp binding after garbage" "$(printf '%s' "$err" | tail -n 1)"
+    not_ok "udp binding after garbage: $(printf '%s' "$err" | tail -n 1)"
 fi
-if kill -0 "$PID" 2>/dev/null; then
+if alive turnd; then
     ok "turnd alive after garbage"
 else
-    notok "turnd alive after garbage" "process $PID is gone"
+    not_ok "turnd alive after garbage: process is gone"
 fi
 if grep -q "DEBUG stun: .* from udp 127.0.0.1:" "$T/turnd.log"; then
     ok "malformed input logged with the peer address"
 else
-    notok "malformed input logged" "no debug line naming the peer"
+    not_ok "malformed input logged: no debug line naming the peer"
 fi
 
-# Clean stop: SIGTERM, bounded wait, exit status 0 (under ASan a leak
-# would make it non-zero).
-kill -TERM "$PID"
-i=0
-while kill -0 "$PID" 2>/dev/null && [ $i -lt 50 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
-if kill -0 "$PID" 2>/dev/null; then
-    notok "clean stop" "still running 5 s after SIGTERM"
+# Clean stop: SIGTERM, bounded wait, exit status 0, no sanitizer report
+# (under B=build/san a leak makes the exit status non-zero).
+if stop_daemon turnd && grep -q "turnd: stopped" "$T/turnd.log" &&
+        clean_log turnd; then
+    ok "clean stop on SIGTERM"
 else
-    wait "$PID"
-    rc=$?
-    PID=
-    if [ $rc -eq 0 ] && grep -q "turnd: stopped" "$T/turnd.log"; then
-        ok "clean stop on SIGTERM"
-    else
-        notok "clean stop" "exit status $rc; log tail: $(tail -n 3 "$T/turnd.log" | tr '\n' ' ')"
-    fi
+    not_ok "clean stop: non-zero exit, no 'stopped' line or a sanitizer report"
 fi
 
-[ $FAILED -eq 0 ] || { echo "# turnd log:"; sed 's/^/#   /' "$T/turnd.log" | tail -n 40; }
-exit $FAILED
+finish

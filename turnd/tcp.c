@@ -1,0 +1,281 @@
+/* STUN over TCP: see tcp.h.
+ *
+ * Per connection the input is consumed in place: libuv reads into the free
+ * tail of the connection's buffer, every complete message at its head is
+ * handled, and what remains (a partial message) is moved to the front.
+ * While an answer waits in the output buffer, reading is stopped and no
+ * further message is handled; the write callback resumes both, in order.
+ */
+#include "tcp.h"
+#include "log.h"
+#include "net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct turn_tcp_conn_s {
+    /* private */
+    uv_tcp_t handle;
+    uv_write_t wreq;
+    turn_tcp_t *srv;
+    turn_tcp_conn_t *prev, *next;   /* in srv->conns */
+    struct sockaddr_storage peer;
+    uint64_t last_ms;               /* uv_now() of the last complete message */
+    int reading;
+    int writing;                    /* out[] is being written */
+    int closing;
+    size_t used;                    /* bytes in buf */
+    uint8_t out[TURN_STUN_REPLY_MAX];
+    uint8_t buf[TURN_TCP_BUF];
+};
+
+static void conn_process(turn_tcp_conn_t *c);
+static void conn_resume(turn_tcp_conn_t *c);
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    turn_tcp_conn_t *c = h->data;
+    turn_tcp_t *t = c->srv;
+
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        t->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    t->nconns--;
+    free(c);
+}
+
+static void conn_close(turn_tcp_conn_t *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    uv_close((uv_handle_t *)&c->handle, on_conn_closed);
+}
+
+/* Closes a connection whose input cannot be STUN; `rc` says why. */
+static void conn_bad(turn_tcp_conn_t *c, int rc)
+{
+    c->srv->closed_bad++;
+    turn_stun_log_bad(c->srv->stun, "tcp", (struct sockaddr *)&c->peer, rc);
+    conn_close(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    turn_tcp_conn_t *c = h->data;
+
+    (void)suggested;
+    /* A full buffer yields a zero-length buffer: libuv then reports
+     * UV_ENOBUFS, which closes the connection. conn_process() never leaves
+     * a full buffer behind while reading, so that is a safety net only. */
+    *buf = uv_buf_init((char *)c->buf + c->used,
+                       (unsigned)(sizeof c->buf - c->used));
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    turn_tcp_conn_t *c = req->data;
+
+    c->writing = 0;
+    if (status < 0) {
+        GW_DEBUG("stun: tcp write failed: %s", uv_strerror(status));
+        conn_close(c);
+        return;
+    }
+    conn_process(c);
+}
+
+/* Sends one answer: directly when the socket takes it all, else through
+ * the output buffer. */
+static void conn_send(turn_tcp_conn_t *c, const uint8_t *data, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->handle, &b, 1);
+
+    if (n == UV_EAGAIN)
+        n = 0;
+    if (n < 0) {
+        GW_DEBUG("stun: tcp write failed: %s", uv_strerror(n));
+        conn_close(c);
+        return;
+    }
+    if ((size_t)n == len)
+        return;
+    memcpy(c->out, data + n, len - (size_t)n);
+    b = uv_buf_init((char *)c->out, (unsigned)(len - (size_t)n));
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->handle, &b, 1, on_written) < 0) {
+        conn_close(c);
+        return;
+    }
+    c->writing = 1;
+}
+
+/* Handles every complete message at the head of the buffer, then reads
+ * again unless an answer is waiting to be written. */
+static void conn_process(turn_tcp_conn_t *c)
+{
+    uint8_t out[TURN_STUN_REPLY_MAX];
+    size_t outlen;
+    int flen, rc;
+
+    while (!c->writing && !c->closing) {
+        flen = turn_stun_frame_len(c->buf, c->used);
+        if (flen < 0 || flen > (int)sizeof c->buf) {
+            c->srv->stun->stats.malformed++;
+            conn_bad(c, flen < 0 ? flen : -EMSGSIZE);
+            return;
+        }
+        if (flen == 0 || (size_t)flen > c->used)
+            break;  /* wait for the rest */
+        c->last_ms = uv_now(c->handle.loop);
+        rc = turn_stun_handle(c->srv->stun, c->buf, (size_t)flen,
+                              (struct sockaddr *)&c->peer, out, sizeof out,
+                              &outlen);
+        if (rc < 0) {
+            conn_bad(c, rc);
+            return;
+        }
+        c->used -= (size_t)flen;
+        memmove(c->buf, c->buf + flen, c->used);
+        if (outlen > 0)
+            conn_send(c, out, outlen);
+    }
+    if (c->closing)
+        return;
+    if (!c->writing) {
+        conn_resume(c);
+    } else if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->handle);
+        c->reading = 0;
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void conn_resume(turn_tcp_conn_t *c)
+{
+    if (c->closing || c->writing || c->reading)
+        return;
+    if (uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read) < 0) {
+        conn_close(c);
+        return;
+    }
+    c->reading = 1;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    turn_tcp_conn_t *c = s->data;
+
+    (void)buf;
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            GW_DEBUG("stun: tcp read failed: %s", uv_strerror((int)nread));
+        conn_close(c);
+        return;
+    }
+    c->used += (size_t)nread;
+    conn_process(c);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    turn_tcp_t *t = server->data;
+    turn_tcp_conn_t *c;
+    int len = sizeof c->peer;
+
+    if (status < 0) {
+        GW_WARN("stun: tcp accept failed: %s", uv_strerror(status));
+        return;
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        GW_ERR("stun: tcp accept: out of memory");
+        return;
+    }
+    c->srv = t;
+    if (uv_tcp_init(server->loop, &c->handle) < 0) {
+        free(c);
+        return;
+    }
+    c->handle.data = c;
+    c->next = t->conns;
+    if (t->conns)
+        t->conns->prev = c;
+    t->conns = c;
+    t->nconns++;
+    if (uv_accept(server, (uv_stream_t *)&c->handle) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (t->nconns > TURN_TCP_MAX_CONNS) {
+        t->refused++;
+        conn_close(c);
+        return;
+    }
+    uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &len);
+    c->last_ms = uv_now(server->loop);
+    t->accepted++;
+    conn_resume(c);
+}
+
+/* Closes connections that sent no complete message for TURN_TCP_IDLE_MS. */
+static void on_sweep(uv_timer_t *timer)
+{
+    turn_tcp_t *t = timer->data;
+    uint64_t now = uv_now(timer->loop);
+
+    for (turn_tcp_conn_t *c = t->conns; c != NULL; c = c->next) {
+        if (c->closing)
+            continue;
+        if (now - c->last_ms >= TURN_TCP_IDLE_MS) {
+            t->closed_idle++;
+            conn_close(c);
+        }
+    }
+}
+
+int turn_tcp_start(turn_tcp_t *t, uv_loop_t *loop, const struct sockaddr *addr,
+                   turn_stun_t *stun)
+{
+    int rc;
+
+    memset(t, 0, sizeof *t);
+    t->stun = stun;
+    rc = uv_tcp_init(loop, &t->listener);
+    if (rc < 0)
+        return rc;
+    t->listener.data = t;
+    uv_timer_init(loop, &t->sweep);
+    t->sweep.data = t;
+    t->started = 1;
+    rc = uv_tcp_bind(&t->listener, addr, 0);
+    if (rc < 0)
+        goto fail;
+    rc = uv_listen((uv_stream_t *)&t->listener, 128, on_connection);
+    if (rc < 0)
+        goto fail;
+    uv_timer_start(&t->sweep, on_sweep, TURN_TCP_IDLE_MS / 4,
+                   TURN_TCP_IDLE_MS / 4);
+    return 0;
+
+fail:
+    turn_tcp_stop(t);
+    return rc;
+}
+
+void turn_tcp_stop(turn_tcp_t *t)
+{
+    if (!t->started || t->closing)
+        return;
+    t->closing = 1;
+    uv_close((uv_handle_t *)&t->listener, NULL);
+    uv_close((uv_handle_t *)&t->sweep, NULL);
+    for (turn_tcp_conn_t *c = t->conns; c != NULL; c = c->next)
+        conn_close(c);
+}
