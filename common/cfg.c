@@ -92,6 +92,10 @@ static int set_value(const gw_cfg_directive_t *d, void *base, const char *v,
         return -EINVAL;
     case GW_CFG_ADDR: {
         struct sockaddr_storage ss;
+        if (v[0] == '\0') {      /* empty = unset; required ones are checked later */
+            ((char *)dst)[0] = '\0';
+            return 0;
+        }
         if (strlen(v) >= GW_CFG_STRLEN || gw_addr_parse(v, 0, &ss) < 0) {
             snprintf(err, errlen, "%s: '%s' is not a numeric IP address",
                      d->name, v);

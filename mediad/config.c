@@ -14,7 +14,7 @@ const gw_cfg_directive_t md_config_directives[] = {
       "sigd's bus endpoint" },
     { "ext_addr", GW_CFG_ADDR, F(ext_addr), "127.0.0.1", 0, 0,
       "EXT (internet side) address to bind" },
-    { "ext_advertised", GW_CFG_STR, F(ext_advertised), "", 0, 0,
+    { "ext_advertised", GW_CFG_ADDR, F(ext_advertised), "", 0, 0,
       "EXT address put in SDP when behind 1:1 NAT (default: ext_addr)" },
     { "int_addr", GW_CFG_ADDR, F(int_addr), "127.0.0.2", 0, 0,
       "INT (internal side) address to bind" },

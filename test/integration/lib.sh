@@ -16,10 +16,12 @@ PASSED=0
 FAILED=0
 
 # Test network: EXT, INT, the internal platform, and the bus.
-EXT=127.0.10.1
-INT=127.0.10.2
-LAN=127.0.10.3
-BUS=tcp://127.0.10.1:17700
+# GW_TEST_NET moves the whole test network (to run two suites at once).
+NET=${GW_TEST_NET:-127.0.10}
+EXT=$NET.1
+INT=$NET.2
+LAN=$NET.3
+BUS=tcp://$NET.1:17700
 
 ok() { PASSED=$((PASSED + 1)); echo "ok - $TEST_NAME: $*"; }
 not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $TEST_NAME: $*"; }
