@@ -14,7 +14,8 @@ V         ?=
 Q         := $(if $(V),,@)
 CC        ?= cc
 VARIANT   := $(if $(SANITIZE),san,rel)
-B         := build/$(VARIANT)
+BUILD     ?= build
+B         := $(BUILD)/$(VARIANT)
 
 # Install missing Debian packages before anything asks pkg-config.
 DEPS_OK := $(shell pkg-config --exists $(PKGS) && command -v protoc-c >/dev/null && echo yes)

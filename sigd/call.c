@@ -95,3 +95,13 @@ void sig_calls_fini(sig_daemon_t *sig)
     free(sig->buckets);
     sig->buckets = NULL;
 }
+
+void sig_call_terminate(sig_call_t *c, const char *reason)
+{
+    /* Sending BYE needs the dialog state (tags, route sets, CSeq) that
+     * proxy.c does not record yet: for now the media goes and the parties
+     * learn it from the silence. */
+    gw_log(GW_LOG_WARN, c->call_id, "terminating call (%s): BYE to the parties "
+           "not implemented yet", reason);
+    sig_call_end(c, reason);
+}

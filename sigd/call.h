@@ -40,6 +40,11 @@ void sig_call_unref(sig_call_t *c);
 /* Deletes the media session (if any) and removes the call from the table;
  * references keep the memory until released. Idempotent. */
 void sig_call_end(sig_call_t *c, const char *reason);
+/* Ends a confirmed call from the middle: BYE to both parties (each on its
+ * own side, along the dialog's route set), media deleted, logged with
+ * `reason`. Used for media timeouts and dead media nodes. */
+void sig_call_terminate(sig_call_t *c, const char *reason);
+
 /* The relay endpoints a side sees. */
 static inline const sig_sdp_ep_t *sig_call_relay(const sig_call_t *c, Gw__Side side)
 {
