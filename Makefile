@@ -59,7 +59,7 @@ GWCTL_O  := $(patsubst %.c,$(B)/%.o,$(GWCTL_SRC))
 BINS := $(B)/bin/sigd $(B)/bin/mediad $(B)/bin/turnd $(B)/bin/gwctl
 
 SIGD_PKGS   := sofia-sip-ua libzmq libprotobuf-c inih
-MEDIAD_PKGS := libuv libsrtp2 libzmq libprotobuf-c inih
+MEDIAD_PKGS := libuv libsrtp2 gnutls libzmq libprotobuf-c inih
 TURND_PKGS  := libuv gnutls libzmq libprotobuf-c inih
 GWCTL_PKGS  := libuv libzmq libprotobuf-c inih
 

@@ -12,6 +12,12 @@ const gw_cfg_directive_t md_config_directives[] = {
       "node name, unique per sigd; also the bus routing id" },
     { "bus", GW_CFG_STR, F(bus), "tcp://127.0.0.1:7700", 0, 0,
       "sigd's bus endpoint" },
+    { "bus_server_key_file", GW_CFG_STR, F(bus_server_key_file), "", 0, 0,
+      "sigd's CURVE public key (Z85 file); with bus_secret_key_file turns "
+      "CURVE on (required unless the bus is loopback)" },
+    { "bus_secret_key_file", GW_CFG_STR, F(bus_secret_key_file), "", 0, 0,
+      "this node's CURVE secret key (Z85 file, mode 0600; `gwctl keygen`)" },
+
     { "ext_addr", GW_CFG_ADDR, F(ext_addr), "127.0.0.1", 0, 0,
       "EXT (internet side) address to bind" },
     { "ext_advertised", GW_CFG_ADDR, F(ext_advertised), "", 0, 0,
@@ -28,6 +34,14 @@ const gw_cfg_directive_t md_config_directives[] = {
       "DSCP on media packets (46 = EF)" },
     { "ext_symmetric", GW_CFG_BOOL, F(ext_symmetric), "yes", 0, 0,
       "EXT legs send only to the address latched from the peer's packets" },
+    { "workers", GW_CFG_INT, F(workers), "0", 0, 64,
+      "packet threads, each with its own loop (0 = one per core)" },
+    { "timeout", GW_CFG_INT, F(timeout), "60", 1, 86400,
+      "seconds without media on a leg before sigd is told (media timeout)" },
+    { "hold_timeout", GW_CFG_INT, F(hold_timeout), "3600", 1, 86400,
+      "the same for calls on hold (sendonly/inactive)" },
+    { "sock_buf_kb", GW_CFG_INT, F(sock_buf_kb), "256", 16, 65536,
+      "SO_RCVBUF/SO_SNDBUF of each media socket, KiB" },
     { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
       "err, warn, info or debug" },
     GW_CFG_END

@@ -1,13 +1,20 @@
-/* Bus requests from sigd: offer, answer, delete, query (and the node life
- * cycle messages handed to common/node.c). Each handler validates the
- * request, calls session.c, and replies with a MediaReply; every error is a
- * status on the bus plus one log line with the Call-ID. */
-#include "session.h"
+/* Bus requests from sigd: offer, answer, delete, query, and the node life
+ * cycle messages handed to common/node.c.
+ *
+ * Two halves. In the main thread, each handler checks the request against
+ * the session table, takes a private copy of it and posts a command to the
+ * session's worker; md_control_done() sends the reply the worker prepared.
+ * In the worker thread, md_control_exec() does the work on the legs and
+ * fills the reply. Every failure is a status on the bus and one log line
+ * with the Call-ID.
+ */
+#include "worker.h"
 #include "net.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static Gw__Status status_of(int rc)
@@ -19,56 +26,84 @@ static Gw__Status status_of(int rc)
     case -ENOENT: return GW__STATUS__ST_ENOENT;
     case -EBUSY: return GW__STATUS__ST_EBUSY;
     case -EINVAL: return GW__STATUS__ST_EINVAL;
+    case -ENOTSUP: return GW__STATUS__ST_ENOTSUP;
     default: return GW__STATUS__ST_EIO;
     }
 }
 
-/* Storage for one reply, on the handler's stack. */
-typedef struct {
-    Gw__MediaReply r;
-    Gw__StreamReply streams[MD_MAX_STREAMS];
-    Gw__StreamReply *stream_ptrs[MD_MAX_STREAMS];
-    Gw__Endpoint ext[MD_MAX_STREAMS], in[MD_MAX_STREAMS];
-    Gw__LegStats legs[MD_MAX_STREAMS][2];
-    Gw__LegStats *leg_ptrs[MD_MAX_STREAMS][2];
-    char remote[MD_MAX_STREAMS][2][GW_ADDRSTRLEN];
-} reply_buf_t;
+/* ---- reply building (worker thread, or main for session-less replies) -- */
 
-static void fill_stats(reply_buf_t *rb, unsigned i, md_leg_t *leg, int k)
+static void fill_stats(md_reply_t *rb, unsigned i, int k, md_leg_t *leg,
+                       uint64_t now_ms)
 {
     Gw__LegStats *ls = &rb->legs[i][k];
+    const md_leg_stats_t *st = &leg->st;
 
     gw__leg_stats__init(ls);
     ls->side = leg->side;
-    ls->has_packets_in = ls->has_bytes_in = ls->has_packets_out = 1;
-    ls->has_bytes_out = ls->has_dropped = ls->has_latched = 1;
-    ls->packets_in = leg->st.packets_in;
-    ls->bytes_in = leg->st.bytes_in;
-    ls->packets_out = leg->st.packets_out;
-    ls->bytes_out = leg->st.bytes_out;
-    ls->dropped = leg->st.dropped;
-    ls->latched = leg->rtp_latched;
+#define SET(f, v) do { ls->has_##f = 1; ls->f = (v); } while (0)
+    SET(packets_in, st->packets_in);
+    SET(bytes_in, st->bytes_in);
+    SET(packets_out, st->packets_out);
+    SET(bytes_out, st->bytes_out);
+    SET(dropped, st->drop_source + st->drop_malformed + st->drop_auth +
+                 st->drop_replay + st->drop_nodest + st->drop_send);
+    SET(drop_source, st->drop_source);
+    SET(drop_malformed, st->drop_malformed);
+    SET(drop_auth, st->drop_auth);
+    SET(drop_replay, st->drop_replay);
+    SET(drop_nodest, st->drop_nodest);
+    SET(drop_send, st->drop_send);
+    SET(latched, leg->rtp_latched);
+    SET(lost, md_rtpstats_lost(&leg->rtp_stats));
+    SET(jitter_us, md_rtpstats_jitter_us(&leg->rtp_stats));
+    SET(jitter_max_us, md_rtpstats_jitter_max_us(&leg->rtp_stats));
+    SET(last_packet_ms, st->last_ms ? now_ms - st->last_ms : 0);
+    SET(srtp, leg->suite != MD_SUITE_NONE);
+#undef SET
     if (leg->rtp_latched || leg->has_remote) {
-        gw_addr_str((struct sockaddr *)&leg->remote_rtp, rb->remote[i][k],
-                    sizeof rb->remote[i][k]);
+        gw_addr_str(&leg->remote_rtp.sa, rb->remote[i][k], sizeof rb->remote[i][k]);
         ls->remote = rb->remote[i][k];
     }
     rb->leg_ptrs[i][k] = ls;
 }
 
-static void build_reply(md_t *md, reply_buf_t *rb, md_session_t *s, int rc,
-                        const char *error, int with_stats)
+static void fill_endpoint(md_reply_t *rb, unsigned i, int k, md_leg_t *leg,
+                          const char *addr)
+{
+    Gw__Endpoint *ep = &rb->ep[i][k];
+
+    gw__endpoint__init(ep);
+    ep->addr = (char *)addr;
+    ep->port = leg->port;
+    ep->has_rtcp_port = 1;
+    ep->rtcp_port = leg->port + 1u;
+    if (leg->suite != MD_SUITE_NONE && leg->srtp_tx != NULL) {
+        Gw__Crypto *c = &rb->crypto[i][k];
+        gw__crypto__init(c);
+        c->tag = leg->tx_tag;
+        c->suite = (char *)md_srtp_suite_name(leg->suite);
+        memcpy(rb->keys[i][k], leg->tx_key, sizeof rb->keys[i][k]);
+        c->key = rb->keys[i][k];
+        rb->crypto_ptrs[i][k] = c;
+        ep->n_crypto = 1;
+        ep->crypto = &rb->crypto_ptrs[i][k];
+    }
+}
+
+static void reply_fill(md_t *md, md_reply_t *rb, md_session_t *s, int rc,
+                       const char *error, int with_stats)
 {
     const char *ext_adv = md->cfg.ext_advertised[0] ? md->cfg.ext_advertised
                                                     : md->cfg.ext_addr;
 
     gw__media_reply__init(&rb->r);
     rb->r.status = status_of(rc);
-    rb->r.error = (char *)error;
-    rb->r.has_sessions = rb->r.has_ports_in_use = 1;
-    rb->r.sessions = md->nsessions;
-    rb->r.ports_in_use = gw_ports_used(&md->ext_ports) + gw_ports_used(&md->int_ports);
-    if (s == NULL)
+    if (error) {
+        snprintf(rb->error, sizeof rb->error, "%s", error);
+        rb->r.error = rb->error;
+    }
+    if (s == NULL || rc < 0)
         return;
     rb->r.has_session_id = 1;
     rb->r.session_id = s->id;
@@ -78,22 +113,15 @@ static void build_reply(md_t *md, reply_buf_t *rb, md_session_t *s, int rc,
         md_leg_t *n = md_leg(s, i, GW__SIDE__SIDE_INT);
 
         gw__stream_reply__init(sr);
-        gw__endpoint__init(&rb->ext[i]);
-        gw__endpoint__init(&rb->in[i]);
         sr->index = i;
-        rb->ext[i].addr = (char *)ext_adv;
-        rb->ext[i].port = e->port;
-        rb->ext[i].has_rtcp_port = 1;
-        rb->ext[i].rtcp_port = e->port + 1;
-        rb->in[i].addr = md->cfg.int_addr;
-        rb->in[i].port = n->port;
-        rb->in[i].has_rtcp_port = 1;
-        rb->in[i].rtcp_port = n->port + 1;
-        sr->ext_local = &rb->ext[i];
-        sr->int_local = &rb->in[i];
+        fill_endpoint(rb, i, 0, e, ext_adv);
+        fill_endpoint(rb, i, 1, n, md->cfg.int_addr);
+        sr->ext_local = &rb->ep[i][0];
+        sr->int_local = &rb->ep[i][1];
         if (with_stats) {
-            fill_stats(rb, i, e, 0);
-            fill_stats(rb, i, n, 1);
+            uint64_t now = uv_now(&s->worker->loop);
+            fill_stats(rb, i, 0, e, now);
+            fill_stats(rb, i, 1, n, now);
             sr->n_legs = 2;
             sr->legs = rb->leg_ptrs[i];
         }
@@ -103,26 +131,199 @@ static void build_reply(md_t *md, reply_buf_t *rb, md_session_t *s, int rc,
     rb->r.streams = rb->stream_ptrs;
 }
 
-static void send_reply(md_t *md, const char *peer, const Gw__Envelope *req,
-                       reply_buf_t *rb)
-{
-    Gw__Envelope env = GW__ENVELOPE__INIT;
+/* ---- worker thread ------------------------------------------------------ */
 
-    env.body_case = GW__ENVELOPE__BODY_MEDIA_REPLY;
-    env.media_reply = &rb->r;
-    gw_bus_reply(md->bus, peer, req, &env);
+static int exec_offer(md_session_t *s, md_cmd_t *cmd, const char **err)
+{
+    const Gw__MediaOffer *o = cmd->msg;
+    Gw__Side from = o->from_side;
+    Gw__Side to = from == GW__SIDE__SIDE_EXT ? GW__SIDE__SIDE_INT : GW__SIDE__SIDE_EXT;
+    int rc;
+
+    if (cmd->create) {
+        rc = md_session_open(s);
+        if (rc < 0) {
+            *err = rc == -ENOSPC ? "port range exhausted" : "cannot bind media ports";
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < o->n_streams; i++)
+        if (o->streams[i]->index >= s->nstreams) {
+            *err = "stream index beyond the session's streams";
+            return -EINVAL;
+        }
+    for (size_t i = 0; i < o->n_streams; i++) {
+        const Gw__StreamOffer *so = o->streams[i];
+        md_leg_t *a = md_leg(s, so->index, from), *b = md_leg(s, so->index, to);
+
+        a->want_srtp = 0;
+        rc = md_leg_configure(a, so->remote);
+        if (rc == 0)
+            rc = md_leg_prepare_offer(b, so->has_peer_srtp && so->peer_srtp);
+        if (rc < 0) {
+            *err = rc == -ENOTSUP ? "no supported SRTP suite in the offer"
+                                  : "bad SRTP key in the offer";
+            return rc;
+        }
+    }
+    s->offer_side = from;
+    return 0;
 }
 
-/* Sets the remotes of `side` from the streams of an offer or answer. */
-static int apply_streams(md_session_t *s, Gw__Side side, size_t n,
-                         Gw__StreamOffer **streams)
+static int exec_answer(md_session_t *s, md_cmd_t *cmd, const char **err)
 {
-    for (size_t i = 0; i < n; i++)
-        if (streams[i]->index >= s->nstreams)
+    const Gw__MediaAnswer *a = cmd->msg;
+    Gw__Side side = s->offer_side == GW__SIDE__SIDE_EXT ? GW__SIDE__SIDE_INT
+                                                        : GW__SIDE__SIDE_EXT;
+    int rc;
+
+    for (size_t i = 0; i < a->n_streams; i++)
+        if (a->streams[i]->index >= s->nstreams) {
+            *err = "stream index beyond the session's streams";
             return -EINVAL;
-    for (size_t i = 0; i < n; i++)
-        md_leg_set_remote(md_leg(s, streams[i]->index, side), streams[i]->remote);
+        }
+    for (size_t i = 0; i < a->n_streams; i++) {
+        rc = md_leg_configure(md_leg(s, a->streams[i]->index, side),
+                              a->streams[i]->remote);
+        if (rc < 0) {
+            *err = rc == -ENOTSUP ? "no supported SRTP suite in the answer"
+                                  : "bad SRTP key in the answer";
+            return rc;
+        }
+    }
     return 0;
+}
+
+static void log_end(md_session_t *s, const char *reason)
+{
+    for (unsigned i = 0; i < s->nstreams; i++) {
+        md_leg_t *e = md_leg(s, i, GW__SIDE__SIDE_EXT);
+        md_leg_t *n = md_leg(s, i, GW__SIDE__SIDE_INT);
+        uint64_t de = e->st.drop_source + e->st.drop_malformed + e->st.drop_auth +
+                      e->st.drop_replay + e->st.drop_nodest + e->st.drop_send;
+        uint64_t dn = n->st.drop_source + n->st.drop_malformed + n->st.drop_auth +
+                      n->st.drop_replay + n->st.drop_nodest + n->st.drop_send;
+        gw_log(GW_LOG_INFO, s->call_id, "session %" PRIx64 " stream %u ended (%s): "
+               "EXT in %" PRIu64 " out %" PRIu64 " dropped %" PRIu64
+               ", INT in %" PRIu64 " out %" PRIu64 " dropped %" PRIu64,
+               s->id, i, reason, e->st.packets_in, e->st.packets_out, de,
+               n->st.packets_in, n->st.packets_out, dn);
+    }
+}
+
+void md_control_exec(md_worker_t *w, md_cmd_t *cmd)
+{
+    md_t *md = w->md;
+    md_session_t *s = cmd->sess;
+    const char *err = NULL;
+    int rc = 0, stats = 0;
+
+    switch (cmd->kind) {
+    case MD_CMD_STOP:
+        md_worker__stop(w);
+        free(cmd);
+        return;
+    case MD_CMD_OFFER:
+        rc = s->destroyed && !cmd->create ? -ENOENT : exec_offer(s, cmd, &err);
+        if (rc == 0 && cmd->create)
+            gw_log(GW_LOG_INFO, s->call_id, "session %" PRIx64 ": %u stream(s), "
+                   "EXT port %u%s, INT port %u%s", s->id, s->nstreams,
+                   md_leg(s, 0, GW__SIDE__SIDE_EXT)->port,
+                   md_leg(s, 0, GW__SIDE__SIDE_EXT)->suite ? " SRTP" : "",
+                   md_leg(s, 0, GW__SIDE__SIDE_INT)->port,
+                   md_leg(s, 0, GW__SIDE__SIDE_INT)->suite ? " SRTP" : "");
+        break;
+    case MD_CMD_ANSWER:
+        rc = s->destroyed ? -ENOENT : exec_answer(s, cmd, &err);
+        break;
+    case MD_CMD_DELETE: {
+        const Gw__MediaDelete *d = cmd->msg;
+        stats = 1;
+        log_end(s, d->reason ? d->reason : "delete");
+        break;
+    }
+    case MD_CMD_QUERY:
+        stats = 1;
+        break;
+    case MD_CMD_EVENT:
+        break;
+    }
+    if (rc < 0 && err == NULL)
+        err = "no such session";
+    if (err)
+        gw_log(GW_LOG_WARN, s->call_id, "session %" PRIx64 ": %s", s->id, err);
+    reply_fill(md, &cmd->reply, s, rc, err, stats);
+    if (cmd->kind == MD_CMD_DELETE || (cmd->create && rc < 0))
+        md_session_close(s);
+    cmd->rc = rc;
+    md_worker_done(md, cmd);
+}
+
+/* ---- main thread -------------------------------------------------------- */
+
+static void send_reply(md_t *md, const char *peer, uint64_t request_id,
+                       Gw__MediaReply *r)
+{
+    Gw__Envelope env = GW__ENVELOPE__INIT, req = GW__ENVELOPE__INIT;
+
+    r->has_sessions = r->has_ports_in_use = 1;
+    r->sessions = md->nsessions;
+    pthread_mutex_lock(&md->ports_lock);
+    r->ports_in_use = gw_ports_used(&md->ext_ports) + gw_ports_used(&md->int_ports);
+    pthread_mutex_unlock(&md->ports_lock);
+    req.request_id = request_id;
+    env.body_case = GW__ENVELOPE__BODY_MEDIA_REPLY;
+    env.media_reply = r;
+    gw_bus_reply(md->bus, peer, &req, &env);
+}
+
+static void reply_now(md_t *md, const char *peer, const Gw__Envelope *req,
+                      int rc, const char *err)
+{
+    md_reply_t rb;
+
+    reply_fill(md, &rb, NULL, rc, err, 0);
+    send_reply(md, peer, req->request_id, &rb.r);
+}
+
+static md_cmd_t *cmd_new(md_cmd_kind_t kind, md_session_t *s, const char *peer,
+                         const Gw__Envelope *env)
+{
+    md_cmd_t *cmd = calloc(1, sizeof *cmd);
+
+    if (cmd == NULL)
+        return NULL;
+    cmd->kind = kind;
+    cmd->sess = s;
+    md_session_ref(s);
+    snprintf(cmd->peer, sizeof cmd->peer, "%s", peer);
+    cmd->request_id = env->request_id;
+    return cmd;
+}
+
+static void cmd_free(md_cmd_t *cmd)
+{
+    if (cmd->msg)
+        protobuf_c_message_free_unpacked(cmd->msg, NULL);
+    if (cmd->sess)
+        md_session_unref(cmd->sess);
+    free(cmd);
+}
+
+/* A private copy of a request body, for the worker (the envelope is
+ * freed when the handler returns). */
+static void *copy_msg(const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(n ? n : 1);
+    void *copy = NULL;
+
+    if (buf != NULL) {
+        protobuf_c_message_pack(m, buf);
+        copy = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
+        free(buf);
+    }
+    return copy;
 }
 
 static void on_offer(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
@@ -130,114 +331,92 @@ static void on_offer(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
 {
     md_t *md = ctx;
     const Gw__MediaOffer *o = env->offer;
-    md_session_t *s;
-    reply_buf_t rb;
-    const char *err = NULL;
-    int rc;
+    md_session_t *s = md_session_find(md, o->session_id);
+    unsigned n = o->n_streams ? (unsigned)o->n_streams : 1;
+    md_cmd_t *cmd;
+    int create = 0;
 
     (void)bus;
-    s = md_session_find(md, o->session_id);
-    if (s != NULL) {
-        /* A new offer in the dialog (re-INVITE, UPDATE): same ports, new
-         * remotes for the offering side, latches cleared. */
-        rc = apply_streams(s, o->from_side, o->n_streams, o->streams);
-        if (rc < 0)
-            err = "stream index beyond the session's streams";
-        else
-            s->offer_side = o->from_side;
-        goto reply;
+    if (s == NULL) {
+        const char *why = md->node.draining ? "node draining"
+                        : (int)md->nsessions >= md->cfg.capacity ? "node at capacity"
+                        : n > MD_MAX_STREAMS ? "too many streams" : NULL;
+        if (why) {
+            gw_log(GW_LOG_WARN, o->call_id, "offer for session %" PRIx64
+                   " refused: %s", o->session_id, why);
+            reply_now(md, peer, env, n > MD_MAX_STREAMS ? -EINVAL : -EBUSY, why);
+            return;
+        }
+        s = md_session_new(md, o->session_id, o->call_id, n, md_worker_pick(md));
+        if (s == NULL) {
+            reply_now(md, peer, env, -ENOMEM, "out of memory");
+            return;
+        }
+        s->worker->assigned++;
+        create = 1;
     }
-    if (md->node.draining || (int)md->nsessions >= md->cfg.capacity) {
-        rc = -EBUSY;
-        err = md->node.draining ? "node draining" : "node at capacity";
-        goto reply;
+    cmd = cmd_new(MD_CMD_OFFER, s, peer, env);
+    if (cmd == NULL || (cmd->msg = copy_msg(&o->base)) == NULL) {
+        if (cmd)
+            cmd_free(cmd);
+        if (create) {
+            s->worker->assigned--;
+            md_session_unlink(md, s);
+        }
+        reply_now(md, peer, env, -ENOMEM, "out of memory");
+        return;
     }
-    rc = md_session_create(md, o->session_id, o->call_id,
-                           o->n_streams ? (unsigned)o->n_streams : 1, &s);
-    if (rc < 0) {
-        err = rc == -ENOSPC ? "port range exhausted"
-            : rc == -EINVAL ? "bad stream count" : "cannot bind media ports";
-        s = NULL;
-        goto reply;
-    }
-    s->offer_side = o->from_side;
-    rc = apply_streams(s, o->from_side, o->n_streams, o->streams);
-    if (rc < 0) {
-        err = "stream index beyond the session's streams";
-        md_session_destroy(s);
-        s = NULL;
-        goto reply;
-    }
-    gw_log(GW_LOG_INFO, o->call_id, "session %" PRIx64 ": %u stream(s), "
-           "EXT port %u, INT port %u", s->id, s->nstreams,
-           md_leg(s, 0, GW__SIDE__SIDE_EXT)->port,
-           md_leg(s, 0, GW__SIDE__SIDE_INT)->port);
-reply:
-    if (err)
-        gw_log(GW_LOG_WARN, o->call_id, "offer for session %" PRIx64
-               " refused: %s", o->session_id, err);
-    build_reply(md, &rb, rc == 0 ? s : NULL, rc, err, 0);
-    send_reply(md, peer, env, &rb);
+    cmd->create = create;
+    md_worker_post(s->worker, cmd);
 }
 
 static void on_answer(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
                       void *ctx)
 {
     md_t *md = ctx;
-    const Gw__MediaAnswer *a = env->answer;
-    md_session_t *s = md_session_find(md, a->session_id);
-    reply_buf_t rb;
-    const char *err = NULL;
-    int rc = -ENOENT;
+    md_session_t *s = md_session_find(md, env->answer->session_id);
+    md_cmd_t *cmd;
 
     (void)bus;
     if (s == NULL) {
-        err = "no such session";
-    } else {
-        /* The answer belongs to the side opposite the last offer. */
-        Gw__Side side = s->offer_side == GW__SIDE__SIDE_EXT ? GW__SIDE__SIDE_INT
-                                                            : GW__SIDE__SIDE_EXT;
-        rc = apply_streams(s, side, a->n_streams, a->streams);
-        if (rc < 0)
-            err = "stream index beyond the session's streams";
+        GW_WARN("answer for unknown session %" PRIx64, env->answer->session_id);
+        reply_now(md, peer, env, -ENOENT, "no such session");
+        return;
     }
-    if (err)
-        GW_WARN("answer for session %" PRIx64 " refused: %s", a->session_id, err);
-    build_reply(md, &rb, rc == 0 ? s : NULL, rc, err, 0);
-    send_reply(md, peer, env, &rb);
+    cmd = cmd_new(MD_CMD_ANSWER, s, peer, env);
+    if (cmd == NULL || (cmd->msg = copy_msg(&env->answer->base)) == NULL) {
+        if (cmd)
+            cmd_free(cmd);
+        reply_now(md, peer, env, -ENOMEM, "out of memory");
+        return;
+    }
+    md_worker_post(s->worker, cmd);
 }
 
 static void on_delete(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
                       void *ctx)
 {
     md_t *md = ctx;
-    const Gw__MediaDelete *d = env->del;
-    md_session_t *s = md_session_find(md, d->session_id);
-    reply_buf_t rb;
+    md_session_t *s = md_session_find(md, env->del->session_id);
+    md_cmd_t *cmd;
 
     (void)bus;
     if (s == NULL) {
-        GW_DEBUG("delete for unknown session %" PRIx64, d->session_id);
-        build_reply(md, &rb, NULL, -ENOENT, "no such session", 0);
-        send_reply(md, peer, env, &rb);
+        GW_DEBUG("delete for unknown session %" PRIx64, env->del->session_id);
+        reply_now(md, peer, env, -ENOENT, "no such session");
         return;
     }
-    build_reply(md, &rb, s, 0, NULL, 1);
-    for (unsigned i = 0; i < s->nstreams; i++) {
-        md_leg_t *e = md_leg(s, i, GW__SIDE__SIDE_EXT);
-        md_leg_t *n = md_leg(s, i, GW__SIDE__SIDE_INT);
-        gw_log(GW_LOG_INFO, s->call_id, "session %" PRIx64 " stream %u ended "
-               "(%s): EXT in %" PRIu64 " out %" PRIu64 " dropped %" PRIu64
-               ", INT in %" PRIu64 " out %" PRIu64 " dropped %" PRIu64,
-               s->id, i, d->reason ? d->reason : "delete", e->st.packets_in,
-               e->st.packets_out, e->st.dropped, n->st.packets_in,
-               n->st.packets_out, n->st.dropped);
+    cmd = cmd_new(MD_CMD_DELETE, s, peer, env);
+    if (cmd == NULL || (cmd->msg = copy_msg(&env->del->base)) == NULL) {
+        if (cmd)
+            cmd_free(cmd);
+        reply_now(md, peer, env, -ENOMEM, "out of memory");
+        return;
     }
-    /* The reply holds copies of the counters: the session can go first. */
-    md_session_destroy(s);
-    rb.r.sessions = md->nsessions;
-    rb.r.ports_in_use = gw_ports_used(&md->ext_ports) + gw_ports_used(&md->int_ports);
-    send_reply(md, peer, env, &rb);
+    /* Gone from the table now: later requests for it get ENOENT. */
+    s->worker->assigned--;
+    md_session_unlink(md, s);
+    md_worker_post(s->worker, cmd);
 }
 
 static void on_query(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
@@ -245,20 +424,61 @@ static void on_query(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
 {
     md_t *md = ctx;
     const Gw__MediaQuery *q = env->query;
-    md_session_t *s = NULL;
-    reply_buf_t rb;
+    md_session_t *s;
+    md_cmd_t *cmd;
 
     (void)bus;
-    if (q->has_session_id) {
-        s = md_session_find(md, q->session_id);
-        if (s == NULL) {
-            build_reply(md, &rb, NULL, -ENOENT, "no such session", 0);
-            send_reply(md, peer, env, &rb);
-            return;
-        }
+    if (!q->has_session_id) {
+        reply_now(md, peer, env, 0, NULL);
+        return;
     }
-    build_reply(md, &rb, s, 0, NULL, 1);
-    send_reply(md, peer, env, &rb);
+    s = md_session_find(md, q->session_id);
+    if (s == NULL) {
+        reply_now(md, peer, env, -ENOENT, "no such session");
+        return;
+    }
+    cmd = cmd_new(MD_CMD_QUERY, s, peer, env);
+    if (cmd == NULL) {
+        reply_now(md, peer, env, -ENOMEM, "out of memory");
+        return;
+    }
+    md_worker_post(s->worker, cmd);
+}
+
+static void send_timeout_event(md_t *md, md_session_t *s)
+{
+    Gw__Envelope env = GW__ENVELOPE__INIT;
+    Gw__NodeEvent ev = GW__NODE_EVENT__INIT;
+    char detail[64];
+
+    if (md_session_find(md, s->id) != s)
+        return;   /* deleted meanwhile */
+    snprintf(detail, sizeof detail, "no media for %d s", md->cfg.timeout);
+    ev.kind = GW__EVENT_KIND__EV_MEDIA_TIMEOUT;
+    ev.has_session_id = 1;
+    ev.session_id = s->id;
+    ev.detail = detail;
+    env.body_case = GW__ENVELOPE__BODY_EVENT;
+    env.event = &ev;
+    gw_log(GW_LOG_WARN, s->call_id, "session %" PRIx64 ": media timeout, "
+           "telling sigd", s->id);
+    gw_bus_send(md->bus, NULL, &env);
+}
+
+void md_control_done(md_t *md, md_cmd_t *cmd)
+{
+    if (cmd->kind == MD_CMD_EVENT) {
+        if (!md->stopping)
+            send_timeout_event(md, cmd->sess);
+        cmd_free(cmd);
+        return;
+    }
+    if (cmd->create && cmd->rc < 0) {
+        cmd->sess->worker->assigned--;
+        md_session_unlink(md, cmd->sess);
+    }
+    send_reply(md, cmd->peer, cmd->request_id, &cmd->reply.r);
+    cmd_free(cmd);
 }
 
 static void on_registered(gw_bus_t *bus, const char *peer,
@@ -301,12 +521,15 @@ const gw_bus_route_t md_control_routes[] = {
 void md_control_fill_heartbeat(Gw__Heartbeat *hb, void *ctx)
 {
     md_t *md = ctx;
+    md_totals_t t = md_workers_totals(md);
 
     hb->has_sessions = hb->has_ports_in_use = 1;
     hb->has_packets_relayed = hb->has_bytes_relayed = hb->has_packets_dropped = 1;
     hb->sessions = md->nsessions;
+    pthread_mutex_lock(&md->ports_lock);
     hb->ports_in_use = gw_ports_used(&md->ext_ports) + gw_ports_used(&md->int_ports);
-    hb->packets_relayed = md->totals.packets_relayed;
-    hb->bytes_relayed = md->totals.bytes_relayed;
-    hb->packets_dropped = md->totals.packets_dropped;
+    pthread_mutex_unlock(&md->ports_lock);
+    hb->packets_relayed = t.packets_relayed;
+    hb->bytes_relayed = t.bytes_relayed;
+    hb->packets_dropped = t.packets_dropped;
 }

@@ -1,14 +1,14 @@
-/* mediad: RTP/RTCP relay node. Reads its config, binds nothing until sigd
- * asks (ports are opened per session), registers on the bus and runs the
- * libuv loop until SIGINT/SIGTERM, then closes every session and handle. */
-#include <inttypes.h>
+/* mediad: RTP/RTCP relay node. Reads its config, starts its worker
+ * threads, registers on the bus and runs the main loop (bus, signals)
+ * until SIGINT/SIGTERM; then stops the workers, which close every session,
+ * and frees everything. Media ports are opened per session, not here. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "session.h"
+#include "worker.h"
 
 static md_t md_instance;
 
@@ -19,6 +19,26 @@ static void on_signal(uv_signal_t *h, int signum)
     GW_INFO("signal %d: stopping (%u sessions open)", signum, md->nsessions);
     md->stopping = 1;
     uv_stop(h->loop);
+}
+
+static void on_done(uv_async_t *h)
+{
+    md_t *md = h->data;
+    md_cmd_t *cmd;
+
+    for (;;) {
+        pthread_mutex_lock(&md->done_lock);
+        cmd = md->done_head;
+        if (cmd) {
+            md->done_head = cmd->next;
+            if (md->done_head == NULL)
+                md->done_tail = NULL;
+        }
+        pthread_mutex_unlock(&md->done_lock);
+        if (cmd == NULL)
+            break;
+        md_control_done(md, cmd);
+    }
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -32,6 +52,7 @@ static void describe(md_t *md)
 {
     const char *adv = md->cfg.ext_advertised[0] ? md->cfg.ext_advertised
                                                 : md->cfg.ext_addr;
+    struct timespec ts;
 
     gw__port_range__init(&md->range);
     md->range.lo = md->cfg.rtp_range.lo;
@@ -58,11 +79,8 @@ static void describe(md_t *md)
     md->reg.has_weight = 1;
     md->reg.weight = (uint32_t)md->cfg.weight;
     md->reg.version = "mediad " GW_VERSION;
-    {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        md->reg.epoch = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    md->reg.epoch = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int main(int argc, char **argv)
@@ -71,12 +89,14 @@ int main(int argc, char **argv)
     gw_cfg_section_t secs[] = { { "mediad", md_config_directives, &md->cfg } };
     gw_bus_opts_t bo = { 0 };
     uv_signal_t sigint, sigterm;
+    unsigned nworkers;
     char err[512];
-    int rc;
+    int rc = 1;
 
     rc = gw_cfg_cli(argc, argv, "mediad", secs, 1);
     if (rc != 0)
         return rc > 0 ? 0 : 1;
+    rc = 1;
     gw_log_init("mediad", md->cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
 
@@ -84,10 +104,27 @@ int main(int argc, char **argv)
         gw_ports_init(&md->int_ports, md->cfg.rtp_range.lo, md->cfg.rtp_range.hi) < 0) {
         GW_ERR("rtp_range %u-%u holds no even port pair", md->cfg.rtp_range.lo,
                md->cfg.rtp_range.hi);
-        return 1;
+        goto out_ports;
     }
+    if (md_srtp_global_init() < 0) {
+        GW_ERR("libsrtp2 initialisation failed");
+        goto out_ports;
+    }
+    pthread_mutex_init(&md->ports_lock, NULL);
+    pthread_mutex_init(&md->done_lock, NULL);
     md->loop = uv_default_loop();
+    uv_async_init(md->loop, &md->done_async, on_done);
+    md->done_async.data = md;
     describe(md);
+
+    nworkers = md->cfg.workers > 0 ? (unsigned)md->cfg.workers
+                                   : (unsigned)uv_available_parallelism();
+    if (nworkers == 0)
+        nworkers = 1;
+    if (md_workers_start(md, nworkers) < 0) {
+        GW_ERR("cannot start %u worker threads", nworkers);
+        goto out_workers;
+    }
 
     bo.mode = GW_BUS_CLIENT;
     bo.endpoint = md->cfg.bus;
@@ -97,8 +134,7 @@ int main(int argc, char **argv)
     md->bus = gw_bus_new(&bo, err, sizeof err);
     if (md->bus == NULL) {
         GW_ERR("bus: %s", err);
-        rc = 1;
-        goto out_ports;
+        goto out_workers;
     }
     gw_bus_uv_start(&md->bus_uv, md->loop, md->bus);
     md->node.reg = &md->reg;
@@ -112,20 +148,31 @@ int main(int argc, char **argv)
     uv_signal_start(&sigint, on_signal, SIGINT);
     uv_signal_start(&sigterm, on_signal, SIGTERM);
 
-    GW_INFO("node '%s': EXT %s (advertised %s), INT %s, RTP %u-%u, bus %s",
-            md->cfg.name, md->cfg.ext_addr, md->ifaces[0].advertised_addr,
+    GW_INFO("node '%s': EXT %s (advertised %s), INT %s, RTP %u-%u, %u worker(s), "
+            "bus %s", md->cfg.name, md->cfg.ext_addr, md->ifaces[0].advertised_addr,
             md->cfg.int_addr, md->cfg.rtp_range.lo, md->cfg.rtp_range.hi,
-            md->cfg.bus);
+            nworkers, md->cfg.bus);
     uv_run(md->loop, UV_RUN_DEFAULT);
+    rc = 0;
 
-    md_session_destroy_all(md);
+    md->stopping = 1;
     gw_node_stop(&md->node, "shutdown");
     gw_bus_uv_stop(&md->bus_uv);
+out_workers:
+    if (md->workers)
+        md_workers_stop(md);
+    md->stopping = 1;
+    on_done(&md->done_async);   /* replies and events left by the workers */
+    for (unsigned b = 0; b < MD_HASH_BUCKETS; b++)
+        while (md->buckets[b])
+            md_session_unlink(md, md->buckets[b]);
     uv_walk(md->loop, close_walk, NULL);
     uv_run(md->loop, UV_RUN_DEFAULT);
     uv_loop_close(md->loop);
     gw_bus_free(md->bus);
-    rc = 0;
+    md_srtp_global_free();
+    pthread_mutex_destroy(&md->done_lock);
+    pthread_mutex_destroy(&md->ports_lock);
 out_ports:
     gw_ports_free(&md->int_ports);
     gw_ports_free(&md->ext_ports);

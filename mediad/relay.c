@@ -1,19 +1,23 @@
-/* The packet path: a leg's RTP and RTCP sockets and the forwarding
- * decision.
+/* The packet path: a leg's sockets and the forwarding decision.
  *
- * For each datagram: check it looks like RTP/RTCP (version 2, minimum
- * length, not truncated); latch the sender while the leg is unlatched,
- * otherwise accept it only from the latched address (no RTP injection or
- * bleed); then send it from the other leg's matching socket to that leg's
- * remote address. An EXT leg sends only to an address it latched
- * (symmetric RTP: traffic towards the internet is always a response) unless
- * ext_symmetric is off; an INT leg may send to its SDP address first.
+ * For each datagram: check it looks like RTP/RTCP (version 2, length
+ * bounds, not truncated); once the leg is latched, accept it only from the
+ * latched address (no RTP injection or bleed); on an SRTP leg unprotect it,
+ * and latch only a packet that authenticated; account it; then send it
+ * from the other leg's matching socket to that leg's remote address,
+ * protected if that leg speaks SRTP. An EXT leg sends only to an address
+ * it latched (symmetric RTP: traffic towards the internet is a response)
+ * unless ext_symmetric is off; an INT leg may send to its SDP address
+ * first. RTCP is told from RTP by the socket it came on, or on an
+ * rtcp-mux leg by its packet type (RFC 5761), and leaves on the RTCP port
+ * or the RTP port as the other leg wants.
  *
- * No allocation, no logging and no lookup per packet: the receive buffer is
- * one static block (a loop runs one callback at a time) and each socket's
- * data pointer is its leg.
+ * Batching: sockets use recvmmsg (libuv UV_UDP_RECVMMSG, the worker's
+ * 16 x 64 KiB buffer); what a batch produces for one outgoing socket is
+ * sent with one sendmmsg at the end of the batch. No allocation, no
+ * logging and no lookup per packet.
  */
-#include "session.h"
+#include "worker.h"
 #include "net.h"
 
 #include <errno.h>
@@ -22,80 +26,184 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define RELAY_BUF 65536
+/* Larger datagrams are not media; the bound also leaves room in each
+ * 64 KiB receive slot for the SRTP trailer added in place. */
+#define MD_MAX_PKT 8192
 
-static char relay_buf[RELAY_BUF];
+enum { DROP_SOURCE, DROP_MALFORMED, DROP_AUTH, DROP_REPLAY, DROP_NODEST, DROP_SEND };
+
+static void drop(md_worker_t *w, md_leg_t *leg, int why)
+{
+    switch (why) {
+    case DROP_SOURCE: leg->st.drop_source++; break;
+    case DROP_MALFORMED: leg->st.drop_malformed++; break;
+    case DROP_AUTH: leg->st.drop_auth++; break;
+    case DROP_REPLAY: leg->st.drop_replay++; break;
+    case DROP_NODEST: leg->st.drop_nodest++; break;
+    default: leg->st.drop_send++; break;
+    }
+    w->totals.packets_dropped++;
+}
+
+void md_relay_flush(md_worker_t *w)
+{
+    md_sendq_t *q = &w->sq;
+    unsigned sent = 0;
+
+    while (sent < q->n) {
+        int rc = sendmmsg(q->fd, q->msgs + sent, q->n - sent, MSG_DONTWAIT);
+        if (rc <= 0)
+            break;
+        sent += (unsigned)rc;
+    }
+    for (unsigned i = 0; i < q->n; i++) {
+        md_leg_t *out = q->legs[i];
+        if (i >= sent) {
+            /* Full socket buffer or an ICMP error pending: the rest of
+             * the batch is dropped, counted on the legs it came from. */
+            drop(w, out->other, DROP_SEND);
+            continue;
+        }
+        out->st.packets_out++;
+        out->st.bytes_out += q->iov[i].iov_len;
+        w->totals.packets_relayed++;
+        w->totals.bytes_relayed += q->iov[i].iov_len;
+    }
+    q->n = 0;
+    q->fd = -1;
+}
+
+static void enqueue(md_worker_t *w, int fd, void *data, size_t len,
+                    const md_addr_t *dst, md_leg_t *out)
+{
+    md_sendq_t *q = &w->sq;
+    struct msghdr *h;
+
+    if (q->n && (q->fd != fd || q->n == MD_SEND_BATCH))
+        md_relay_flush(w);
+    q->fd = fd;
+    q->iov[q->n].iov_base = data;
+    q->iov[q->n].iov_len = len;
+    h = &q->msgs[q->n].msg_hdr;
+    memset(h, 0, sizeof *h);
+    h->msg_name = (void *)dst;
+    h->msg_namelen = gw_addr_len(&dst->sa);
+    h->msg_iov = &q->iov[q->n];
+    h->msg_iovlen = 1;
+    q->legs[q->n] = out;
+    q->n++;
+}
+
+static void handle(md_worker_t *w, md_leg_t *leg, int on_rtcp_port, uint8_t *p,
+                   int len, const struct sockaddr *src)
+{
+    md_leg_t *out = leg->other;
+    md_addr_t *remote;
+    uint8_t *latched;
+    int is_rtcp, out_latched;
+    uv_udp_t *sock;
+    const md_addr_t *dst;
+
+    if (len < 8 || len > MD_MAX_PKT || (p[0] >> 6) != 2) {
+        drop(w, leg, DROP_MALFORMED);
+        return;
+    }
+    is_rtcp = on_rtcp_port || (leg->rtcp_mux && p[1] >= 192 && p[1] <= 223);
+    if (!is_rtcp && len < 12) {
+        drop(w, leg, DROP_MALFORMED);
+        return;
+    }
+    remote = is_rtcp ? &leg->remote_rtcp : &leg->remote_rtp;
+    latched = is_rtcp ? &leg->rtcp_latched : &leg->rtp_latched;
+    if (*latched && !gw_addr_eq(src, &remote->sa)) {
+        drop(w, leg, DROP_SOURCE);
+        return;
+    }
+    if (leg->suite != MD_SUITE_NONE) {
+        srtp_err_status_t e;
+        if (leg->srtp_rx == NULL) {
+            drop(w, leg, DROP_AUTH);   /* no key from the party yet */
+            return;
+        }
+        e = is_rtcp ? srtp_unprotect_rtcp(leg->srtp_rx, p, &len)
+                    : srtp_unprotect(leg->srtp_rx, p, &len);
+        if (e != srtp_err_status_ok) {
+            drop(w, leg, e == srtp_err_status_replay_fail ||
+                         e == srtp_err_status_replay_old ? DROP_REPLAY : DROP_AUTH);
+            return;
+        }
+    }
+    if (!*latched) {
+        memcpy(remote, src, gw_addr_len(src));
+        *latched = 1;
+    }
+    leg->st.packets_in++;
+    leg->st.bytes_in += (uint64_t)len;
+    leg->st.last_ms = uv_now(&w->loop);
+    if (!is_rtcp)
+        md_rtpstats_update(&leg->rtp_stats, p, uv_hrtime() / 1000, leg->clocks,
+                           leg->nclocks);
+
+    if (is_rtcp && !out->rtcp_mux) {
+        sock = &out->rtcp;
+        dst = &out->remote_rtcp;
+        out_latched = out->rtcp_latched;
+    } else {
+        sock = &out->rtp;
+        dst = is_rtcp ? &out->remote_rtcp : &out->remote_rtp;
+        out_latched = is_rtcp ? out->rtcp_latched : out->rtp_latched;
+    }
+    if (!out_latched && !(out->has_remote && out->send_unlatched)) {
+        drop(w, leg, DROP_NODEST);
+        return;
+    }
+    if (out->suite != MD_SUITE_NONE) {
+        srtp_err_status_t e = is_rtcp ? srtp_protect_rtcp(out->srtp_tx, p, &len)
+                                      : srtp_protect(out->srtp_tx, p, &len);
+        if (e != srtp_err_status_ok) {
+            drop(w, leg, DROP_SEND);
+            return;
+        }
+    }
+    enqueue(w, sock == &out->rtcp ? out->rtcp_fd : out->rtp_fd, p, (size_t)len,
+            dst, out);
+}
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
-    (void)suggested;
-    buf->base = relay_buf;
-    buf->len = sizeof relay_buf;
-}
+    md_leg_t *leg = h->data;
+    md_worker_t *w = leg->sess->worker;
 
-static void drop(md_leg_t *leg)
-{
-    leg->st.dropped++;
-    leg->sess->md->totals.packets_dropped++;
+    (void)suggested;
+    buf->base = w->rxbuf;
+    buf->len = w->rxlen;
 }
 
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                     const struct sockaddr *src, unsigned flags)
 {
-    md_leg_t *leg = h->data, *out;
-    int is_rtcp = (h == &leg->rtcp);
-    struct sockaddr_storage *remote;
-    uint8_t *latched;
-    uv_buf_t b;
-    int rc;
+    md_leg_t *leg = h->data;
+    md_worker_t *w = leg->sess->worker;
 
-    if (nread <= 0 || src == NULL)
-        return;  /* nothing, or an error we cannot act on per packet */
-    if ((flags & UV_UDP_PARTIAL) || nread < (is_rtcp ? 8 : 12) ||
-        ((uint8_t)buf->base[0] >> 6) != 2) {
-        drop(leg);
-        return;
+    if (nread > 0 && src != NULL) {
+        if (flags & UV_UDP_PARTIAL)
+            drop(w, leg, DROP_MALFORMED);
+        else
+            handle(w, leg, h == &leg->rtcp, (uint8_t *)buf->base, (int)nread, src);
     }
-    remote = is_rtcp ? &leg->remote_rtcp : &leg->remote_rtp;
-    latched = is_rtcp ? &leg->rtcp_latched : &leg->rtp_latched;
-    if (!*latched) {
-        memcpy(remote, src, gw_addr_len(src));
-        *latched = 1;
-    } else if (!gw_addr_eq(src, (const struct sockaddr *)remote)) {
-        drop(leg);
-        return;
-    }
-    leg->st.packets_in++;
-    leg->st.bytes_in += (uint64_t)nread;
-
-    out = leg->other;
-    if (is_rtcp ? !out->rtcp_latched && !(out->has_remote && out->send_unlatched)
-                : !out->rtp_latched && !(out->has_remote && out->send_unlatched)) {
-        drop(leg);
-        return;
-    }
-    b = uv_buf_init(buf->base, (unsigned)nread);
-    rc = uv_udp_try_send(is_rtcp ? &out->rtcp : &out->rtp, &b, 1,
-                         (const struct sockaddr *)(is_rtcp ? &out->remote_rtcp
-                                                           : &out->remote_rtp));
-    if (rc < 0) {
-        drop(leg);
-        return;
-    }
-    out->st.packets_out++;
-    out->st.bytes_out += (uint64_t)nread;
-    leg->sess->md->totals.packets_relayed++;
-    leg->sess->md->totals.bytes_relayed += (uint64_t)nread;
+    /* End of a recvmmsg batch (MMSG_FREE), a single datagram, or nothing
+     * more to read: send what the batch produced while the buffer holds. */
+    if (!(flags & UV_UDP_MMSG_CHUNK))
+        md_relay_flush(w);
 }
 
 /* Binds a UDP socket by hand so that a port held by another process fails
  * here, before any libuv handle exists (a handle cannot be reused until
  * its close callback has run). Returns the fd or -errno. */
-static int bind_fd(const char *addr, unsigned port, int dscp)
+static int bind_fd(md_t *md, const char *addr, unsigned port)
 {
     struct sockaddr_storage ss;
-    int fd, rc, tos = dscp << 2;
+    int fd, rc, tos = md->cfg.dscp << 2, buf = md->cfg.sock_buf_kb * 1024;
 
     rc = gw_addr_parse(addr, port, &ss);
     if (rc < 0)
@@ -107,6 +215,12 @@ static int bind_fd(const char *addr, unsigned port, int dscp)
         setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
     else
         setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+    /* Bursts on loopback overflow the default buffers; FORCE lifts the
+     * rmem_max cap when we run as root, the plain option otherwise. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     if (bind(fd, (struct sockaddr *)&ss, gw_addr_len((struct sockaddr *)&ss)) < 0) {
         rc = -errno;
         close(fd);
@@ -117,15 +231,20 @@ static int bind_fd(const char *addr, unsigned port, int dscp)
 
 static int start_one(md_leg_t *leg, uv_udp_t *h, int fd)
 {
+    md_session_t *s = leg->sess;
     int rc;
 
-    rc = uv_udp_init(leg->sess->md->loop, h);
+    rc = uv_udp_init_ex(&s->worker->loop, h, AF_UNSPEC | UV_UDP_RECVMMSG);
     if (rc < 0) {
         close(fd);
         return rc;
     }
     h->data = leg;
-    leg->sess->open_handles++;
+    s->open_handles++;
+    if (h == &leg->rtp)
+        leg->rtp_fd = fd;
+    else
+        leg->rtcp_fd = fd;
     rc = uv_udp_open(h, fd);
     if (rc < 0) {
         close(fd);
@@ -136,13 +255,13 @@ static int start_one(md_leg_t *leg, uv_udp_t *h, int fd)
 
 int md_relay_open(md_leg_t *leg, const char *addr)
 {
-    int dscp = leg->sess->md->cfg.dscp;
+    md_t *md = leg->sess->worker->md;
     int fd_rtp, fd_rtcp, rc;
 
-    fd_rtp = bind_fd(addr, leg->port, dscp);
+    fd_rtp = bind_fd(md, addr, leg->port);
     if (fd_rtp < 0)
         return fd_rtp;
-    fd_rtcp = bind_fd(addr, leg->port + 1, dscp);
+    fd_rtcp = bind_fd(md, addr, leg->port + 1u);
     if (fd_rtcp < 0) {
         close(fd_rtp);
         return fd_rtcp;
@@ -150,7 +269,7 @@ int md_relay_open(md_leg_t *leg, const char *addr)
     rc = start_one(leg, &leg->rtp, fd_rtp);
     if (rc < 0) {
         close(fd_rtcp);
-        return rc;  /* the caller closes what was started */
+        return rc;   /* the caller closes what was started */
     }
     return start_one(leg, &leg->rtcp, fd_rtcp);
 }

@@ -1,0 +1,230 @@
+/* Worker threads: see worker.h. */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SWEEP_MS 1000
+
+static void on_wake(uv_async_t *h)
+{
+    md_worker_t *w = h->data;
+    md_cmd_t *cmd;
+
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        cmd = w->head;
+        if (cmd) {
+            w->head = cmd->next;
+            if (w->head == NULL)
+                w->tail = NULL;
+        }
+        pthread_mutex_unlock(&w->lock);
+        if (cmd == NULL)
+            break;
+        md_control_exec(w, cmd);
+    }
+}
+
+static void publish(md_worker_t *w)
+{
+    __atomic_store_n(&w->published.packets_relayed, w->totals.packets_relayed,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&w->published.bytes_relayed, w->totals.bytes_relayed,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&w->published.packets_dropped, w->totals.packets_dropped,
+                     __ATOMIC_RELAXED);
+}
+
+/* 1 when some leg that has a party has been silent longer than allowed. */
+static int silent(md_worker_t *w, md_session_t *s, uint64_t now)
+{
+    md_t *md = w->md;
+    int hold = 0;
+    uint64_t limit;
+
+    for (unsigned i = 0; i < 2 * s->nstreams; i++)
+        hold |= s->legs[i].hold;
+    limit = (uint64_t)(hold ? md->cfg.hold_timeout : md->cfg.timeout) * 1000;
+    for (unsigned i = 0; i < 2 * s->nstreams; i++) {
+        const md_leg_t *leg = &s->legs[i];
+        uint64_t last = leg->st.last_ms > s->created_ms ? leg->st.last_ms
+                                                        : s->created_ms;
+        if (!leg->has_remote && !leg->rtp_latched)
+            continue;   /* no party on this leg (disabled stream) */
+        if (now - last > limit)
+            return 1;
+    }
+    return 0;
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    md_worker_t *w = t->data;
+    uint64_t now = uv_now(&w->loop);
+
+    publish(w);
+    for (md_session_t *s = w->sessions; s; s = s->wnext) {
+        if (!silent(w, s, now)) {
+            s->timeout_sent = 0;
+            continue;
+        }
+        if (s->timeout_sent)
+            continue;
+        md_cmd_t *ev = calloc(1, sizeof *ev);
+        if (ev == NULL)
+            continue;
+        s->timeout_sent = 1;
+        ev->kind = MD_CMD_EVENT;
+        ev->sess = s;
+        md_session_ref(s);
+        md_worker_done(w->md, ev);
+    }
+}
+
+static void close_cb(uv_handle_t *h)
+{
+    (void)h;
+}
+
+/* MD_CMD_STOP lands here (from control.c's exec). */
+static void worker_stop(md_worker_t *w)
+{
+    while (w->sessions)
+        md_session_close(w->sessions);
+    uv_close((uv_handle_t *)&w->wake, close_cb);
+    uv_close((uv_handle_t *)&w->sweep, close_cb);
+}
+
+static void run(void *arg)
+{
+    md_worker_t *w = arg;
+
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    publish(w);
+}
+
+int md_workers_start(md_t *md, unsigned n)
+{
+    md->workers = calloc(n, sizeof *md->workers);
+    if (md->workers == NULL)
+        return -ENOMEM;
+    md->nworkers = n;
+    for (unsigned i = 0; i < n; i++) {
+        md_worker_t *w = &md->workers[i];
+        w->md = md;
+        w->index = i;
+        w->sq.fd = -1;
+        w->rxlen = (size_t)MD_RECV_SLOTS * 65536;
+        w->rxbuf = malloc(w->rxlen);
+        if (w->rxbuf == NULL || uv_loop_init(&w->loop) < 0)
+            return -ENOMEM;
+        pthread_mutex_init(&w->lock, NULL);
+        uv_async_init(&w->loop, &w->wake, on_wake);
+        w->wake.data = w;
+        uv_timer_init(&w->loop, &w->sweep);
+        w->sweep.data = w;
+        uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+        if (uv_thread_create(&w->thread, run, w) < 0)
+            return -EAGAIN;
+    }
+    return 0;
+}
+
+void md_workers_stop(md_t *md)
+{
+    for (unsigned i = 0; i < md->nworkers; i++) {
+        md_cmd_t *stop = calloc(1, sizeof *stop);
+        if (stop == NULL)
+            abort();   /* shutting down without memory: nothing better */
+        stop->kind = MD_CMD_STOP;
+        md_worker_post(&md->workers[i], stop);
+    }
+    for (unsigned i = 0; i < md->nworkers; i++) {
+        md_worker_t *w = &md->workers[i];
+        uv_thread_join(&w->thread);
+        uv_loop_close(&w->loop);
+        pthread_mutex_destroy(&w->lock);
+        free(w->rxbuf);
+    }
+    free(md->workers);
+    md->workers = NULL;
+    md->nworkers = 0;
+}
+
+void md_worker_post(md_worker_t *w, md_cmd_t *cmd)
+{
+    cmd->next = NULL;
+    pthread_mutex_lock(&w->lock);
+    if (w->tail)
+        w->tail->next = cmd;
+    else
+        w->head = cmd;
+    w->tail = cmd;
+    pthread_mutex_unlock(&w->lock);
+    uv_async_send(&w->wake);
+}
+
+void md_worker_done(md_t *md, md_cmd_t *cmd)
+{
+    cmd->next = NULL;
+    pthread_mutex_lock(&md->done_lock);
+    if (md->done_tail)
+        md->done_tail->next = cmd;
+    else
+        md->done_head = cmd;
+    md->done_tail = cmd;
+    pthread_mutex_unlock(&md->done_lock);
+    uv_async_send(&md->done_async);
+}
+
+void md_worker_attach(md_worker_t *w, md_session_t *s)
+{
+    if ((s->wnext = w->sessions))
+        w->sessions->wprev = &s->wnext;
+    s->wprev = &w->sessions;
+    w->sessions = s;
+}
+
+void md_worker_detach(md_worker_t *w, md_session_t *s)
+{
+    (void)w;
+    if (s->wprev == NULL)
+        return;
+    if ((*s->wprev = s->wnext))
+        s->wnext->wprev = s->wprev;
+    s->wprev = NULL;
+    s->wnext = NULL;
+}
+
+md_totals_t md_workers_totals(md_t *md)
+{
+    md_totals_t t = { 0, 0, 0 };
+
+    for (unsigned i = 0; i < md->nworkers; i++) {
+        md_worker_t *w = &md->workers[i];
+        t.packets_relayed += __atomic_load_n(&w->published.packets_relayed,
+                                             __ATOMIC_RELAXED);
+        t.bytes_relayed += __atomic_load_n(&w->published.bytes_relayed,
+                                           __ATOMIC_RELAXED);
+        t.packets_dropped += __atomic_load_n(&w->published.packets_dropped,
+                                             __ATOMIC_RELAXED);
+    }
+    return t;
+}
+
+md_worker_t *md_worker_pick(md_t *md)
+{
+    md_worker_t *best = &md->workers[0];
+
+    for (unsigned i = 1; i < md->nworkers; i++)
+        if (md->workers[i].assigned < best->assigned)
+            best = &md->workers[i];
+    return best;
+}
+
+void md_worker__stop(md_worker_t *w)
+{
+    worker_stop(w);
+}

@@ -1,0 +1,110 @@
+/* Worker threads: one libuv loop each, owning the sockets, packet path and
+ * timers of the sessions assigned to it.
+ *
+ * The main thread talks to a worker only through commands: it appends a
+ * md_cmd_t to the worker's queue (mutex) and wakes it (uv_async); the
+ * worker executes it (control.c) and appends it to the main thread's done
+ * queue, whose async handle wakes the main loop to send the bus reply.
+ * Media-timeout events travel the same way.
+ */
+#ifndef MD_WORKER_H
+#define MD_WORKER_H
+
+#include <sys/socket.h>
+
+#include "session.h"
+
+#define MD_SEND_BATCH 32
+#define MD_RECV_SLOTS 16          /* recvmmsg batch: 16 x 64 KiB buffer */
+
+typedef enum {
+    MD_CMD_OFFER,
+    MD_CMD_ANSWER,
+    MD_CMD_DELETE,
+    MD_CMD_QUERY,
+    MD_CMD_EVENT,                 /* worker -> main: media timeout */
+    MD_CMD_STOP
+} md_cmd_kind_t;
+
+/* A MediaReply with all its storage, filled by the worker. */
+typedef struct {
+    Gw__MediaReply r;
+    Gw__StreamReply streams[MD_MAX_STREAMS];
+    Gw__StreamReply *stream_ptrs[MD_MAX_STREAMS];
+    Gw__Endpoint ep[MD_MAX_STREAMS][2];
+    Gw__Crypto crypto[MD_MAX_STREAMS][2];
+    Gw__Crypto *crypto_ptrs[MD_MAX_STREAMS][2];
+    char keys[MD_MAX_STREAMS][2][MD_KEY_B64_LEN];
+    Gw__LegStats legs[MD_MAX_STREAMS][2];
+    Gw__LegStats *leg_ptrs[MD_MAX_STREAMS][2];
+    char remote[MD_MAX_STREAMS][2][64];
+    char error[128];
+} md_reply_t;
+
+struct md_cmd_s {
+    md_cmd_kind_t kind;
+    md_session_t *sess;           /* referenced */
+    int create;                   /* an offer that creates the session */
+    char peer[GW_BUS_PEERLEN];    /* who asked, for the reply */
+    uint64_t request_id;
+    void *msg;                    /* unpacked private copy of the request */
+    md_reply_t reply;             /* filled by the worker */
+    int rc;
+    md_cmd_t *next;
+};
+
+typedef struct {
+    int fd;
+    unsigned n;
+    struct mmsghdr msgs[MD_SEND_BATCH];
+    struct iovec iov[MD_SEND_BATCH];
+    md_leg_t *legs[MD_SEND_BATCH];
+} md_sendq_t;
+
+struct md_worker_s {
+    /* read-only */
+    md_t *md;
+    unsigned index;
+    unsigned assigned;            /* sessions given to it (main thread) */
+    md_totals_t published;        /* totals as of the last sweep (atomic) */
+    /* private: worker thread */
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t wake;
+    uv_timer_t sweep;
+    md_totals_t totals;
+    md_session_t *sessions;
+    char *rxbuf;
+    size_t rxlen;
+    md_sendq_t sq;
+    /* shared, under lock */
+    pthread_mutex_t lock;
+    md_cmd_t *head, *tail;
+};
+
+int md_workers_start(md_t *md, unsigned n);
+/* Stops every worker (their sessions are closed) and joins the threads. */
+void md_workers_stop(md_t *md);
+/* Main thread: queue a command for a worker. */
+void md_worker_post(md_worker_t *w, md_cmd_t *cmd);
+/* Worker thread: hand a finished command (or an event) to the main thread. */
+void md_worker_done(md_t *md, md_cmd_t *cmd);
+/* Worker thread: keep a session in the worker's list (timeouts, stop). */
+void md_worker_attach(md_worker_t *w, md_session_t *s);
+void md_worker_detach(md_worker_t *w, md_session_t *s);
+/* Sum of the published totals of all workers. */
+md_totals_t md_workers_totals(md_t *md);
+/* The worker with the fewest sessions. */
+md_worker_t *md_worker_pick(md_t *md);
+
+/* Worker thread: closes every session and the worker's handles, so that
+ * its loop ends (MD_CMD_STOP). */
+void md_worker__stop(md_worker_t *w);
+
+/* control.c: executes a command in the worker thread. */
+void md_control_exec(md_worker_t *w, md_cmd_t *cmd);
+
+/* relay.c: sends what the packet path queued. */
+void md_relay_flush(md_worker_t *w);
+
+#endif
