@@ -98,10 +98,35 @@ void sig_calls_fini(sig_daemon_t *sig)
 
 void sig_call_terminate(sig_call_t *c, const char *reason)
 {
-    /* Sending BYE needs the dialog state (tags, route sets, CSeq) that
-     * proxy.c does not record yet: for now the media goes and the parties
-     * learn it from the silence. */
-    gw_log(GW_LOG_WARN, c->call_id, "terminating call (%s): BYE to the parties "
-           "not implemented yet", reason);
+    int sent;
+
+    if (c->ended)
+        return;
+    /* A call still being set up has no dialog to end: its media goes, and
+     * the INVITE transaction ends it when the answer comes (or times out). */
+    sent = sig_dialog_bye(c, reason);
+    if (sent < 0)
+        gw_log(GW_LOG_WARN, c->call_id, "terminating call (%s): not confirmed, "
+               "media ended only", reason);
+    else
+        gw_log(GW_LOG_WARN, c->call_id, "terminating call (%s): %d BYE sent",
+               reason, sent);
     sig_call_end(c, reason);
+}
+
+/* Appended for the node registry (nodes.c): visits every call in the
+ * table. fn may end the call it is given (the next one is fetched
+ * first), but no other call. */
+void sig_calls_foreach(sig_daemon_t *sig, void (*fn)(sig_call_t *c, void *arg),
+                       void *arg)
+{
+    if (sig->buckets == NULL)
+        return;
+    for (unsigned b = 0; b < CALL_BUCKETS; b++) {
+        sig_call_t *next;
+        for (sig_call_t *c = sig->buckets[b]; c; c = next) {
+            next = c->hnext;
+            fn(c, arg);
+        }
+    }
 }

@@ -9,6 +9,7 @@
 #define SIG_CALL_H
 
 #include "sigd.h"
+#include "dialog.h"
 #include "sdp.h"
 
 struct sig_call_s {
@@ -23,6 +24,8 @@ struct sig_call_s {
     sig_sdp_ep_t int_relay[SIG_SDP_MAX_STREAMS];  /* relay, INT side */
     Gw__Side offer_side;          /* side of the pending offer */
     int ended;
+    sig_party_t party[2];         /* [SIG_CALLER], [SIG_CALLEE] (dialog.c) */
+    int confirmed;                /* a 2xx to the INVITE passed */
     /* private */
     sig_daemon_t *sig;
     sig_call_t *hnext;
@@ -44,6 +47,10 @@ void sig_call_end(sig_call_t *c, const char *reason);
  * own side, along the dialog's route set), media deleted, logged with
  * `reason`. Used for media timeouts and dead media nodes. */
 void sig_call_terminate(sig_call_t *c, const char *reason);
+/* Visits every call; fn may end the call it is given, no other. */
+void sig_calls_foreach(sig_daemon_t *sig, void (*fn)(sig_call_t *c, void *arg),
+                       void *arg);
+
 
 /* The relay endpoints a side sees. */
 static inline const sig_sdp_ep_t *sig_call_relay(const sig_call_t *c, Gw__Side side)

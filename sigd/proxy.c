@@ -16,6 +16,7 @@
  */
 #include "proxy.h"
 #include "call.h"
+#include "dialog.h"
 #include "media.h"
 #include "nodes.h"
 #include "sdp.h"
@@ -103,6 +104,11 @@ static int is_ours(sig_daemon_t *sig, const url_t *u)
             return 1;
     }
     return 0;
+}
+
+int sig_proxy_is_ours(sig_daemon_t *sig, const url_t *u)
+{
+    return is_ours(sig, u);
 }
 
 static void tx_free(sig_tx_t *tx)
@@ -336,15 +342,14 @@ static int start_offer(sig_tx_t *tx, sip_t *sip)
         return 488;
     }
     tx->noffer = (unsigned)n;
-    tx->call = sig_call_find(sig, call_id_of(sip));
     if (tx->call == NULL) {
-        if (!tx->initial)
-            return 481;
-        tx->call = sig_call_create(sig, call_id_of(sip));
+        /* An initial INVITE got its call in forward(); anything else
+         * needs one that exists. */
+        tx->call = sig_call_find(sig, call_id_of(sip));
         if (tx->call == NULL)
-            return 500;
+            return 481;
+        sig_call_ref(tx->call);
     }
-    sig_call_ref(tx->call);
     tx->has_offer = 1;
     if (request_media(tx) < 0) {
         if (tx->initial)
@@ -417,6 +422,27 @@ static int add_record_route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *
     return 0;
 }
 
+/* Every INVITE that starts a dialog gets a call (with or without an
+ * offer: a late offer comes in the 2xx); in-dialog requests update the
+ * dialog state (CSeq, target refresh). Returns 0 or a SIP status. */
+static int track_dialog(sig_daemon_t *sig, sig_tx_t *tx, const sip_t *sip)
+{
+    sig_call_t *c = sig_call_find(sig, call_id_of(sip));
+
+    if (!tx->initial) {
+        if (c)
+            sig_dialog_request(c, tx->in_side, sip);
+        return 0;
+    }
+    if (tx->method != sip_method_invite)
+        return 0;
+    if (c == NULL && (c = sig_call_create(sig, call_id_of(sip))) == NULL)
+        return 500;
+    sig_call_ref(c);
+    tx->call = c;
+    return sig_dialog_caller(c, tx->in_side, sip) == 0 ? 0 : 400;
+}
+
 static int forward(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const sip_t *isip)
 {
     msg_t *req, *msg;
@@ -467,6 +493,12 @@ static int forward(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const 
     nta_incoming_bind(irq, on_cancel, tx);
     if (tx->method == sip_method_invite)
         nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+    status = track_dialog(sig, tx, sip);
+    if (status != 0) {
+        tx_fail(tx, status, status == 400 ? "Bad Request" : "Internal Server Error",
+                "cannot record the dialog");
+        return 0;
+    }
     if (tx->method == sip_method_bye) {
         sig_call_t *c = sig_call_find(sig, call_id_of(sip));
         if (c)
@@ -582,6 +614,20 @@ static void answer_media(sig_tx_t *tx, msg_t *msg, sip_t *sip)
         gw_log(GW_LOG_WARN, c->call_id, "answer rewrite failed: %s", err);
 }
 
+/* A 2xx on its way back: confirms a new dialog, refreshes a target. */
+static void confirm_dialog(sig_tx_t *tx, const sip_t *sip)
+{
+    sig_call_t *c = tx->call;
+
+    if (tx->initial && tx->method == sip_method_invite && c && !c->ended) {
+        if (sig_dialog_confirm(c, sip) < 0)
+            gw_log(GW_LOG_WARN, c->call_id, "2xx without a To tag: dialog not recorded");
+        return;
+    }
+    if (!tx->initial && (c = sig_call_find(tx->sig, call_id_of(sip))) != NULL)
+        sig_dialog_response(c, tx->out_side, sip);
+}
+
 static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
 {
     int status = rsip ? rsip->sip_status->st_status : 408;
@@ -598,6 +644,8 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
     if (status >= 101 && status < 300 && tx->has_offer && tx->call &&
         !tx->call->ended && has_sdp(sip))
         answer_media(tx, msg, sip);
+    if (status >= 200 && status < 300)
+        confirm_dialog(tx, sip);
     nta_incoming_mreply(tx->irq, msg);
     if (status < 200)
         return 0;
@@ -678,6 +726,7 @@ void sig_proxy_stop(sig_daemon_t *sig)
 {
     while (tx_list)
         tx_free(tx_list);
+    sig_dialog_stop(sig);
     for (int s = 0; s < 2; s++) {
         if (sig->leg[s])
             nta_leg_destroy(sig->leg[s]);

@@ -10,6 +10,8 @@
 
 /* Creates both agents (UDP and TCP on each side). 0 or -1 (logged). */
 int sig_proxy_start(sig_daemon_t *sig);
+/* 1 when the URI names one of sigd's own listeners (either side). */
+int sig_proxy_is_ours(sig_daemon_t *sig, const url_t *u);
 /* Ends every transaction and destroys the agents. */
 void sig_proxy_stop(sig_daemon_t *sig);
 

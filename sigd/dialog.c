@@ -1,0 +1,309 @@
+/* Dialog state and BYE from the middle: see dialog.h.
+ *
+ * Route sets. Every proxy puts its Record-Route on top, so the list in a
+ * 2xx reads from the callee towards the caller: [callee-side hops, ours
+ * (one per side), caller-side hops]. From sigd, the callee is reached
+ * through the callee-side hops nearest-first, i.e. reversed; the caller
+ * through the caller-side hops in the order they appear (RFC 3261 12.1.1
+ * and 12.1.2 read from the middle).
+ *
+ * A BYE sent by sigd is a new client transaction on the party's side; its
+ * response is only logged. Each running BYE holds a reference on the call,
+ * so the Call-ID stays printable after the call left the table.
+ */
+#include "call.h"
+#include "dialog.h"
+#include "proxy.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/su_string.h>
+
+#define SIDE_NAME(s) ((s) == GW__SIDE__SIDE_EXT ? "EXT" : "INT")
+
+typedef struct sig_bye_s {
+    nta_outgoing_t *orq;
+    sig_call_t *call;           /* referenced */
+    int to;                     /* SIG_CALLER or SIG_CALLEE */
+    struct sig_bye_s *next, **prev;
+} sig_bye_t;
+
+static sig_bye_t *bye_list;
+
+static char *header_str(sig_call_t *c, const void *h)
+{
+    return h ? sip_header_as_string(c->home, (const sip_header_t *)h) : NULL;
+}
+
+static void set_target(sig_call_t *c, sig_party_t *p, const sip_contact_t *m)
+{
+    char *t;
+
+    if (m == NULL || m->m_url->url_host == NULL)
+        return;
+    t = url_as_string(c->home, m->m_url);
+    if (t == NULL)
+        return;
+    su_free(c->home, p->target);
+    p->target = t;
+}
+
+int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
+{
+    sig_party_t *p = &c->party[SIG_CALLER];
+
+    if (req->sip_from == NULL || req->sip_from->a_tag == NULL || req->sip_cseq == NULL)
+        return -EINVAL;
+    if (p->addr)
+        return 0;    /* a spiral or a second fork of the same call */
+    p->side = side;
+    p->addr = header_str(c, req->sip_from);
+    p->cseq = req->sip_cseq->cs_seq;
+    set_target(c, p, req->sip_contact);
+    return p->addr ? 0 : -ENOMEM;
+}
+
+/* Appends "<url>" to the route string being built in the call's home. */
+static char *route_add(sig_call_t *c, char *route, const url_t *u)
+{
+    char *us = url_as_string(c->home, u), *r;
+
+    if (us == NULL)
+        return route;
+    r = route ? su_sprintf(c->home, "%s, <%s>", route, us)
+              : su_sprintf(c->home, "<%s>", us);
+    su_free(c->home, us);
+    su_free(c->home, route);
+    return r;
+}
+
+int sig_dialog_confirm(sig_call_t *c, const sip_t *resp)
+{
+    sig_party_t *caller = &c->party[SIG_CALLER], *callee = &c->party[SIG_CALLEE];
+    const sip_record_route_t *rr, *first_ours = NULL, *last_ours = NULL;
+    const sip_record_route_t *before[64];
+    unsigned nbefore = 0;
+
+    if (c->confirmed || caller->addr == NULL)
+        return 0;
+    if (resp->sip_to == NULL || resp->sip_to->a_tag == NULL)
+        return -EINVAL;
+    callee->side = caller->side == GW__SIDE__SIDE_EXT ? GW__SIDE__SIDE_INT
+                                                       : GW__SIDE__SIDE_EXT;
+    callee->addr = header_str(c, resp->sip_to);
+    if (callee->addr == NULL)
+        return -ENOMEM;
+    set_target(c, callee, resp->sip_contact);
+    for (rr = resp->sip_record_route; rr; rr = rr->r_next) {
+        if (sig_proxy_is_ours(c->sig, rr->r_url)) {
+            if (first_ours == NULL)
+                first_ours = rr;
+            last_ours = rr;
+        } else if (first_ours == NULL && nbefore < sizeof before / sizeof *before) {
+            before[nbefore++] = rr;
+        }
+    }
+    if (first_ours == NULL) {
+        /* The callee dropped the Record-Route: in-dialog requests will not
+         * pass here, and our BYE goes straight to the targets. */
+        gw_log(GW_LOG_DEBUG, c->call_id, "2xx without our Record-Route");
+        nbefore = 0;
+    } else {
+        for (rr = last_ours->r_next; rr; rr = rr->r_next)
+            caller->route = route_add(c, caller->route, rr->r_url);
+    }
+    while (nbefore > 0)
+        callee->route = route_add(c, callee->route, before[--nbefore]->r_url);
+    c->confirmed = 1;
+    gw_log(GW_LOG_DEBUG, c->call_id, "dialog confirmed: caller on %s, callee on %s",
+           SIDE_NAME(caller->side), SIDE_NAME(callee->side));
+    return 0;
+}
+
+void sig_dialog_request(sig_call_t *c, Gw__Side side, const sip_t *req)
+{
+    sig_party_t *p;
+    sip_method_t m = req->sip_request->rq_method;
+
+    if (!c->confirmed || req->sip_cseq == NULL ||
+        m == sip_method_ack || m == sip_method_cancel)
+        return;
+    p = &c->party[c->party[SIG_CALLER].side == side ? SIG_CALLER : SIG_CALLEE];
+    if (req->sip_cseq->cs_seq > p->cseq)
+        p->cseq = req->sip_cseq->cs_seq;
+    if (m == sip_method_invite || m == sip_method_update)
+        set_target(c, p, req->sip_contact);
+}
+
+void sig_dialog_response(sig_call_t *c, Gw__Side side, const sip_t *resp)
+{
+    sip_method_t m;
+
+    if (!c->confirmed || resp->sip_cseq == NULL)
+        return;
+    m = resp->sip_cseq->cs_method;
+    if (m == sip_method_invite || m == sip_method_update)
+        set_target(c, &c->party[c->party[SIG_CALLER].side == side ? SIG_CALLER
+                                                                   : SIG_CALLEE],
+                   resp->sip_contact);
+}
+
+/* ---- BYE from the middle ------------------------------------------------ */
+
+static void bye_free(sig_bye_t *b)
+{
+    if ((*b->prev = b->next))
+        b->next->prev = b->prev;
+    if (b->orq)
+        nta_outgoing_destroy(b->orq);
+    sig_call_unref(b->call);
+    free(b);
+}
+
+/* nta's magic type for client transactions is proxy.c's tx; a BYE passes
+ * its own record through it (converted back here, never dereferenced as
+ * a tx). */
+static int on_bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                           const sip_t *sip)
+{
+    sig_bye_t *b = (sig_bye_t *)(void *)magic;
+    int status = sip && sip->sip_status ? sip->sip_status->st_status : 408;
+
+    (void)orq;
+    if (status < 200)
+        return 0;
+    gw_log(status < 300 || status == 481 ? GW_LOG_INFO : GW_LOG_WARN,
+           b->call->call_id, "BYE to the %s on %s answered %d",
+           b->to == SIG_CALLER ? "caller" : "callee",
+           SIDE_NAME(b->call->party[b->to].side), status);
+    bye_free(b);
+    return 0;
+}
+
+static int send_bye(sig_call_t *c, int to, const char *reason)
+{
+    sig_party_t *dst = &c->party[to], *src = &c->party[!to];
+    nta_agent_t *agent = c->sig->agent[dst->side];
+    msg_t *msg = NULL;
+    sip_t *sip;
+    su_home_t *home;
+    sig_bye_t *b = NULL;
+    const url_t *hop;
+    char reason_hdr[160], text[96];
+    size_t i;
+
+    if (dst->target == NULL || agent == NULL)
+        return -EINVAL;
+    msg = nta_msg_create(agent, 0);
+    b = calloc(1, sizeof *b);
+    if (msg == NULL || b == NULL)
+        goto fail;
+    sip = sip_object(msg);
+    home = msg_home(msg);
+    /* RFC 3326: tell the party why, in words an operator can grep; the
+     * reason is our own text, but quotes would still break the header. */
+    for (i = 0; reason[i] && i < sizeof text - 1; i++)
+        text[i] = (reason[i] == '"' || reason[i] == '\\') ? '\'' : reason[i];
+    text[i] = '\0';
+    snprintf(reason_hdr, sizeof reason_hdr, "SIP;cause=200;text=\"%s\"", text);
+    if (sip_add_tl(msg, sip,
+                   SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_BYE,
+                                                     URL_STRING_MAKE(dst->target), NULL)),
+                   SIPTAG_FROM_STR(src->addr),
+                   SIPTAG_TO_STR(dst->addr),
+                   SIPTAG_CALL_ID_STR(c->call_id),
+                   SIPTAG_CSEQ(sip_cseq_create(home, src->cseq + 1, SIP_METHOD_BYE)),
+                   TAG_IF(dst->route, SIPTAG_ROUTE_STR(dst->route)),
+                   SIPTAG_MAX_FORWARDS_STR("70"),
+                   SIPTAG_REASON_STR(reason_hdr),
+                   SIPTAG_CONTENT_LENGTH_STR("0"),
+                   TAG_END()) < 0 ||
+        sip->sip_request == NULL || sip->sip_from == NULL || sip->sip_to == NULL ||
+        sip->sip_cseq == NULL)
+        goto fail;
+    src->cseq++;
+    hop = sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
+    b->call = c;
+    b->to = to;
+    b->orq = nta_outgoing_mcreate(agent, on_bye_response,
+                                  (nta_outgoing_magic_t *)(void *)b,
+                                  (const url_string_t *)hop, msg, TAG_END());
+    if (b->orq == NULL) {
+        msg = NULL;   /* nta took it, even on failure */
+        goto fail;
+    }
+    sig_call_ref(c);
+    if ((b->next = bye_list))
+        bye_list->prev = &b->next;
+    b->prev = &bye_list;
+    bye_list = b;
+    gw_log(GW_LOG_INFO, c->call_id, "BYE sent to the %s on %s (%s)",
+           to == SIG_CALLER ? "caller" : "callee", SIDE_NAME(dst->side), dst->target);
+    return 0;
+fail:
+    gw_log(GW_LOG_WARN, c->call_id, "cannot send BYE to the %s on %s (%s)",
+           to == SIG_CALLER ? "caller" : "callee", SIDE_NAME(dst->side), dst->target);
+    free(b);
+    if (msg)
+        msg_destroy(msg);
+    return -EIO;
+}
+
+int sig_dialog_bye(sig_call_t *c, const char *reason)
+{
+    int sent = 0;
+
+    if (!c->confirmed)
+        return -ENOTCONN;
+    /* Callee first: on the INT side it is usually the platform that holds
+     * the billing record. */
+    if (send_bye(c, SIG_CALLEE, reason) == 0)
+        sent++;
+    if (send_bye(c, SIG_CALLER, reason) == 0)
+        sent++;
+    return sent;
+}
+
+void sig_dialog_stop(sig_daemon_t *sig)
+{
+    (void)sig;
+    while (bye_list)
+        bye_free(bye_list);
+}
+
+void sig_dialog_ctl_terminate(sig_daemon_t *sig, const char *peer,
+                              const Gw__Envelope *env)
+{
+    const Gw__CtlRequest *rq = env->ctl;
+    Gw__Envelope reply = GW__ENVELOPE__INIT;
+    Gw__CtlReply r = GW__CTL_REPLY__INIT;
+    sig_call_t *c;
+    char text[160];
+
+    if (rq->n_args != 1 || rq->args[0] == NULL) {
+        gw_bus_reply_error(sig->bus, peer, env, GW__STATUS__ST_EINVAL,
+                           "usage: terminate CALL-ID");
+        return;
+    }
+    c = sig_call_find(sig, rq->args[0]);
+    if (c == NULL) {
+        gw_bus_reply_error(sig->bus, peer, env, GW__STATUS__ST_ENOENT, "no such call");
+        return;
+    }
+    snprintf(text, sizeof text, "%s", c->confirmed ? "BYE sent to both parties"
+                                                    : "call not confirmed: media ended");
+    GW_INFO("bus: '%s' asks to terminate call %s", peer, rq->args[0]);
+    sig_call_terminate(c, "terminated by operator");
+    r.status = GW__STATUS__ST_OK;
+    r.text = text;
+    r.has_calls = 1;
+    r.calls = sig->ncalls;
+    reply.body_case = GW__ENVELOPE__BODY_CTL_REPLY;
+    reply.ctl_reply = &r;
+    gw_bus_reply(sig->bus, peer, env, &reply);
+}

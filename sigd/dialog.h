@@ -1,0 +1,58 @@
+/* Dialog state: what sigd must remember about a confirmed dialog to end it
+ * on its own, i.e. to send a BYE to each party as if it came from the other
+ * one (sig_call_terminate(): media timeouts, dead media nodes, operator).
+ *
+ * For each party (the caller, the callee) it keeps the party's address
+ * with its tag (From or To), its remote target (Contact, refreshed by
+ * re-INVITE/UPDATE and their 2xx), the route set between sigd and the
+ * party (the Record-Route entries on the party's side of ours, from the
+ * 2xx) and the highest CSeq the party used, so that a BYE sent in the
+ * other party's name carries the next one. The strings live in the call's
+ * home (per-dialog lifetime).
+ *
+ * proxy.c feeds it: the initial INVITE (caller), its 2xx (callee, route
+ * set: the dialog is confirmed), and every in-dialog request and 2xx that
+ * passes (CSeq, target refresh).
+ */
+#ifndef SIG_DIALOG_H
+#define SIG_DIALOG_H
+
+#include "sigd.h"
+
+#include <sofia-sip/sip.h>
+
+#define SIG_CALLER 0
+#define SIG_CALLEE 1
+
+typedef struct {
+    /* read-only */
+    Gw__Side side;        /* the side sigd reaches the party on */
+    char *addr;           /* its From/To value with its tag */
+    char *target;         /* its remote target (Contact URI) */
+    char *route;          /* Route value from sigd towards it; NULL = none */
+    uint32_t cseq;        /* highest CSeq of its own requests; 0 = none yet */
+} sig_party_t;
+
+/* The initial INVITE, as forwarded from `side`: records the caller. */
+int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req);
+/* A 2xx to the initial INVITE, as forwarded back: records the callee and
+ * both route sets; the dialog is confirmed. The first 2xx wins (forking). */
+int sig_dialog_confirm(sig_call_t *c, const sip_t *resp);
+/* An in-dialog request from `side`: its CSeq, and its Contact when the
+ * method refreshes the target. */
+void sig_dialog_request(sig_call_t *c, Gw__Side side, const sip_t *req);
+/* A 2xx to an in-dialog request sent to `side`: a target refresh. */
+void sig_dialog_response(sig_call_t *c, Gw__Side side, const sip_t *resp);
+/* Sends BYE to both parties of a confirmed dialog, each from the agent of
+ * its own side. Returns the number of BYEs sent, or -ENOTCONN when the
+ * dialog is not confirmed. The call stays referenced until both BYE
+ * transactions end. */
+int sig_dialog_bye(sig_call_t *c, const char *reason);
+/* Bus ctl command "terminate <call-id>": sig_call_terminate() on that
+ * call, for operators and tests (routed from control.c's on_ctl). */
+void sig_dialog_ctl_terminate(sig_daemon_t *sig, const char *peer,
+                              const Gw__Envelope *env);
+/* Destroys the BYE transactions still running (before the agents go). */
+void sig_dialog_stop(sig_daemon_t *sig);
+
+#endif
