@@ -194,6 +194,26 @@ static int exec_answer(md_session_t *s, md_cmd_t *cmd, const char **err)
     return 0;
 }
 
+/* VoIP-ready limits a contact centre expects of the network: at most 3 %
+ * loss and 20 ms jitter (one-way delay, the third limit, is not visible
+ * to a relay in the middle). */
+#define READY_LOSS_PERMILLE 30
+#define READY_JITTER_US 20000
+
+static void leg_verdict(const md_leg_t *leg, char *buf, size_t len)
+{
+    uint64_t lost = md_rtpstats_lost(&leg->rtp_stats);
+    uint64_t expected = leg->rtp_stats.received + lost;
+    unsigned permille = expected ? (unsigned)(lost * 1000 / expected) : 0;
+    uint32_t jmax = md_rtpstats_jitter_max_us(&leg->rtp_stats);
+
+    snprintf(buf, len, "loss %u.%u%% jitter max %u.%u ms: %s", permille / 10,
+             permille % 10, jmax / 1000, jmax % 1000 / 100,
+             leg->st.packets_in == 0 ? "no media"
+             : permille > READY_LOSS_PERMILLE || jmax > READY_JITTER_US
+                 ? "below VoIP-ready limits (3% loss, 20 ms jitter)" : "VoIP-ready");
+}
+
 static void log_end(md_session_t *s, const char *reason)
 {
     for (unsigned i = 0; i < s->nstreams; i++) {
@@ -203,11 +223,17 @@ static void log_end(md_session_t *s, const char *reason)
                       e->st.drop_replay + e->st.drop_nodest + e->st.drop_send;
         uint64_t dn = n->st.drop_source + n->st.drop_malformed + n->st.drop_auth +
                       n->st.drop_replay + n->st.drop_nodest + n->st.drop_send;
+        char ve[128], vn[128];
+
         gw_log(GW_LOG_INFO, s->call_id, "session %" PRIx64 " stream %u ended (%s): "
                "EXT in %" PRIu64 " out %" PRIu64 " dropped %" PRIu64
                ", INT in %" PRIu64 " out %" PRIu64 " dropped %" PRIu64,
                s->id, i, reason, e->st.packets_in, e->st.packets_out, de,
                n->st.packets_in, n->st.packets_out, dn);
+        leg_verdict(e, ve, sizeof ve);
+        leg_verdict(n, vn, sizeof vn);
+        gw_log(GW_LOG_INFO, s->call_id, "session %" PRIx64 " stream %u quality: "
+               "from EXT %s; from INT %s", s->id, i, ve, vn);
     }
 }
 

@@ -18,6 +18,8 @@ if [ $rc -ne 0 ] && [ "$(grep -c '^not ok - ' "$T/probe.out")" -eq 0 ]; then
     not_ok "probe exited with $rc"
     sed 's/^/# /' "$T/probe.out" | tail -n 30
 fi
+check "call-end log gives a quality verdict (5 % loss is below the VoIP-ready limits)" \
+    grep -q "quality: from EXT loss 5.0% jitter max [0-9.]* ms: below VoIP-ready limits" "$T/mediad.log"
 check "mediad stops cleanly" stop_daemon mediad
 check "no sanitizer report from mediad" clean_log mediad
 finish
