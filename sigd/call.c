@@ -130,3 +130,12 @@ void sig_calls_foreach(sig_daemon_t *sig, void (*fn)(sig_call_t *c, void *arg),
         }
     }
 }
+
+sig_call_t *sig_call_find_session(sig_daemon_t *sig, uint64_t session_id)
+{
+    for (unsigned b = 0; b < CALL_BUCKETS; b++)
+        for (sig_call_t *c = sig->buckets[b]; c; c = c->hnext)
+            if (c->session_id == session_id)
+                return c;
+    return NULL;
+}

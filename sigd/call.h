@@ -34,6 +34,8 @@ struct sig_call_s {
 
 int sig_calls_init(sig_daemon_t *sig);
 void sig_calls_fini(sig_daemon_t *sig);
+/* The call whose media session has this id (O(calls): for rare events). */
+sig_call_t *sig_call_find_session(sig_daemon_t *sig, uint64_t session_id);
 sig_call_t *sig_call_find(sig_daemon_t *sig, const char *call_id);
 /* A new call in the table. The table holds one reference, dropped by
  * sig_call_end(); a transaction that keeps the pointer takes its own. */

@@ -26,6 +26,11 @@ const gw_cfg_directive_t sig_config_directives[] = {
       "missed heartbeats after which a node is dead" },
     { "retry_after", GW_CFG_INT, F(retry_after), "5", 0, 3600,
       "Retry-After seconds in a 503 when no media node can take a call" },
+    { "ext_srtp", GW_CFG_BOOL, F(ext_srtp), "no", 0, 0,
+      "offer SRTP (RTP/SAVP, SDES) to the external party when the internal side calls out; "
+      "an external offer is always answered in its own kind" },
+    { "int_srtp", GW_CFG_BOOL, F(int_srtp), "no", 0, 0,
+      "offer SRTP to the internal platform (default: plain RTP inside)" },
     { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
       "err, warn, info or debug" },
     GW_CFG_END

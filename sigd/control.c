@@ -79,10 +79,22 @@ static void on_ctl(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
 static void on_event(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
                      void *ctx)
 {
+    sig_daemon_t *sig = ctx;
+    const Gw__NodeEvent *ev = env->event;
+    sig_call_t *c;
+    char why[160];
+
     (void)bus;
-    (void)ctx;
-    GW_INFO("bus: event %d from '%s': %s", (int)env->event->kind, peer,
-            env->event->detail ? env->event->detail : "");
+    if (ev->kind == GW__EVENT_KIND__EV_MEDIA_TIMEOUT && ev->has_session_id &&
+        (c = sig_call_find_session(sig, ev->session_id)) != NULL &&
+        strcmp(c->node, peer) == 0) {
+        snprintf(why, sizeof why, "media timeout on node '%s' (%s)", peer,
+                 ev->detail ? ev->detail : "no RTP");
+        sig_call_terminate(c, why);
+        return;
+    }
+    GW_INFO("bus: event %d from '%s': %s", (int)ev->kind, peer,
+            ev->detail ? ev->detail : "");
 }
 
 const gw_bus_route_t sig_control_routes[] = {

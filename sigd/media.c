@@ -105,6 +105,36 @@ static int send_request(sig_daemon_t *sig, const char *node, const char *call_id
 }
 
 /* Builds StreamOffer messages for eps[0..n) into caller storage. */
+/* The party's SRTP keys and RTP clock rates, for the node. */
+static void fill_media_extras(const sig_sdp_ep_t *e, Gw__Endpoint *ep,
+                              Gw__Crypto *crypto, Gw__Crypto **crypto_ptrs,
+                              Gw__ClockRate *clocks, Gw__ClockRate **clock_ptrs)
+{
+    for (unsigned k = 0; k < e->ncrypto; k++) {
+        gw__crypto__init(&crypto[k]);
+        crypto[k].tag = e->crypto[k].tag;
+        crypto[k].suite = (char *)e->crypto[k].suite;
+        crypto[k].key = (char *)e->crypto[k].key;
+        crypto_ptrs[k] = &crypto[k];
+    }
+    ep->n_crypto = e->ncrypto;
+    ep->crypto = crypto_ptrs;
+    for (unsigned k = 0; k < e->nclocks; k++) {
+        gw__clock_rate__init(&clocks[k]);
+        clocks[k].pt = e->clocks[k].pt;
+        clocks[k].rate = e->clocks[k].rate;
+        clock_ptrs[k] = &clocks[k];
+    }
+    ep->n_clocks = e->nclocks;
+    ep->clocks = clock_ptrs;
+}
+
+/* Storage for the crypto and clock sub-messages of fill_streams(). */
+static Gw__Crypto crypto[SIG_SDP_MAX_STREAMS][SIG_SDP_MAX_CRYPTO];
+static Gw__Crypto *crypto_ptrs[SIG_SDP_MAX_STREAMS][SIG_SDP_MAX_CRYPTO];
+static Gw__ClockRate clocks[SIG_SDP_MAX_STREAMS][SIG_SDP_MAX_CLOCKS];
+static Gw__ClockRate *clock_ptrs[SIG_SDP_MAX_STREAMS][SIG_SDP_MAX_CLOCKS];
+
 static void fill_streams(const sig_sdp_ep_t *eps, unsigned n, Gw__StreamOffer *so,
                          Gw__StreamOffer **ptrs, Gw__Endpoint *ep)
 {
@@ -119,8 +149,14 @@ static void fill_streams(const sig_sdp_ep_t *eps, unsigned n, Gw__StreamOffer *s
             ep[i].rtcp_port = eps[i].rtcp_port;
             ep[i].has_rtcp_mux = 1;
             ep[i].rtcp_mux = eps[i].rtcp_mux;
+            ep[i].has_hold = 1;
+            ep[i].hold = eps[i].hold;
+            fill_media_extras(&eps[i], &ep[i], crypto[i], crypto_ptrs[i],
+                              clocks[i], clock_ptrs[i]);
             so[i].remote = &ep[i];
         }
+        so[i].has_peer_srtp = 1;
+        so[i].peer_srtp = eps[i].peer_srtp;
         ptrs[i] = &so[i];
     }
 }

@@ -256,10 +256,19 @@ static int request_media(sig_tx_t *tx)
 
 static void copy_relay(sig_sdp_ep_t *dst, const Gw__Endpoint *e)
 {
+    memset(dst, 0, sizeof *dst);
     snprintf(dst->addr, sizeof dst->addr, "%s", e->addr);
     dst->port = e->port;
     dst->rtcp_port = e->has_rtcp_port ? e->rtcp_port : e->port + 1;
-    dst->rtcp_mux = 0;
+    /* The relay's key for the party on this side, if it speaks SRTP. */
+    if (e->n_crypto > 0) {
+        dst->ncrypto = 1;
+        dst->crypto[0].tag = e->crypto[0]->tag;
+        snprintf(dst->crypto[0].suite, sizeof dst->crypto[0].suite, "%s",
+                 e->crypto[0]->suite);
+        snprintf(dst->crypto[0].key, sizeof dst->crypto[0].key, "%s",
+                 e->crypto[0]->key);
+    }
 }
 
 static void on_offer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
@@ -342,6 +351,19 @@ static int start_offer(sig_tx_t *tx, sip_t *sip)
         return 488;
     }
     tx->noffer = (unsigned)n;
+    for (int i = 0; i < n; i++) {
+        /* An SRTP offer we cannot decrypt is refused, never relayed in the
+         * clear; the other leg speaks what the policy says. */
+        if (tx->offer[i].port && tx->offer[i].savp &&
+            !sig_sdp_srtp_supported(&tx->offer[i])) {
+            gw_log(GW_LOG_WARN, call_id_of(sip), "%s from %s rejected: no "
+                   "supported SRTP suite in m= line %d",
+                   sip_method_name(tx->method, "?"), SIDE_NAME(tx->in_side), i);
+            return 488;
+        }
+        tx->offer[i].peer_srtp = tx->out_side == EXT ? sig->cfg.ext_srtp
+                                                     : sig->cfg.int_srtp;
+    }
     if (tx->call == NULL) {
         /* An initial INVITE got its call in forward(); anything else
          * needs one that exists. */

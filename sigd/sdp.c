@@ -47,6 +47,107 @@ static const sdp_attribute_t *find_attr(const sdp_attribute_t *a, const char *na
     return NULL;
 }
 
+/* Parses "TAG SUITE inline:KEY[|lifetime][|MKI:len]" into out.
+ * Returns 0, or -EINVAL for a line we cannot use. */
+static int parse_crypto(const char *v, sig_sdp_crypto_t *out)
+{
+    char suite[sizeof out->suite], params[256];
+    const char *key;
+    unsigned tag;
+    size_t klen;
+
+    if (v == NULL || sscanf(v, "%u %39s %255s", &tag, suite, params) != 3)
+        return -EINVAL;
+    if (strncmp(params, "inline:", 7) != 0)
+        return -EINVAL;
+    key = params + 7;
+    klen = strcspn(key, "|");
+    /* |lifetime is fine; a second | means an MKI, which we do not do. */
+    if (key[klen] == '|' && strchr(key + klen + 1, '|') != NULL)
+        return -EINVAL;
+    if (klen == 0 || klen >= sizeof out->key)
+        return -EINVAL;
+    out->tag = tag;
+    strcpy(out->suite, suite);
+    memcpy(out->key, key, klen);
+    out->key[klen] = '\0';
+    return 0;
+}
+
+static void read_media_extras(const sdp_media_t *m, const sdp_connection_t *c,
+                              sig_sdp_ep_t *ep)
+{
+    const char *proto = m->m_proto_name ? m->m_proto_name : "";
+
+    ep->savp = m->m_proto == sdp_proto_srtp || strncmp(proto, "RTP/SAVP", 8) == 0;
+    ep->hold = m->m_mode != sdp_sendrecv ||
+               (c && c->c_address && (strcmp(c->c_address, "0.0.0.0") == 0));
+    for (const sdp_attribute_t *a = m->m_attributes; a; a = a->a_next) {
+        if (!su_casematch(a->a_name, "crypto") || ep->ncrypto >= SIG_SDP_MAX_CRYPTO)
+            continue;
+        if (parse_crypto(a->a_value, &ep->crypto[ep->ncrypto]) == 0)
+            ep->ncrypto++;
+    }
+    for (const sdp_rtpmap_t *r = m->m_rtpmaps; r && ep->nclocks < SIG_SDP_MAX_CLOCKS;
+         r = r->rm_next) {
+        if (r->rm_rate == 0)
+            continue;
+        ep->clocks[ep->nclocks].pt = r->rm_pt;
+        ep->clocks[ep->nclocks].rate = (unsigned)r->rm_rate;
+        ep->nclocks++;
+    }
+}
+
+int sig_sdp_srtp_supported(const sig_sdp_ep_t *ep)
+{
+    static const char *const ours[] = {
+        "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AEAD_AES_128_GCM"
+    };
+
+    for (unsigned i = 0; i < ep->ncrypto; i++)
+        for (unsigned k = 0; k < sizeof ours / sizeof ours[0]; k++)
+            if (strcmp(ep->crypto[i].suite, ours[k]) == 0)
+                return 1;
+    return 0;
+}
+
+/* Sets the stream's transport to SRTP with exactly our crypto line, or to
+ * plain RTP without any: what the party on this side is to speak. */
+static int set_srtp(su_home_t *home, sdp_media_t *m, const sig_sdp_ep_t *relay)
+{
+    const char *proto = m->m_proto_name ? m->m_proto_name : "RTP/AVP";
+    int feedback = proto[strlen(proto) - 1] == 'F';   /* AVPF / SAVPF */
+    sdp_attribute_t **pp = &m->m_attributes, *a;
+
+    if (m->m_proto != sdp_proto_rtp && m->m_proto != sdp_proto_srtp &&
+        strncmp(proto, "RTP/", 4) != 0)
+        return 0;   /* not RTP: leave it alone */
+    while (*pp) {
+        if (su_casematch((*pp)->a_name, "crypto"))
+            *pp = (*pp)->a_next;
+        else
+            pp = &(*pp)->a_next;
+    }
+    if (relay->ncrypto == 0) {
+        m->m_proto = sdp_proto_rtp;
+        m->m_proto_name = feedback ? "RTP/AVPF" : "RTP/AVP";
+        return 0;
+    }
+    m->m_proto = sdp_proto_srtp;
+    m->m_proto_name = feedback ? "RTP/SAVPF" : "RTP/SAVP";
+    a = su_zalloc(home, sizeof *a);
+    if (a == NULL)
+        return -ENOMEM;
+    a->a_size = sizeof *a;
+    a->a_name = "crypto";
+    a->a_value = su_sprintf(home, "%u %s inline:%s", relay->crypto[0].tag,
+                            relay->crypto[0].suite, relay->crypto[0].key);
+    if (a->a_value == NULL)
+        return -ENOMEM;
+    *pp = a;   /* pp points at the list's end */
+    return 0;
+}
+
 int sig_sdp_endpoints(const sdp_session_t *sdp, sig_sdp_ep_t *eps, unsigned max,
                       char *err, size_t errlen)
 {
@@ -80,6 +181,7 @@ int sig_sdp_endpoints(const sdp_session_t *sdp, sig_sdp_ep_t *eps, unsigned max,
             return -EINVAL;
         }
         ep->rtcp_mux = find_attr(m->m_attributes, "rtcp-mux") != NULL;
+        read_media_extras(m, c, ep);
         a = find_attr(m->m_attributes, "rtcp");
         if (a != NULL) {
             char *end;
@@ -129,6 +231,10 @@ char *sig_sdp_rewrite(su_home_t *home, sdp_session_t *sdp,
         m->m_port = relay[i].port;
         for (sdp_connection_t *c = m->m_connections; c; c = c->c_next)
             set_conn(home, c, relay[i].addr);
+        if (set_srtp(home, m, &relay[i]) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
         for (a = m->m_attributes; a; a = a->a_next) {
             if (!su_casematch(a->a_name, "rtcp"))
                 continue;

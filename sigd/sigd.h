@@ -44,6 +44,8 @@ typedef struct {
     int heartbeat_ms;
     int dead_after;
     int retry_after;
+    int ext_srtp;               /* offer SRTP to EXT parties (srtp.c) */
+    int int_srtp;               /* offer SRTP to INT parties (srtp.c) */
     gw_log_level_t log_level;
 } sig_config_t;
 
