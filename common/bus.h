@@ -42,7 +42,10 @@
     X(EVENT, "event")                    \
     X(ERROR, "error")                    \
     X(CTL, "ctl")                        \
-    X(CTL_REPLY, "ctl-reply")
+    X(CTL_REPLY, "ctl-reply")            \
+    X(TURN_SECRETS, "turn-secrets")      \
+    X(TURN_REVOKE, "turn-revoke")        \
+    X(TURN_REPLY, "turn-reply")
 
 typedef struct gw_bus_s gw_bus_t;
 

@@ -31,6 +31,36 @@ const gw_cfg_directive_t turn_conf_directives[] = {
       "TURN allocations this node accepts" },
     { "log_level", GW_CFG_LEVEL, OFF(log_level), "info", 0, 0,
       "err, warn, info or debug" },
+    { "realm", GW_CFG_STR, OFF(realm), "gw", 0, 0,
+      "long-term credentials realm (REALM attribute)" },
+    { "users", GW_CFG_STR, OFF(users), "", 0, 0,
+      "static long-term users, name:password[,name:password...]" },
+    { "rest_secrets", GW_CFG_STR, OFF(rest_secrets), "", 0, 0,
+      "TURN REST API secrets, newest first (sigd may replace them)" },
+    { "nonce_lifetime", GW_CFG_INT, OFF(nonce_lifetime), "600", 1, 86400,
+      "seconds a nonce stays valid (then 438 Stale Nonce)" },
+    { "default_lifetime", GW_CFG_INT, OFF(default_lifetime), "600", 1, 3600,
+      "allocation lifetime in seconds when none or less is asked" },
+    { "max_lifetime", GW_CFG_INT, OFF(max_lifetime), "3600", 1, 86400,
+      "longest allocation lifetime granted, seconds" },
+    { "user_quota", GW_CFG_INT, OFF(user_quota), "0", 0, 1000000,
+      "allocations per username (486 beyond); 0 = no limit" },
+    { "max_bps", GW_CFG_INT, OFF(max_bps), "0", 0, 1000000000,
+      "bandwidth cap per allocation, bytes per second; 0 = none" },
+    { "allowed_peers", GW_CFG_STR, OFF(allowed_peers), "", 0, 0,
+      "CIDRs relaying may reach although denied by default (loopback, "
+      "private, link-local, multicast, own addresses)" },
+    { "denied_peers", GW_CFG_STR, OFF(denied_peers), "", 0, 0,
+      "further CIDRs relaying must never reach" },
+    { "tls_port", GW_CFG_INT, OFF(tls_port), "0", 0, 65535,
+      "TURN over TLS port (5349 as a rule); 0 = none" },
+    { "tls_cert", GW_CFG_STR, OFF(tls_cert), "", 0, 0,
+      "PEM certificate chain for TLS, leaf first" },
+    { "tls_key", GW_CFG_STR, OFF(tls_key), "", 0, 0,
+      "PEM private key for TLS" },
+    { "tls_priority", GW_CFG_STR, OFF(tls_priority),
+      "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", 0, 0,
+      "GnuTLS priority string (versions, ciphers, groups)" },
     GW_CFG_END
 };
 
@@ -51,6 +81,18 @@ int turn_conf_check(const turn_conf_t *c, char *err, size_t errlen)
         gw_addr_parse(c->advertised_addr, 0, &ss) < 0) {
         snprintf(err, errlen, "advertised_addr: '%s' is not a numeric IP "
                  "address", c->advertised_addr);
+        return -EINVAL;
+    }
+    if (c->default_lifetime > c->max_lifetime) {
+        snprintf(err, errlen, "default_lifetime: above max_lifetime");
+        return -EINVAL;
+    }
+    if (c->tls_port != 0 && (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0')) {
+        snprintf(err, errlen, "tls_port: needs tls_cert and tls_key");
+        return -EINVAL;
+    }
+    if (c->relay_range.hi < c->relay_range.lo) {
+        snprintf(err, errlen, "relay_range: empty");
         return -EINVAL;
     }
     return 0;

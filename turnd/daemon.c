@@ -8,7 +8,9 @@
  * handle left behind.
  *
  * The bus never blocks STUN: ZeroMQ connects in the background, and the
- * node module keeps re-sending the register while sigd is away.
+ * node module keeps re-sending the register while sigd is away. Once
+ * registered, the node asks sigd for the TURN REST secrets; sigd may push
+ * new ones (rotation) and revoke usernames at any time.
  */
 #include "daemon.h"
 #include "bus.h"
@@ -18,6 +20,7 @@
 #include "node.h"
 #include "stun.h"
 #include "tcp.h"
+#include "turn.h"
 #include "udp.h"
 
 #include <errno.h>
@@ -35,8 +38,11 @@ typedef struct {
     int signals_started;
     int stopping;
     turn_stun_t stun;
+    turn_t turn;
+    int allocs_started;
     turn_udp_t udp;
     turn_tcp_t tcp;
+
     gw_bus_t *bus;
     gw_bus_uv_t bus_uv;
     int bus_uv_started;
@@ -52,14 +58,96 @@ typedef struct {
 
 /* --- bus --- */
 
+/* After each registration: ask sigd for the REST secrets. */
 static void on_registered(gw_bus_t *bus, const char *peer,
                           const Gw__Envelope *env, void *ctx)
 {
     turn_daemon_t *d = ctx;
+    Gw__Envelope req = GW__ENVELOPE__INIT;
+    Gw__TurnSecrets ts = GW__TURN_SECRETS__INIT;
 
-    (void)bus;
     (void)peer;
     gw_node_on_registered(&d->node, env);
+    if (!d->node.registered)
+        return;
+    ts.has_request = 1;
+    ts.request = 1;
+    req.body_case = GW__ENVELOPE__BODY_TURN_SECRETS;
+    req.turn_secrets = &ts;
+    gw_bus_send(bus, NULL, &req);
+}
+
+static void turn_reply(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
+                       Gw__Status st, const char *error, uint32_t count,
+                       uint32_t allocations)
+{
+    Gw__Envelope reply = GW__ENVELOPE__INIT;
+    Gw__TurnReply r = GW__TURN_REPLY__INIT;
+
+    r.status = st;
+    r.error = (char *)error;
+    r.has_count = 1;
+    r.count = count;
+    r.has_allocations = 1;
+    r.allocations = allocations;
+    reply.body_case = GW__ENVELOPE__BODY_TURN_REPLY;
+    reply.turn_reply = &r;
+    gw_bus_reply(bus, peer, env, &reply);
+}
+
+/* Secrets pushed by sigd, or sigd's answer to our request. */
+static void on_turn_secrets(gw_bus_t *bus, const char *peer,
+                            const Gw__Envelope *env, void *ctx)
+{
+    turn_daemon_t *d = ctx;
+    const Gw__TurnSecrets *ts = env->turn_secrets;
+    int answer = !env->has_correlation_id;   /* a push, not a reply */
+
+    if (ts->request) {
+        turn_reply(bus, peer, env, GW__STATUS__ST_ENOTSUP,
+                   "a TURN node has no secrets to give", 0, 0);
+        return;
+    }
+    if (ts->n_secrets == 0) {
+        GW_INFO("bus: sigd has no TURN REST secret; keeping %u from the config",
+                d->turn.auth.nsecrets);
+        if (answer)
+            turn_reply(bus, peer, env, GW__STATUS__ST_OK, NULL,
+                       d->turn.auth.nsecrets, d->turn.allocs.count);
+        return;
+    }
+    if (turn_auth_set_secrets(&d->turn.auth, (const char *const *)ts->secrets,
+                              ts->n_secrets) < 0) {
+        GW_WARN("bus: refused %zu TURN REST secrets from '%s' (empty, too "
+                "long or too many)", ts->n_secrets, peer);
+        if (answer)
+            turn_reply(bus, peer, env, GW__STATUS__ST_EINVAL,
+                       "secrets refused", 0, d->turn.allocs.count);
+        return;
+    }
+    GW_INFO("bus: %zu TURN REST secret(s) now active", ts->n_secrets);
+    if (answer)
+        turn_reply(bus, peer, env, GW__STATUS__ST_OK, NULL,
+                   (uint32_t)ts->n_secrets, d->turn.allocs.count);
+}
+
+static void on_turn_revoke(gw_bus_t *bus, const char *peer,
+                           const Gw__Envelope *env, void *ctx)
+{
+    turn_daemon_t *d = ctx;
+    const char *user = env->turn_revoke->username;
+    unsigned n;
+
+    if (user[0] == '\0' || strlen(user) >= TURN_AUTH_USERLEN) {
+        turn_reply(bus, peer, env, GW__STATUS__ST_EINVAL, "bad username", 0,
+                   d->turn.allocs.count);
+        return;
+    }
+    if (strchr(user, ':') != NULL)
+        turn_auth_revoke(&d->turn.auth, user);
+    n = turn_allocs_revoke(&d->turn.allocs, user);
+    GW_INFO("bus: revoked '%s' for '%s': %u allocation(s) deleted", user, peer, n);
+    turn_reply(bus, peer, env, GW__STATUS__ST_OK, NULL, n, d->turn.allocs.count);
 }
 
 static void on_error(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
@@ -85,22 +173,31 @@ static const gw_bus_route_t routes[] = {
     { GW__ENVELOPE__BODY_REGISTERED, on_registered },
     { GW__ENVELOPE__BODY_ERROR, on_error },
     { GW__ENVELOPE__BODY_DRAIN, on_drain },
+    { GW__ENVELOPE__BODY_TURN_SECRETS, on_turn_secrets },
+    { GW__ENVELOPE__BODY_TURN_REVOKE, on_turn_revoke },
     { GW__ENVELOPE__BODY__NOT_SET, NULL }
 };
 
-/* Heartbeat load: no TURN allocations yet; STUN traffic as packets. */
+/* Heartbeat load: allocations (one relay port each) and relayed data. */
 static void fill_heartbeat(Gw__Heartbeat *hb, void *ctx)
 {
     turn_daemon_t *d = ctx;
+    const turn_allocs_stats_t *st = &d->turn.allocs.stats;
 
     hb->has_sessions = 1;
-    hb->sessions = 0;
+    hb->sessions = d->turn.allocs.count;
     hb->has_ports_in_use = 1;
-    hb->ports_in_use = 0;
+    hb->ports_in_use = d->turn.allocs.count;
     hb->has_packets_relayed = 1;
-    hb->packets_relayed = d->stun.stats.requests;
+    hb->packets_relayed = st->pkts_relayed;
+    hb->has_bytes_relayed = 1;
+    hb->bytes_relayed = st->bytes_relayed;
     hb->has_packets_dropped = 1;
-    hb->packets_dropped = d->stun.stats.malformed;
+    hb->packets_dropped = d->stun.stats.malformed + st->dropped_perm +
+                          st->dropped_bw + st->dropped_send +
+                          d->turn.stats.dropped + d->turn.stats.denied_peers;
+    hb->has_draining = 1;
+    hb->draining = d->node.draining;
 }
 
 static uint64_t epoch_ns(void)
@@ -180,6 +277,8 @@ static void stop_all(turn_daemon_t *d)
     gw_node_stop(&d->node, "shutdown");
     if (d->bus_uv_started)
         gw_bus_uv_stop(&d->bus_uv);
+    if (d->allocs_started)
+        turn_allocs_stop(&d->turn.allocs);
     turn_tcp_stop(&d->tcp);
     turn_udp_stop(&d->udp);
     if (d->signals_started) {
@@ -208,6 +307,57 @@ static int start_signals(turn_daemon_t *d)
     return 0;
 }
 
+/* Credentials, safe peers and the allocation table. */
+static int start_turn(turn_daemon_t *d)
+{
+    const turn_conf_t *c = d->conf;
+    turn_t *t = &d->turn;
+    struct sockaddr_storage adv;
+    char err[256];
+    int rc;
+
+    t->software = d->software;
+    t->default_lifetime_s = (unsigned)c->default_lifetime;
+    t->max_lifetime_s = (unsigned)c->max_lifetime;
+    rc = turn_auth_init(&t->auth, c->realm, c->users, c->rest_secrets,
+                        (unsigned)c->nonce_lifetime, err, sizeof err);
+    if (rc == 0)
+        rc = turn_peers_init(&t->peers, c->allowed_peers, c->denied_peers,
+                             err, sizeof err);
+    if (rc < 0) {
+        GW_ERR("turnd: %s", err);
+        return rc;
+    }
+    gw_addr_parse(c->listen_addr, 0, &t->allocs.relay_ip);
+    gw_addr_parse(turn_conf_advertised(c), 0, &adv);
+    t->allocs.adv_ip = adv;
+    /* The server's own addresses are never peers: the configured ones
+     * (a 1:1 NAT address is not on any interface) and every local one. */
+    turn_peers_add_self(&t->peers, (struct sockaddr *)&t->allocs.relay_ip);
+    turn_peers_add_self(&t->peers, (struct sockaddr *)&adv);
+    if (turn_peers_add_local(&t->peers) < 0)
+        GW_WARN("turnd: getifaddrs() failed: %s; only the configured "
+                "addresses count as the server's own", strerror(errno));
+    t->allocs.port_lo = c->relay_range.lo;
+    t->allocs.port_hi = c->relay_range.hi;
+    t->allocs.capacity = (unsigned)c->capacity;
+    t->allocs.user_quota = (unsigned)c->user_quota;
+    t->allocs.bps = (unsigned)c->max_bps;
+    rc = turn_allocs_start(&t->allocs, &d->loop);
+    if (rc < 0) {
+        GW_ERR("turnd: allocation table: %s", strerror(-rc));
+        return rc;
+    }
+    d->allocs_started = 1;
+    d->stun.turn = t;
+    GW_INFO("turnd: TURN realm '%s', %u user(s), %u REST secret(s), relay %s "
+            "ports %u-%u advertised as %s, %u peer allow rule(s)", c->realm,
+            t->auth.nusers, t->auth.nsecrets, c->listen_addr,
+            c->relay_range.lo, c->relay_range.hi, turn_conf_advertised(c),
+            t->peers.nallow);
+    return 0;
+}
+
 static int start_stun(turn_daemon_t *d)
 {
     const turn_conf_t *c = d->conf;
@@ -215,7 +365,6 @@ static int start_stun(turn_daemon_t *d)
     char a[GW_ADDRSTRLEN];
     int rc;
 
-    snprintf(d->software, sizeof d->software, "gw-turnd %s", TURN_VERSION);
     d->stun.software = d->software;
     rc = gw_addr_parse(c->listen_addr, (unsigned)c->port, &ss);
     if (rc < 0) {
@@ -257,6 +406,10 @@ int turn_daemon_run(const turn_conf_t *conf)
     rc = start_signals(d);
     if (rc < 0)
         goto fail;
+    snprintf(d->software, sizeof d->software, "gw-turnd %s", TURN_VERSION);
+    rc = start_turn(d);
+    if (rc < 0)
+        goto fail;
     rc = start_stun(d);
     if (rc < 0)
         goto fail;
@@ -272,11 +425,16 @@ fail:
     stop_all(d);
     uv_run(&d->loop, UV_RUN_DEFAULT);
     gw_bus_free(d->bus);
+    if (d->allocs_started)
+        turn_allocs_free(&d->turn.allocs);
     if (uv_loop_close(&d->loop) != 0)
         GW_ERR("turnd: handles left open at exit");
-    GW_INFO("turnd: stopped (%llu requests, %llu malformed)",
+    GW_INFO("turnd: stopped (%llu requests, %llu malformed, %llu "
+            "allocations, %llu packets relayed)",
             (unsigned long long)d->stun.stats.requests,
-            (unsigned long long)d->stun.stats.malformed);
+            (unsigned long long)d->stun.stats.malformed,
+            (unsigned long long)d->turn.allocs.stats.created,
+            (unsigned long long)d->turn.allocs.stats.pkts_relayed);
     free(d);
     return rc;
 }

@@ -125,9 +125,11 @@ static int on_unsupported(turn_stun_t *s, const turn_stun_msg_t *req,
 }
 
 int turn_stun_handle(turn_stun_t *s, const uint8_t *in, size_t inlen,
-                     const struct sockaddr *peer, uint8_t *out, size_t outcap,
+                     const turn_client_t *c, uint8_t *out, size_t outcap,
                      size_t *outlen)
 {
+    const struct sockaddr *peer = (const struct sockaddr *)&c->addr;
+    turn_req_t r = { s->turn, NULL, c, out, outcap, outlen };
     turn_stun_msg_t msg;
     int rc;
 
@@ -137,14 +139,32 @@ int turn_stun_handle(turn_stun_t *s, const uint8_t *in, size_t inlen,
         s->stats.malformed++;
         return rc;
     }
+    if (msg.cls == TURN_STUN_INDICATION && msg.method == TURN_STUN_SEND &&
+        s->turn != NULL) {
+        turn_on_send(s->turn, &msg, c);
+        return 0;
+    }
     if (msg.cls != TURN_STUN_REQUEST) {
         s->stats.ignored++;
         return 0;
     }
     s->stats.requests++;
+    r.req = &msg;
     switch (msg.method) {
     case TURN_STUN_BINDING:
         return on_binding(s, &msg, peer, out, outcap, outlen);
+    case TURN_STUN_ALLOCATE:
+        return s->turn ? turn_on_allocate(&r)
+                       : on_unsupported(s, &msg, out, outcap, outlen);
+    case TURN_STUN_REFRESH:
+        return s->turn ? turn_on_refresh(&r)
+                       : on_unsupported(s, &msg, out, outcap, outlen);
+    case TURN_STUN_CREATE_PERMISSION:
+        return s->turn ? turn_on_create_permission(&r)
+                       : on_unsupported(s, &msg, out, outcap, outlen);
+    case TURN_STUN_CHANNEL_BIND:
+        return s->turn ? turn_on_channel_bind(&r)
+                       : on_unsupported(s, &msg, out, outcap, outlen);
     default:
         return on_unsupported(s, &msg, out, outcap, outlen);
     }

@@ -1,7 +1,8 @@
 /* STUN request handling, independent of the transport: given the bytes of
- * one message and the address it came from, decide what to answer and
+ * one message and the client it came from, decide what to answer and
  * build the answer into the caller's buffer. udp.c and tcp.c call it for
- * each message; later TURN methods plug into its method dispatch.
+ * each message; the TURN methods (turn.c) plug into its method dispatch
+ * when a turn_t is attached.
  *
  * What is answered (RFC 8489):
  *   - Binding request: success with XOR-MAPPED-ADDRESS of the source,
@@ -9,8 +10,10 @@
  *     MAPPED-ADDRESS instead, as section 12 asks.
  *   - a request carrying comprehension-required attributes we do not
  *     understand: 420 with UNKNOWN-ATTRIBUTES.
+ *   - Allocate, Refresh, CreatePermission, ChannelBind requests and Send
+ *     indications: handed to turn.c when TURN is on, else 400 (requests).
  *   - a request of a method we do not implement: 400.
- *   - indications and responses: nothing (counted as ignored).
+ *   - other indications and responses: nothing (counted as ignored).
  *   - anything that does not decode: nothing (counted as malformed; the
  *     caller logs it through turn_stun_log_bad()).
  */
@@ -21,7 +24,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "client.h"
 #include "stun_msg.h"
+#include "turn.h"
 
 /* Room for any answer this module builds. */
 #define TURN_STUN_REPLY_MAX 1024
@@ -37,6 +42,7 @@ typedef struct {
 typedef struct {
     /* public: set before use */
     const char *software;   /* SOFTWARE attribute text; must outlive this */
+    turn_t *turn;           /* TURN methods; NULL = STUN only */
     /* read-only */
     turn_stun_stats_t stats;
     /* private: rate limit of the malformed-input warning */
@@ -44,13 +50,13 @@ typedef struct {
     uint64_t warn_suppressed;
 } turn_stun_t;
 
-/* Handles one message `in` received from `peer`. On return 0, *outlen is
+/* Handles one message `in` received from client `c`. On return 0, *outlen is
  * the length of the answer written to out (0: send nothing). A negative
  * errno means the input was malformed (see turn_stun_decode()); it has
  * been counted and must be dropped without an answer. `out` should hold
  * TURN_STUN_REPLY_MAX bytes. */
 int turn_stun_handle(turn_stun_t *s, const uint8_t *in, size_t inlen,
-                     const struct sockaddr *peer, uint8_t *out, size_t outcap,
+                     const turn_client_t *c, uint8_t *out, size_t outcap,
                      size_t *outlen);
 
 /* Logs a malformed message: at debug level every time, with the peer and

@@ -158,6 +158,50 @@ const char *turn_stun_attr_name(uint16_t type);
 /* CRC-32 (ISO-HDLC, as zlib) of buf, continuing from `crc` (start at 0). */
 uint32_t turn_stun_crc32(uint32_t crc, const uint8_t *buf, size_t len);
 
+/* --- MESSAGE-INTEGRITY (RFC 8489 sections 14.5, 14.6) --- */
+
+#define TURN_STUN_MI_LEN      20   /* HMAC-SHA1 */
+#define TURN_STUN_MI256_LEN   32   /* HMAC-SHA256, may be truncated to 16 */
+
+/* Checks a MESSAGE-INTEGRITY or MESSAGE-INTEGRITY-SHA256 attribute `a` of
+ * `msg` with the long-term key (HMAC over the message up to the attribute,
+ * with the length field as if it ended there). 0, -EINVAL when the value
+ * has a wrong size or `a` is of another type, -EACCES on a mismatch. */
+int turn_stun_check_integrity(const turn_stun_msg_t *msg,
+                              const turn_stun_attr_t *a, const uint8_t *key,
+                              size_t keylen);
+
+/* --- ChannelData (RFC 8656 section 12.4) --- */
+
+#define TURN_CHAN_HDR_LEN  4
+#define TURN_CHAN_MIN      0x4000
+/* RFC 8656 narrowed channels to 0x4000-0x4FFF; RFC 5766 allowed up to
+ * 0x7FFF and clients in the field (coturn's among them) still pick from
+ * there. Accepting the old range costs nothing: 0x5000-0x7FFF cannot start
+ * a STUN message either. */
+#define TURN_CHAN_MAX      0x7FFF
+
+/* 1 when buf starts like ChannelData (first two bits 01) rather than STUN. */
+static inline int turn_chan_is(const uint8_t *buf, size_t len)
+{
+    return len > 0 && (buf[0] & 0xC0) == 0x40;
+}
+
+/* Decodes one ChannelData message in buf[0..len): *chan and the payload
+ * (pointing into buf). Trailing bytes after the payload are padding and
+ * must be fewer than 4 (UDP may omit the padding, a stream carries it).
+ * 0, or -EINVAL (short, length past the end, channel out of range). */
+int turn_chan_decode(const uint8_t *buf, size_t len, uint16_t *chan,
+                     const uint8_t **data, size_t *dlen);
+/* Writes the 4-byte ChannelData header. */
+void turn_chan_header(uint8_t *hdr, uint16_t chan, size_t dlen);
+
+/* Framing on a stream (TCP, TLS) where STUN messages and ChannelData
+ * (padded to 4 bytes) alternate: the length of the frame at the head of
+ * buf once its header is there, 0 when more bytes are needed, -EINVAL
+ * when the head can start neither. */
+int turn_stream_frame_len(const uint8_t *buf, size_t len);
+
 /* --- encoding --- */
 
 typedef struct {
@@ -181,6 +225,10 @@ int turn_stun_enc_reply(turn_stun_enc_t *e, uint8_t *buf, size_t cap,
  * not fit, -EINVAL for a value over 65535 bytes. */
 int turn_stun_enc_attr(turn_stun_enc_t *e, uint16_t type, const void *val,
                        size_t len);
+/* Appends the header of an attribute whose `len` value bytes the caller
+ * has already placed right after it (relayed data, no copy); zeroes its
+ * padding. Returns the value's place, or NULL (see turn_stun_enc_finish). */
+uint8_t *turn_stun_enc_inplace(turn_stun_enc_t *e, uint16_t type, size_t len);
 /* XOR-coded address of `type` (IPv4 or IPv6). -EINVAL for other families. */
 int turn_stun_enc_xaddr(turn_stun_enc_t *e, uint16_t type,
                         const struct sockaddr *sa);
@@ -193,6 +241,11 @@ int turn_stun_enc_software(turn_stun_enc_t *e, const char *text);
 int turn_stun_enc_error(turn_stun_enc_t *e, int code, const char *reason);
 /* UNKNOWN-ATTRIBUTES listing n types. */
 int turn_stun_enc_unknown(turn_stun_enc_t *e, const uint16_t *types, unsigned n);
+/* MESSAGE-INTEGRITY (type TURN_ATTR_MESSAGE_INTEGRITY, HMAC-SHA1) or
+ * MESSAGE-INTEGRITY-SHA256 over everything before it, with `key`. Only
+ * FINGERPRINT may follow. */
+int turn_stun_enc_integrity(turn_stun_enc_t *e, uint16_t type,
+                            const uint8_t *key, size_t keylen);
 /* FINGERPRINT over everything before it; must be the last attribute. */
 int turn_stun_enc_fingerprint(turn_stun_enc_t *e);
 /* Returns the message length (> 0), or the first error. */

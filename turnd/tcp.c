@@ -20,13 +20,13 @@ struct turn_tcp_conn_s {
     uv_write_t wreq;
     turn_tcp_t *srv;
     turn_tcp_conn_t *prev, *next;   /* in srv->conns */
-    struct sockaddr_storage peer;
+    turn_client_t client;           /* peer address, way back (tcp_send) */
     uint64_t last_ms;               /* uv_now() of the last complete message */
     int reading;
     int writing;                    /* out[] is being written */
     int closing;
     size_t used;                    /* bytes in buf */
-    uint8_t out[TURN_STUN_REPLY_MAX];
+    uint8_t out[TURN_TCP_BUF];      /* the unwritten tail of one message */
     uint8_t buf[TURN_TCP_BUF];
 };
 
@@ -53,6 +53,9 @@ static void conn_close(turn_tcp_conn_t *c)
     if (c->closing)
         return;
     c->closing = 1;
+    /* RFC 8656 section 3.1: an allocation ends with its connection. */
+    if (c->srv->stun->turn != NULL)
+        turn_allocs_drop_conn(&c->srv->stun->turn->allocs, c);
     uv_close((uv_handle_t *)&c->handle, on_conn_closed);
 }
 
@@ -60,7 +63,8 @@ static void conn_close(turn_tcp_conn_t *c)
 static void conn_bad(turn_tcp_conn_t *c, int rc)
 {
     c->srv->closed_bad++;
-    turn_stun_log_bad(c->srv->stun, "tcp", (struct sockaddr *)&c->peer, rc);
+    turn_stun_log_bad(c->srv->stun, "tcp", (struct sockaddr *)&c->client.addr,
+                      rc);
     conn_close(c);
 }
 
@@ -115,6 +119,24 @@ static void conn_send(turn_tcp_conn_t *c, const uint8_t *data, size_t len)
     c->writing = 1;
 }
 
+/* turn_send_f for relayed data to this connection's client: a message
+ * that cannot be written whole now is dropped, so that the stream never
+ * carries half a frame and relayed media never queues behind a slow
+ * reader. */
+static int tcp_send(void *conn, const struct sockaddr *to, const uint8_t *data,
+                    size_t len)
+{
+    turn_tcp_conn_t *c = conn;
+
+    (void)to;
+    if (c->closing || c->writing)
+        return -EAGAIN;
+    if (len > sizeof c->out)
+        return -EMSGSIZE;
+    conn_send(c, data, len);
+    return c->closing ? -EPIPE : 0;
+}
+
 /* Handles every complete message at the head of the buffer, then reads
  * again unless an answer is waiting to be written. */
 static void conn_process(turn_tcp_conn_t *c)
@@ -124,7 +146,7 @@ static void conn_process(turn_tcp_conn_t *c)
     int flen, rc;
 
     while (!c->writing && !c->closing) {
-        flen = turn_stun_frame_len(c->buf, c->used);
+        flen = turn_stream_frame_len(c->buf, c->used);
         if (flen < 0 || flen > (int)sizeof c->buf) {
             c->srv->stun->stats.malformed++;
             conn_bad(c, flen < 0 ? flen : -EMSGSIZE);
@@ -133,10 +155,17 @@ static void conn_process(turn_tcp_conn_t *c)
         if (flen == 0 || (size_t)flen > c->used)
             break;  /* wait for the rest */
         c->last_ms = uv_now(c->handle.loop);
-        rc = turn_stun_handle(c->srv->stun, c->buf, (size_t)flen,
-                              (struct sockaddr *)&c->peer, out, sizeof out,
-                              &outlen);
+        outlen = 0;
+        if (turn_chan_is(c->buf, (size_t)flen))
+            rc = c->srv->stun->turn == NULL ? -EINVAL
+               : turn_on_channel_data(c->srv->stun->turn, &c->client, c->buf,
+                                      (size_t)flen);
+        else
+            rc = turn_stun_handle(c->srv->stun, c->buf, (size_t)flen,
+                                  &c->client, out, sizeof out, &outlen);
         if (rc < 0) {
+            if (turn_chan_is(c->buf, (size_t)flen))
+                c->srv->stun->stats.malformed++;
             conn_bad(c, rc);
             return;
         }
@@ -187,7 +216,7 @@ static void on_connection(uv_stream_t *server, int status)
 {
     turn_tcp_t *t = server->data;
     turn_tcp_conn_t *c;
-    int len = sizeof c->peer;
+    int len = sizeof c->client.addr;
 
     if (status < 0) {
         GW_WARN("stun: tcp accept failed: %s", uv_strerror(status));
@@ -218,7 +247,10 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
-    uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &len);
+    uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->client.addr, &len);
+    c->client.proto = TURN_PROTO_TCP;
+    c->client.conn = c;
+    c->client.send = tcp_send;
     c->last_ms = uv_now(server->loop);
     t->accepted++;
     conn_resume(c);

@@ -1,10 +1,12 @@
-/* STUN over TCP (RFC 8489 section 6.2.2): messages back to back on a
- * stream, each framed by its own header's length field.
+/* STUN/TURN over TCP (RFC 8489 section 6.2.2, RFC 8656 section 12.5):
+ * STUN messages and ChannelData back to back on a stream, each framed by
+ * its own header's length field (ChannelData padded to 4 bytes).
  *
  * Each connection owns a fixed input buffer of TURN_TCP_BUF bytes; a
  * message that would not fit, or a header that cannot start a STUN
  * message, closes the connection (a stream that lost its framing cannot
- * be resynchronised). Answers leave through uv_try_write(); what the
+ * be resynchronised). Closing a connection deletes its allocations.
+ * Answers leave through uv_try_write(); what the
  * socket does not take is queued in the connection's own output buffer,
  * and reading pauses until it is written, so a client that does not read
  * its answers cannot make us buffer without bound.

@@ -1,8 +1,9 @@
-/* STUN over UDP: see udp.h.
+/* STUN/TURN over UDP: see udp.h.
  *
- * recvmmsg is not used yet: STUN Binding traffic is light, and the
- * recvmmsg buffer rules (N x 64 KiB, chunk flags) are worth it only with
- * TURN relaying; that change stays inside this file.
+ * recvmmsg rules (libuv 1.44): the buffer must be N x 64 KiB, each
+ * datagram arrives with UV_UDP_MMSG_CHUNK, and a last call with
+ * UV_UDP_MMSG_FREE hands the buffer back; ours is part of the struct, so
+ * that last call has nothing to free.
  */
 #include "udp.h"
 #include "log.h"
@@ -19,21 +20,37 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)u->rbuf, sizeof u->rbuf);
 }
 
+/* turn_send_f for clients on this socket. */
+static int udp_send(void *conn, const struct sockaddr *to, const uint8_t *data,
+                    size_t len)
+{
+    turn_udp_t *u = conn;
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int rc = uv_udp_try_send(&u->handle, &b, 1, to);
+
+    if (rc < 0) {
+        u->send_failed++;
+        return rc;
+    }
+    u->tx++;
+    return 0;
+}
+
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                     const struct sockaddr *addr, unsigned flags)
 {
     turn_udp_t *u = h->data;
     uint8_t out[TURN_STUN_REPLY_MAX];
+    turn_client_t c;
     size_t outlen;
-    uv_buf_t ob;
     int rc;
 
     if (nread < 0) {
         GW_DEBUG("stun: udp recv failed: %s", uv_strerror((int)nread));
         return;
     }
-    if (addr == NULL)
-        return;  /* nothing more to read */
+    if (addr == NULL || (flags & UV_UDP_MMSG_FREE))
+        return;  /* nothing more to read, or the end of a batch */
     u->rx++;
     if (flags & UV_UDP_PARTIAL) {
         /* Larger than any datagram: cannot happen with a 64 KiB buffer,
@@ -42,24 +59,31 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         turn_stun_log_bad(u->stun, "udp", addr, -EMSGSIZE);
         return;
     }
+    memcpy(&c.addr, addr, gw_addr_len(addr));
+    c.proto = TURN_PROTO_UDP;
+    c.conn = u;
+    c.send = udp_send;
+    if (u->stun->turn != NULL &&
+        turn_chan_is((const uint8_t *)buf->base, (size_t)nread)) {
+        rc = turn_on_channel_data(u->stun->turn, &c, (const uint8_t *)buf->base,
+                                  (size_t)nread);
+        if (rc < 0) {
+            u->chan_bad++;
+            u->stun->stats.malformed++;
+            turn_stun_log_bad(u->stun, "udp", addr, rc);
+        }
+        return;
+    }
     rc = turn_stun_handle(u->stun, (const uint8_t *)buf->base, (size_t)nread,
-                          addr, out, sizeof out, &outlen);
+                          &c, out, sizeof out, &outlen);
     if (rc < 0) {
         turn_stun_log_bad(u->stun, "udp", addr, rc);
         return;
     }
-    if (outlen == 0)
-        return;
-    ob = uv_buf_init((char *)out, (unsigned)outlen);
-    rc = uv_udp_try_send(&u->handle, &ob, 1, addr);
-    if (rc < 0) {
+    if (outlen > 0 && udp_send(u, addr, out, outlen) < 0) {
         char a[GW_ADDRSTRLEN];
-        u->send_failed++;
-        GW_DEBUG("stun: udp send to %s failed: %s",
-                 gw_addr_str(addr, a, sizeof a), uv_strerror(rc));
-        return;
+        GW_DEBUG("stun: udp send to %s failed", gw_addr_str(addr, a, sizeof a));
     }
-    u->tx++;
 }
 
 int turn_udp_start(turn_udp_t *u, uv_loop_t *loop, const struct sockaddr *addr,
@@ -70,7 +94,7 @@ int turn_udp_start(turn_udp_t *u, uv_loop_t *loop, const struct sockaddr *addr,
     u->stun = stun;
     u->rx = u->tx = u->send_failed = 0;
     u->closing = 0;
-    rc = uv_udp_init(loop, &u->handle);
+    rc = uv_udp_init_ex(loop, &u->handle, addr->sa_family | UV_UDP_RECVMMSG);
     if (rc < 0)
         return rc;
     u->handle.data = u;

@@ -1,10 +1,13 @@
-/* STUN over UDP: one socket on the listening address, each datagram handed
- * to stun.c as one message, the answer sent back to the datagram's source.
+/* STUN/TURN over UDP: one socket on the listening address, each datagram
+ * handed to stun.c as one message (or to turn.c when it is ChannelData),
+ * the answer sent back to the datagram's source.
  *
- * The receive buffer is part of the struct (64 KiB, the largest datagram),
- * so the per-packet path allocates nothing. Answers leave through
- * uv_udp_try_send(); when the socket buffer is full the answer is dropped
- * and counted: STUN clients retransmit requests over UDP.
+ * The receive buffer is part of the struct: TURN_UDP_MMSG datagrams of up
+ * to 64 KiB each, read with recvmmsg, so the per-packet path allocates
+ * nothing and one system call brings a burst of relayed media. Answers and
+ * relayed data leave through uv_udp_try_send(); when the socket buffer is
+ * full the message is dropped and counted: STUN clients retransmit
+ * requests over UDP, and media tolerates loss.
  */
 #ifndef TURN_UDP_H
 #define TURN_UDP_H
@@ -14,13 +17,15 @@
 
 #include "stun.h"
 
-#define TURN_UDP_RBUF (64 * 1024)
+#define TURN_UDP_MMSG 8
+#define TURN_UDP_RBUF (TURN_UDP_MMSG * 64 * 1024)
 
 typedef struct {
     /* read-only */
     uint64_t rx;               /* datagrams received */
     uint64_t tx;               /* answers sent */
-    uint64_t send_failed;      /* answers dropped by the socket */
+    uint64_t send_failed;      /* answers or data dropped by the socket */
+    uint64_t chan_bad;         /* ChannelData that did not decode */
     /* private */
     turn_stun_t *stun;         /* shared with tcp.c; owned by the daemon */
     uv_udp_t handle;

@@ -1,6 +1,8 @@
 /* libFuzzer target for turnd's STUN input path: the decoder in both modes,
- * the TCP framing check, and the request handling decision with its answer
- * built into a stack buffer, as udp.c and tcp.c do for every message.
+ * the stream framing check (STUN and ChannelData), the ChannelData
+ * decoder, the integrity check, and the request handling decision with its
+ * answer built into a stack buffer, as udp.c and tcp.c do for every
+ * message (TURN methods off: they need a running loop).
  *
  * Beyond the sanitizers it checks our own invariants: anything the handler
  * answers must itself decode, fit the answer buffer, and carry the
@@ -19,15 +21,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static turn_stun_t s = { .software = "gw-turnd fuzz" };
     uint8_t out[TURN_STUN_REPLY_MAX];
+    static const uint8_t key[16] = "0123456789abcdef";
     struct sockaddr_in6 peer;
     turn_stun_msg_t m, ans;
-    size_t outlen;
+    turn_client_t c = { .proto = TURN_PROTO_UDP };
+    const uint8_t *payload;
+    size_t outlen, plen;
+    uint16_t chan;
     int rc, flen;
 
-    turn_stun_decode(&m, data, size, 0);
+    if (turn_stun_decode(&m, data, size, 0) == 0) {
+        for (unsigned i = 0; i < m.nattrs; i++)
+            turn_stun_check_integrity(&m, &m.attrs[i], key, sizeof key);
+    }
     flen = turn_stun_frame_len(data, size);
     if (flen > 0 && (size_t)flen <= size)
         turn_stun_decode(&m, data, (size_t)flen, TURN_STUN_F_LEGACY);
+    flen = turn_stream_frame_len(data, size);
+    if (flen > 0 && (size_t)flen <= size && turn_chan_is(data, size) &&
+        turn_chan_decode(data, (size_t)flen, &chan, &payload, &plen) == 0 &&
+        (payload + plen > data + flen || chan < TURN_CHAN_MIN))
+        abort();
 
     /* The peer address varies with the input, v4-mapped or not. */
     memset(&peer, 0, sizeof peer);
@@ -35,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     peer.sin6_port = htons(3478);
     if (size >= 16)
         memcpy(&peer.sin6_addr, data + size - 16, 16);
-    rc = turn_stun_handle(&s, data, size, (struct sockaddr *)&peer, out,
+    memcpy(&c.addr, &peer, sizeof peer);
+    rc = turn_stun_handle(&s, data, size, &c, out,
                           sizeof out, &outlen);
     if (rc < 0 || outlen == 0)
         return 0;

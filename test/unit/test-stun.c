@@ -380,7 +380,11 @@ static size_t handle(turn_stun_t *s, const uint8_t *req, size_t len,
                      turn_stun_msg_t *ans)
 {
     size_t outlen = 99;
-    int rc = turn_stun_handle(s, req, len, (const void *)peer, out,
+    turn_client_t c = { .proto = TURN_PROTO_UDP };
+    int rc;
+
+    c.addr = *peer;
+    rc = turn_stun_handle(s, req, len, &c, out,
                               TURN_STUN_REPLY_MAX, &outlen);
 
     static uint8_t copy[TURN_STUN_REPLY_MAX];
@@ -504,8 +508,10 @@ TEST(handle_ignores_and_drops)
     CHECK_INT(handle(&s, req, (size_t)len, &peer, out, &ans), ==, 0);
     CHECK_INT(s.stats.ignored, ==, 2);
     /* Garbage is refused and counted, without an answer. */
+    turn_client_t c = { .proto = TURN_PROTO_UDP };
+    c.addr = peer;
     CHECK(turn_stun_handle(&s, (const uint8_t *)"hello world!", 12,
-                           (const void *)&peer, out, sizeof out, &outlen) < 0);
+                           &c, out, sizeof out, &outlen) < 0);
     CHECK_INT(outlen, ==, 0);
     CHECK_INT(s.stats.malformed, ==, 1);
     /* A method this node does not implement (Allocate, for now): 400. */
