@@ -153,7 +153,22 @@ test: all $(UNIT_BINS)
 	@sh deploy/deps.sh
 	@B=$(B) sh test/run.sh $(UNIT_BINS)
 
-bench: all
+# ---- benchmark tools (test/bench/*.c), built with the daemons' objects.
+$(B)/test/barerelay: test/bench/barerelay.c
+	@mkdir -p $(dir $@)
+	@echo '  CC     $@'
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+$(B)/test/mdload: test/bench/mdload.c $(COMMON_CORE_O)
+	@mkdir -p $(dir $@)
+	@echo '  CC     $@'
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,libzmq libprotobuf-c) $< \
+	    $(COMMON_CORE_O) $(LDFLAGS) $(call pc_libs,libzmq libprotobuf-c inih) -o $@
+
+BENCH_TOOLS := $(B)/test/barerelay $(B)/test/mdload
+
+bench: all $(BENCH_TOOLS)
+	@sh deploy/deps.sh
 	@B=$(B) sh test/bench/run.sh
 
 clean:

@@ -1,0 +1,82 @@
+#!/bin/sh
+# Media-plane benchmark (issue: mediad speed). In one run, on loopback:
+#   1. barerelay (a bare single-threaded recvmmsg/sendmmsg relay) as the
+#      machine's baseline, paced and unpaced;
+#   2. mediad with one worker, the same loads, plain RTP;
+#   3. mediad with one worker, SRTP -> RTP transcryption is not driven by
+#      mdload yet (see the note printed below);
+#   4. mediad with one worker per core, paced, 1,500 calls.
+# mdload creates the sessions over the real bus, as sigd does. Results go
+# to $OUT/mediad.json and a table; ratios are against the baseline of the
+# same run. Nothing here asserts timings: the figures are for the notes.
+set -u
+B=${B:-build/rel}
+OUT=${OUT:-build/bench}
+NET=${GW_BENCH_NET:-127.0.60}
+SECS=${SECS:-5}
+CALLS=${CALLS:-1500}
+BURST_CALLS=${BURST_CALLS:-500}
+BURST_COUNT=${BURST_COUNT:-1000000}
+mkdir -p "$OUT"
+T=$(mktemp -d /tmp/gw-bench.XXXXXX)
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT INT TERM
+
+load() { "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
+
+bare() { # mode sessions [extra]
+    "$B/test/barerelay" "$NET.1" "$NET.2" 50000 "$2" "$NET.3" 39000 $((SECS + 30)) >"$T/bare.log" &
+    bp=$!; pids="$pids $bp"; sleep 0.3
+    shift 0
+    load --bare-ext "$NET.1" --bare-int "$NET.2" --bare-base 50000 --sessions "$2" \
+        --seconds "$SECS" --mode "$1" --count "$BURST_COUNT"
+    kill "$bp"; wait "$bp" 2>/dev/null
+}
+
+mediad() { # workers mode sessions
+    cat >"$T/md.ini" <<EOC
+[mediad]
+name = bench1
+bus = tcp://$NET.1:17800
+ext_addr = $NET.1
+int_addr = $NET.2
+rtp_range = 40000-49999
+workers = $1
+log_level = warn
+EOC
+    "$B/bin/mediad" -c "$T/md.ini" >"$T/md.log" 2>&1 &
+    mp=$!; pids="$pids $mp"
+    load --bus "tcp://$NET.1:17800" --pid "$mp" --sessions "$3" --seconds "$SECS" \
+        --mode "$2" --count "$BURST_COUNT"
+    kill "$mp"; wait "$mp" 2>/dev/null
+}
+
+{
+    bare paced "$CALLS"
+    bare burst "$BURST_CALLS"
+    mediad 1 paced "$CALLS"
+    mediad 1 burst "$BURST_CALLS"
+    mediad 0 paced "$CALLS"
+    mediad 0 burst "$BURST_CALLS"
+} >"$T/results.jsonl"
+
+/usr/bin/python3 - "$T/results.jsonl" "$OUT/mediad.json" <<'EOPY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+json.dump(rows, open(sys.argv[2], "w"), indent=1)
+base = {r["mode"]: r for r in rows if r["target"] == "bare"}
+print("%-7s %-6s %-7s %6s %9s %8s %9s %9s %6s %9s" % ("target", "mode", "workers", "calls",
+      "pkt/s", "loss%", "p50 us", "p99 us", "cpu%", "vs bare"))
+for i, r in enumerate(rows):
+    w = "-" if r["target"] == "bare" else ("1" if i in (2, 3) else "cores")
+    b = base.get(r["mode"])
+    ratio = r["relayed_pps"] / b["relayed_pps"] if b and b["relayed_pps"] else 0
+    print("%-7s %-6s %-7s %6d %9.0f %8.4f %9.0f %9.0f %6s %8.2fx" % (
+        r["target"], r["mode"], w, r["sessions"], r["relayed_pps"], r["loss_pct"],
+        r["latency_p50_us"], r["latency_p99_us"], str(r.get("cpu_pct", "-")), ratio))
+mem = [r["bytes_per_session"] for r in rows if "bytes_per_session" in r]
+if mem:
+    print("user memory per session (RSS growth, second half of the set-up): %.0f bytes" % max(mem))
+EOPY
+echo "results: $OUT/mediad.json"
