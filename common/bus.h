@@ -16,6 +16,17 @@
  * Repeated requests: replies sent with gw_bus_reply() are kept in a small
  * cache keyed by (peer, request id); a request seen again is answered from
  * the cache, not executed twice.
+ *
+ * Security: across hosts the bus runs ZeroMQ CURVE (encrypted, and each
+ * peer proves it holds a key). The server holds a key pair and admits the
+ * public keys found in allowed_keys_dir (one NAME.pub file per peer, NAME
+ * being the label logged for it) through a ZAP handler, a REP socket on
+ * inproc://zeromq.zap.01 served by a thread of its own; the directory is
+ * read again whenever it changes, so adding a node's key needs no restart.
+ * A client holds its own key pair and the server's public key. Without
+ * keys the bus is plain TCP, which gw_bus_new() accepts only for loopback,
+ * ipc:// and inproc:// endpoints. Keys are Z85 text files (40 characters,
+ * '#' comments allowed); logs name a key by its fingerprint only.
  */
 #ifndef GW_BUS_H
 #define GW_BUS_H
@@ -26,6 +37,8 @@
 #include "gw.pb-c.h"
 
 #define GW_BUS_PEERLEN 64   /* routing ids (node names) are shorter */
+#define GW_BUS_KEYLEN 41    /* Z85 text of a 32-byte CURVE key, with NUL */
+#define GW_BUS_FPLEN 17     /* key fingerprint: 16 hex digits, with NUL */
 
 /* X(CASE_SUFFIX, printable name) for every Envelope body. */
 #define GW_BUS_BODIES(X)                 \
@@ -70,6 +83,10 @@ typedef struct {
     const char *identity;          /* client routing id (node name) */
     const gw_bus_route_t *routes;  /* ends with a NULL fn */
     void *ctx;                     /* passed to handlers */
+    /* CURVE: NULL or "" everywhere = plain TCP (loopback only). */
+    const char *secret_key_file;   /* own secret key (public is derived) */
+    const char *server_key_file;   /* client: the server's public key */
+    const char *allowed_keys_dir;  /* server: NAME.pub per admitted peer */
 } gw_bus_opts_t;
 
 typedef struct {
@@ -78,6 +95,9 @@ typedef struct {
     uint64_t frames_bad;        /* undecodable or unexpected */
     uint64_t replays;           /* answered from the reply cache */
     uint64_t send_failed;       /* peer unknown/gone or queue full */
+    uint64_t auth_refused;      /* server: keys the ZAP handler refused;
+                                 * client: handshakes sigd refused. Updated
+                                 * by gw_bus_process(). */
 } gw_bus_stats_t;
 
 /* Returns NULL with a reason in err. */
@@ -105,5 +125,26 @@ const gw_bus_stats_t *gw_bus_stats(const gw_bus_t *bus);
 const char *gw_bus_body_name(Gw__Envelope__BodyCase body);
 /* Decodes a frame: NULL if malformed. Exposed for tests and fuzzing. */
 Gw__Envelope *gw_bus_decode(const uint8_t *data, size_t len);
+
+/* 1 when plain TCP is acceptable for `endpoint`: tcp:// to a 127/8 or ::1
+ * address, ipc://, inproc://. */
+int gw_bus_endpoint_is_local(const char *endpoint);
+/* A fresh key pair in Z85. 0 or -EIO. */
+int gw_bus_keygen(char pub[GW_BUS_KEYLEN], char sec[GW_BUS_KEYLEN]);
+/* The public key of a secret key, both Z85. 0 or -EINVAL. */
+int gw_bus_key_public(const char *sec, char pub[GW_BUS_KEYLEN]);
+/* Reads a key file: the first line that is neither empty nor a '#'
+ * comment must be 40 Z85 characters. With `secret` set the file must not
+ * be readable or writable by group or others. 0, or -errno with a reason
+ * (never the key) in err. */
+int gw_bus_key_read(const char *path, int secret, char key[GW_BUS_KEYLEN],
+                    char *err, size_t errlen);
+/* Writes a key file (mode 0600 when `secret`, 0644 otherwise) with a
+ * comment line; refuses to overwrite. 0 or -errno. */
+int gw_bus_key_write(const char *path, int secret, const char *key,
+                     const char *comment);
+/* A short fingerprint of a Z85 public key (FNV-1a 64 of the 32 bytes, in
+ * hex), the only form of a key that may reach a log. */
+void gw_bus_key_fingerprint(const char *pub, char fp[GW_BUS_FPLEN]);
 
 #endif

@@ -103,6 +103,11 @@ void gw_node_on_error(gw_node_t *n, const Gw__Envelope *env)
     if (e->status == GW__STATUS__ST_ENOENT && n->registered) {
         GW_WARN("bus: sigd does not know this node (%s); registering again",
                 e->text ? e->text : "no reason");
+        if (n->purge != NULL) {
+            unsigned dropped = n->purge(n->ctx);
+            if (dropped)
+                GW_WARN("bus: %u session(s) sigd no longer knows dropped", dropped);
+        }
         n->registered = 0;
         uv_timer_start(&n->timer, on_timer, 0, 0);
         return;

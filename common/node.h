@@ -2,7 +2,13 @@
  * sigd, then heartbeat with load; register again whenever sigd says it does
  * not know us (sigd restarted) and keep trying while sigd is away. The
  * daemon owns the NodeRegister it describes itself with and fills each
- * heartbeat through a callback. */
+ * heartbeat through a callback.
+ *
+ * Reconciliation: when sigd answers a heartbeat with ENOENT it has no
+ * record of our sessions (it restarted, or declared us dead and ended our
+ * calls). The sessions we hold then belong to nobody: before registering
+ * again the node calls `purge` (optional) to drop them. A restarted node
+ * needs nothing: it starts empty, under a new epoch. */
 #ifndef GW_NODE_H
 #define GW_NODE_H
 
@@ -11,11 +17,14 @@
 #include "bus.h"
 
 typedef void (*gw_node_fill_f)(Gw__Heartbeat *hb, void *ctx);
+/* Drops every session; returns how many were dropped. */
+typedef unsigned (*gw_node_purge_f)(void *ctx);
 
 typedef struct {
     /* public: set before gw_node_start() */
     Gw__NodeRegister *reg;     /* caller-owned; outlives the node */
     gw_node_fill_f fill;
+    gw_node_purge_f purge;     /* optional: see reconciliation above */
     void *ctx;
     /* read-only */
     int registered;

@@ -1,148 +1,107 @@
-/* gwctl: the operator's command-line tool. It connects to sigd's bus as a
- * short-lived client, sends one command and prints the answer.
+/* gwctl: options and the command table; see gwctl.h.
  *
- *   gwctl [-b tcp://127.0.0.1:7700] nodes
+ *   gwctl [-c FILE] [-b ENDPOINT] [-k SECRET_KEY_FILE] [-S SERVER_KEY_FILE]
+ *         COMMAND [ARGS]
  *
- * Output is one line per item with key=value fields, easy to read and to
- * grep in scripts. Exit status: 0 on success, 1 on an error answer, 2 when
- * sigd does not answer within the timeout.
+ * -c reads the [gwctl] section of a config file (the same directives as
+ * the options); options given after it win.
  */
-#include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "bus.h"
+#include "gwctl.h"
 #include "log.h"
 
-#define CTL_TIMEOUT_MS 3000
+#define F(x) offsetof(gwctl_opts_t, x)
 
-static int done, exit_code = 2;
+const gw_cfg_directive_t gwctl_directives[] = {
+    { "bus", GW_CFG_STR, F(bus), "tcp://127.0.0.1:7700", 0, 0,
+      "sigd's bus endpoint" },
+    { "bus_server_key_file", GW_CFG_STR, F(bus_server_key_file), "", 0, 0,
+      "sigd's CURVE public key (Z85 file)" },
+    { "bus_secret_key_file", GW_CFG_STR, F(bus_secret_key_file), "", 0, 0,
+      "gwctl's CURVE secret key; its public key must be in sigd's allowed keys" },
+    { "public_addr", GW_CFG_STR, F(public_addr), "", 0, 0,
+      "firewall: the perimeter's public address (default: the nodes' advertised EXT)" },
+    GW_CFG_END
+};
 
-static const char *state_name(Gw__NodeState s)
-{
-    return s == GW__NODE_STATE__NODE_LIVE ? "live"
-         : s == GW__NODE_STATE__NODE_DRAINING ? "draining" : "dead";
-}
-
-static void print_nodes(const Gw__CtlReply *r)
-{
-    for (size_t i = 0; i < r->n_nodes; i++) {
-        const Gw__NodeInfo *n = r->nodes[i];
-        printf("node %s role=%s state=%s sessions=%u ports=%u relayed=%llu "
-               "dropped=%llu weight=%u capacity=%u seen_ms=%u",
-               n->node, n->role == GW__ROLE__ROLE_MEDIA ? "media" : "turn",
-               state_name(n->state), n->sessions, n->ports_in_use,
-               (unsigned long long)n->packets_relayed,
-               (unsigned long long)n->packets_dropped, n->weight, n->capacity,
-               n->last_seen_ms);
-        for (size_t k = 0; k < n->n_ifaces; k++) {
-            const Gw__Interface *f = n->ifaces[k];
-            printf(" %s=%s", f->side == GW__SIDE__SIDE_EXT ? "ext" : "int",
-                   f->advertised_addr && f->advertised_addr[0] ? f->advertised_addr
-                                                               : f->bind_addr);
-            if (f->ports)
-                printf(":%u-%u", f->ports->lo, f->ports->hi);
-        }
-        printf("\n");
-    }
-    printf("calls %u\n", r->calls);
-}
-
-static void on_reply(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
-                     void *ctx)
-{
-    (void)bus;
-    (void)peer;
-    (void)ctx;
-    if (env->ctl_reply->status == GW__STATUS__ST_OK) {
-        print_nodes(env->ctl_reply);
-        exit_code = 0;
-    } else {
-        fprintf(stderr, "gwctl: error: %s\n",
-                env->ctl_reply->text ? env->ctl_reply->text : "failed");
-        exit_code = 1;
-    }
-    done = 1;
-}
-
-static void on_error(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
-                     void *ctx)
-{
-    (void)bus;
-    (void)peer;
-    (void)ctx;
-    fprintf(stderr, "gwctl: error: %s\n", env->error->text ? env->error->text : "?");
-    exit_code = 1;
-    done = 1;
-}
-
-static const gw_bus_route_t routes[] = {
-    { GW__ENVELOPE__BODY_CTL_REPLY, on_reply },
-    { GW__ENVELOPE__BODY_ERROR, on_error },
-    { 0, NULL }
+static const struct {
+    const char *name;
+    int min_args, max_args;
+    int (*fn)(const gwctl_opts_t *o, int argc, char **argv);
+    const char *usage;
+} commands[] = {
+    { "nodes", 0, 0, gwctl_cmd_nodes, "nodes                 registered nodes, load, state" },
+    { "drain", 1, 1, gwctl_cmd_drain, "drain NODE            no new calls on NODE; its calls go on" },
+    { "undrain", 1, 1, gwctl_cmd_drain, "undrain NODE          NODE takes new calls again" },
+    { "sessions", 0, 0, gwctl_cmd_sessions, "sessions              calls and their media node" },
+    { "session", 1, 1, gwctl_cmd_session, "session CALLID|ID     one call's legs and counters" },
+    { "keygen", 1, 2, gwctl_cmd_keygen, "keygen NAME [DIR]     CURVE key pair DIR/NAME.key + DIR/NAME.pub" },
+    { "plan", 0, 0, gwctl_cmd_plan, "plan                  the port plan of the running gateway" },
+    { "firewall", 0, 0, gwctl_cmd_firewall, "firewall [-p PUBLIC]  nftables rules the port plan needs" },
+    { NULL, 0, 0, NULL, NULL }
 };
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: gwctl [-b BUS_ENDPOINT] nodes\n");
+    fprintf(stderr, "usage: gwctl [-c FILE] [-b ENDPOINT] [-k SECRET_KEY_FILE] "
+            "[-S SERVER_KEY_FILE] COMMAND [ARGS]\ncommands:\n");
+    for (int i = 0; commands[i].name; i++)
+        fprintf(stderr, "  %s\n", commands[i].usage);
 }
 
 int main(int argc, char **argv)
 {
-    const char *endpoint = "tcp://127.0.0.1:7700";
-    gw_bus_opts_t bo = { 0 };
-    Gw__Envelope env = GW__ENVELOPE__INIT;
-    Gw__CtlRequest req = GW__CTL_REQUEST__INIT;
-    char id[64], err[256];
-    gw_bus_t *bus;
-    struct timespec t0, t;
+    gwctl_opts_t o;
+    gw_cfg_section_t sec = { "gwctl", gwctl_directives, &o };
+    char err[512];
     int i = 1;
 
     gw_log_init("gwctl", GW_LOG_WARN);
-    if (i + 1 < argc && strcmp(argv[i], "-b") == 0) {
-        endpoint = argv[i + 1];
-        i += 2;
-    }
-    if (i >= argc || strcmp(argv[i], "nodes") != 0) {
-        usage();
-        return 2;
-    }
-    snprintf(id, sizeof id, "gwctl-%ld", (long)getpid());
-    bo.mode = GW_BUS_CLIENT;
-    bo.endpoint = endpoint;
-    bo.identity = id;
-    bo.routes = routes;
-    bus = gw_bus_new(&bo, err, sizeof err);
-    if (bus == NULL) {
-        fprintf(stderr, "gwctl: %s\n", err);
-        return 2;
-    }
-    req.command = argv[i];
-    req.n_args = (size_t)(argc - i - 1);
-    req.args = argv + i + 1;
-    env.body_case = GW__ENVELOPE__BODY_CTL;
-    env.ctl = &req;
-    env.has_deadline_ms = 1;
-    env.deadline_ms = CTL_TIMEOUT_MS;
-    gw_bus_send(bus, NULL, &env);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (!done) {
-        struct pollfd p = { gw_bus_fd(bus), POLLIN, 0 };
-        long ms;
-        gw_bus_process(bus);
-        if (done)
-            break;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-        if (ms >= CTL_TIMEOUT_MS) {
-            fprintf(stderr, "gwctl: no answer from sigd at %s\n", endpoint);
-            break;
+    if (gw_cfg_load(NULL, &sec, 1, err, sizeof err) < 0)
+        return 1;
+    for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+        const char *opt = argv[i], *v = argv[i + 1], *name = NULL;
+        if (strcmp(opt, "-c") == 0) {
+            if (gw_cfg_load(v, &sec, 1, err, sizeof err) < 0) {
+                fprintf(stderr, "gwctl: %s\n", err);
+                return 1;
+            }
+            continue;
         }
-        poll(&p, 1, 50);
+        name = strcmp(opt, "-b") == 0 ? "bus"
+             : strcmp(opt, "-k") == 0 ? "bus_secret_key_file"
+             : strcmp(opt, "-S") == 0 ? "bus_server_key_file"
+             : strcmp(opt, "-p") == 0 ? "public_addr" : NULL;
+        if (name == NULL)
+            break;
+        if (gw_cfg_apply(&sec, 1, "gwctl", name, v, err, sizeof err) < 0) {
+            fprintf(stderr, "gwctl: %s: %s\n", opt, err);
+            return 1;
+        }
     }
-    gw_bus_free(bus);
-    return exit_code;
+    if (i >= argc) {
+        usage();
+        return 1;
+    }
+    for (int k = 0; commands[k].name; k++) {
+        int nargs = argc - i - 1;
+        if (strcmp(argv[i], commands[k].name) != 0)
+            continue;
+        /* firewall takes -p after the command too. */
+        if (commands[k].fn == gwctl_cmd_firewall && nargs == 2 &&
+            strcmp(argv[i + 1], "-p") == 0) {
+            snprintf(o.public_addr, sizeof o.public_addr, "%s", argv[i + 2]);
+            nargs = 0;
+        }
+        if (nargs < commands[k].min_args || nargs > commands[k].max_args) {
+            fprintf(stderr, "usage: gwctl %s\n", commands[k].usage);
+            return 1;
+        }
+        return commands[k].fn(&o, nargs + 1, argv + i);
+    }
+    fprintf(stderr, "gwctl: unknown command '%s'\n", argv[i]);
+    usage();
+    return 1;
 }

@@ -131,6 +131,8 @@ int main(int argc, char **argv)
     bo.identity = md->cfg.name;
     bo.routes = md_control_routes;
     bo.ctx = md;
+    bo.server_key_file = md->cfg.bus_server_key_file;
+    bo.secret_key_file = md->cfg.bus_secret_key_file;
     md->bus = gw_bus_new(&bo, err, sizeof err);
     if (md->bus == NULL) {
         GW_ERR("bus: %s", err);

@@ -18,6 +18,12 @@ const gw_cfg_directive_t sig_config_directives[] = {
       "where new requests from EXT are sent (the CTI/PBX)" },
     { "bus_bind", GW_CFG_STR, F(bus_bind), "tcp://127.0.0.1:7700", 0, 0,
       "control-bus endpoint sigd binds for nodes and gwctl" },
+    { "bus_secret_key_file", GW_CFG_STR, F(bus_secret_key_file), "", 0, 0,
+      "sigd's CURVE secret key (Z85 file, mode 0600; `gwctl keygen`); "
+      "empty = plain TCP, allowed on a loopback bus_bind only" },
+    { "bus_allowed_keys_dir", GW_CFG_STR, F(bus_allowed_keys_dir), "", 0, 0,
+      "directory of NAME.pub public keys of the nodes and gwctl admitted "
+      "on the bus (read again when it changes)" },
     { "media_deadline_ms", GW_CFG_INT, F(media_deadline_ms), "2000", 50, 30000,
       "how long a media request to a node may take before the call fails over or gets 503" },
     { "heartbeat_ms", GW_CFG_INT, F(heartbeat_ms), "1000", 100, 60000,

@@ -79,6 +79,8 @@ int main(int argc, char **argv)
     bo.endpoint = sig->cfg.bus_bind;
     bo.routes = sig_control_routes;
     bo.ctx = sig;
+    bo.secret_key_file = sig->cfg.bus_secret_key_file;
+    bo.allowed_keys_dir = sig->cfg.bus_allowed_keys_dir;
     sig->bus = gw_bus_new(&bo, err, sizeof err);
     if (sig->bus == NULL) {
         GW_ERR("bus: %s", err);

@@ -1,10 +1,13 @@
 /* Media requests to nodes: see media.h. Pending requests sit in a list in
  * send order; since every request gets the same deadline, the head is
- * always the first to expire and one periodic timer suffices. */
+ * always the first to expire and one periodic timer suffices. A request
+ * that must fail at once (its node is gone) is moved to the head with a
+ * deadline of 0, which keeps that order. */
 #include "media.h"
 #include "call.h"
 #include "nodes.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,13 @@ static void pending_add(sig_daemon_t *sig, sig_pending_t *p)
         pp = &(*pp)->next;
     p->next = NULL;
     *pp = p;
+}
+
+static void pending_push_expired(sig_daemon_t *sig, sig_pending_t *p)
+{
+    p->deadline_ms = 0;
+    p->next = sig->pending;
+    sig->pending = p;
 }
 
 static sig_pending_t *pending_take(sig_daemon_t *sig, uint64_t id)
@@ -41,9 +51,13 @@ static void on_media_timer(su_root_magic_t *magic, su_timer_t *t, sig_daemon_t *
     while (sig->pending && sig->pending->deadline_ms <= now) {
         sig_pending_t *p = sig->pending;
         sig->pending = p->next;
-        gw_log(GW_LOG_WARN, p->call_id, "media %s to node '%s' got no reply "
-               "within %d ms", gw_bus_body_name(p->kind), p->node,
-               sig->cfg.media_deadline_ms);
+        if (p->deadline_ms == 0)
+            gw_log(GW_LOG_WARN, p->call_id, "media %s to node '%s' failed: node "
+                   "gone", gw_bus_body_name(p->kind), p->node);
+        else
+            gw_log(GW_LOG_WARN, p->call_id, "media %s to node '%s' got no reply "
+                   "within %d ms", gw_bus_body_name(p->kind), p->node,
+                   sig->cfg.media_deadline_ms);
         if (p->cb)
             p->cb(sig, p->arg, sig_nodes_find(sig, p->node), NULL);
         free(p);
@@ -69,6 +83,30 @@ void sig_media_stop(sig_daemon_t *sig)
     }
 }
 
+unsigned sig_media_node_lost(sig_daemon_t *sig, const char *node)
+{
+    sig_pending_t *lost = NULL, **pp = &sig->pending;
+    unsigned n = 0;
+
+    while (*pp) {
+        sig_pending_t *p = *pp;
+        if (p->cb != NULL && strcmp(p->node, node) == 0) {
+            *pp = p->next;
+            p->next = lost;
+            lost = p;
+        } else {
+            pp = &p->next;
+        }
+    }
+    while (lost) {
+        sig_pending_t *p = lost;
+        lost = p->next;
+        pending_push_expired(sig, p);
+        n++;
+    }
+    return n;
+}
+
 void sig_media_forget(sig_daemon_t *sig, void *arg)
 {
     for (sig_pending_t *p = sig->pending; p; p = p->next)
@@ -90,8 +128,14 @@ static int send_request(sig_daemon_t *sig, const char *node, const char *call_id
     if (rc < 0) {
         gw_log(GW_LOG_WARN, call_id, "media %s to node '%s' not sent: %s",
                gw_bus_body_name(env->body_case), node, strerror(-rc));
-        free(p);
-        return rc;
+        if (rc == -EHOSTUNREACH && sig_nodes_find(sig, node) != NULL)
+            sig_nodes_unreachable(sig, sig_nodes_find(sig, node));
+        if (rc != -EHOSTUNREACH || cb == NULL) {
+            free(p);
+            return rc;
+        }
+        /* The node's connection is gone: fail from the timer, as a lost
+         * reply would, so that the caller moves on to another node. */
     }
     p->request_id = env->request_id;
     snprintf(p->node, sizeof p->node, "%s", node);
@@ -100,7 +144,10 @@ static int send_request(sig_daemon_t *sig, const char *node, const char *call_id
     p->cb = cb;
     p->arg = arg;
     p->kind = env->body_case;
-    pending_add(sig, p);
+    if (rc < 0)
+        pending_push_expired(sig, p);
+    else
+        pending_add(sig, p);
     return 0;
 }
 
@@ -212,6 +259,19 @@ void sig_media_delete(sig_daemon_t *sig, sig_call_t *call, const char *reason)
     /* Count it now; the next heartbeat brings the node's own figure. */
     if (n && n->sessions)
         n->sessions--;
+}
+
+int sig_media_query(sig_daemon_t *sig, const char *node, uint64_t session_id,
+                    const char *call_id, sig_media_cb cb, void *arg)
+{
+    Gw__Envelope env = GW__ENVELOPE__INIT;
+    Gw__MediaQuery q = GW__MEDIA_QUERY__INIT;
+
+    q.has_session_id = 1;
+    q.session_id = session_id;
+    env.body_case = GW__ENVELOPE__BODY_QUERY;
+    env.query = &q;
+    return send_request(sig, node, call_id, &env, cb, arg);
 }
 
 static void log_stats(const sig_pending_t *p, const Gw__MediaReply *r)

@@ -5,6 +5,9 @@
  * not answer within media_deadline_ms (a lost reply never wedges a call).
  * Answers and deletes are sent without waiting: their replies are only
  * logged (the delete reply carries the call's media statistics).
+ * A request to a node whose bus connection is gone is not an error for the
+ * caller: its callback runs with NULL on the next tick, as for a lost
+ * reply, and the node gets no new calls until it is heard from again.
  */
 #ifndef SIG_MEDIA_H
 #define SIG_MEDIA_H
@@ -41,6 +44,13 @@ void sig_media_answer(sig_daemon_t *sig, sig_call_t *call, const sig_sdp_ep_t *e
 void sig_media_delete(sig_daemon_t *sig, sig_call_t *call, const char *reason);
 /* Forgets pending callbacks whose arg is `arg` (it is going away). */
 void sig_media_forget(sig_daemon_t *sig, void *arg);
+/* Fails every request waiting on `node` (its sessions are gone): their
+ * callbacks run with NULL from the next timer tick. Returns how many. */
+unsigned sig_media_node_lost(sig_daemon_t *sig, const char *node);
+/* Asks `node` for a session's legs and counters (gwctl). Same contract as
+ * sig_media_offer(). */
+int sig_media_query(sig_daemon_t *sig, const char *node, uint64_t session_id,
+                    const char *call_id, sig_media_cb cb, void *arg);
 
 /* Bus handlers for replies (listed in control.c's route table). */
 void sig_media_on_reply(gw_bus_t *bus, const char *peer,

@@ -5,6 +5,22 @@
  * heartbeats it is dead and gets no new calls. A node that registers again
  * under the same name with a new epoch has restarted: its record is
  * replaced (the sessions it had are gone with the old process).
+ *
+ * Reconciliation: whenever a node's sessions are lost (dead, restarted
+ * under a new epoch, deregistered), the calls anchored on it are
+ * terminated and the media requests waiting on it fail at once (so call
+ * set-ups move to another node). A dead node that comes back is asked to
+ * register again (ENOENT), which makes it drop the sessions sigd has
+ * already ended. A node sigd could not send to (its connection is gone)
+ * gets no new calls from that moment, before its heartbeats are missed.
+ *
+ * Drain: sigd is the authority. gwctl's drain sets drain_requested and
+ * tells the node (NodeDrain); the node refuses new sessions and reports
+ * draining in its heartbeats; state is DRAINING while either says so.
+ *
+ * Port plan: a media node whose EXT range overlaps a live node's on the
+ * same advertised address is refused at registration (one public address
+ * in front of several nodes needs disjoint ranges for the perimeter DNAT).
  */
 #ifndef SIG_NODES_H
 #define SIG_NODES_H
@@ -25,6 +41,8 @@ struct sig_node_s {
     uint64_t packets_dropped;
     int64_t last_seen_ms;     /* monotonic */
     Gw__NodeRegister *reg;    /* the register message as received */
+    int drain_requested;      /* by gwctl; kept until undrain */
+    int unreachable;          /* last send failed: no new calls */
     /* private */
     sig_node_t *next;
 };
@@ -36,6 +54,12 @@ sig_node_t *sig_nodes_find(sig_daemon_t *sig, const char *name);
  * NULL); NULL when none can take a call. */
 sig_node_t *sig_nodes_pick_media(sig_daemon_t *sig, const sig_node_t *exclude);
 unsigned sig_nodes_count(sig_daemon_t *sig, Gw__Role role, Gw__NodeState state);
+/* Asks the node to drain (or undrain) and records the request. 0, or
+ * <0 when the node could not be told (it is gone). */
+int sig_nodes_drain(sig_daemon_t *sig, sig_node_t *n, int drain);
+/* A send to the node failed for want of a connection: no new calls. */
+void sig_nodes_unreachable(sig_daemon_t *sig, sig_node_t *n);
+const char *sig_nodes_state_name(Gw__NodeState s);
 int64_t sig_now_ms(void);
 
 /* Bus handlers (listed in control.c's route table). */

@@ -40,6 +40,8 @@ typedef struct {
     int int_port;
     char internal_target[GW_CFG_STRLEN];
     char bus_bind[GW_CFG_STRLEN];
+    char bus_secret_key_file[GW_CFG_STRLEN];
+    char bus_allowed_keys_dir[GW_CFG_STRLEN];
     int media_deadline_ms;
     int heartbeat_ms;
     int dead_after;

@@ -19,6 +19,11 @@ const gw_cfg_directive_t turn_conf_directives[] = {
       "node name; also the routing id on the bus" },
     { "bus", GW_CFG_STR, OFF(bus), "tcp://127.0.0.1:7700", 0, 0,
       "sigd's control bus endpoint" },
+    { "bus_server_key_file", GW_CFG_STR, OFF(bus_server_key_file), "", 0, 0,
+      "sigd's CURVE public key (Z85 file); with bus_secret_key_file turns "
+      "CURVE on (required unless the bus is loopback)" },
+    { "bus_secret_key_file", GW_CFG_STR, OFF(bus_secret_key_file), "", 0, 0,
+      "this node's CURVE secret key (Z85 file, mode 0600; `gwctl keygen`)" },
     { "listen_addr", GW_CFG_ADDR, OFF(listen_addr), "127.0.0.1", 0, 0,
       "address STUN/TURN listens on (UDP and TCP)" },
     { "port", GW_CFG_INT, OFF(port), "3478", 1, 65535,

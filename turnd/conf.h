@@ -13,6 +13,8 @@ typedef struct {
     /* public: set by gw_cfg from turn_conf_directives, read-only after */
     char name[GW_CFG_STRLEN];            /* node name, bus routing id */
     char bus[GW_CFG_STRLEN];             /* sigd's bus endpoint */
+    char bus_server_key_file[GW_CFG_STRLEN]; /* CURVE: sigd's public key */
+    char bus_secret_key_file[GW_CFG_STRLEN]; /* CURVE: our secret key */
 
     char listen_addr[GW_CFG_STRLEN];     /* STUN/TURN address, UDP and TCP */
     int port;

@@ -229,6 +229,8 @@ static void describe_node(turn_daemon_t *d)
     d->reg.has_capacity = 1;
     d->reg.capacity = (uint32_t)c->capacity;
     d->reg.version = (char *)TURN_VERSION;
+    d->reg.has_service_port = 1;
+    d->reg.service_port = (uint32_t)c->port;
     d->reg.epoch = epoch_ns();
 }
 
@@ -240,6 +242,8 @@ static int start_bus(turn_daemon_t *d)
         .identity = d->conf->name,
         .routes = routes,
         .ctx = d,
+        .server_key_file = d->conf->bus_server_key_file,
+        .secret_key_file = d->conf->bus_secret_key_file,
     };
     char err[256];
     int rc;

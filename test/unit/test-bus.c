@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -135,7 +136,7 @@ static gw_bus_t *srv, *cli;
 /* Binds the server on a random high port, retrying when it is taken. */
 static gw_bus_t *server_new(void)
 {
-    gw_bus_opts_t o = { GW_BUS_SERVER, endpoint, NULL, srv_routes, &srv_seen };
+    gw_bus_opts_t o = { GW_BUS_SERVER, endpoint, NULL, srv_routes, &srv_seen, NULL, NULL, NULL };
     char err[256] = "";
     gw_bus_t *b = NULL;
 
@@ -153,7 +154,7 @@ static gw_bus_t *server_new(void)
 
 static gw_bus_t *client_new(const char *identity)
 {
-    gw_bus_opts_t o = { GW_BUS_CLIENT, endpoint, identity, cli_routes, &cli_seen };
+    gw_bus_opts_t o = { GW_BUS_CLIENT, endpoint, identity, cli_routes, &cli_seen, NULL, NULL, NULL };
     char err[256] = "";
     gw_bus_t *b = gw_bus_new(&o, err, sizeof err);
 
@@ -524,7 +525,7 @@ TEST(bus_send_unknown_peer)
 
 TEST(bus_new_errors)
 {
-    gw_bus_opts_t o = { GW_BUS_CLIENT, "tcp://127.0.0.1:1", NULL, cli_routes, NULL };
+    gw_bus_opts_t o = { GW_BUS_CLIENT, "tcp://127.0.0.1:1", NULL, cli_routes, NULL, NULL, NULL, NULL };
     char err[256];
     char longid[GW_BUS_PEERLEN + 1];
 
@@ -542,18 +543,23 @@ TEST(bus_new_errors)
     o.endpoint = "nonsense://here";
     err[0] = '\0';
     CHECK(gw_bus_new(&o, err, sizeof err) == NULL);
-    CHECK_CONTAINS(err, "connect nonsense://here");
-
+    /* Plain TCP off loopback is refused before ZeroMQ sees it. */
+    CHECK_CONTAINS(err, "nonsense://here is not a loopback endpoint");
+    o.endpoint = "ipc:///nonexistent-dir/x";
+    err[0] = '\0';
     o.mode = GW_BUS_SERVER;
+    CHECK(gw_bus_new(&o, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "bind ipc:///nonexistent-dir/x");
+
     o.endpoint = "tcp://192.0.2.1:7700";   /* not a local address */
     err[0] = '\0';
     CHECK(gw_bus_new(&o, err, sizeof err) == NULL);
-    CHECK_CONTAINS(err, "bind tcp://192.0.2.1:7700");
+    CHECK_CONTAINS(err, "tcp://192.0.2.1:7700 is not a loopback endpoint");
 }
 
 TEST(bus_bind_in_use)
 {
-    gw_bus_opts_t o = { GW_BUS_SERVER, NULL, NULL, srv_routes, NULL };
+    gw_bus_opts_t o = { GW_BUS_SERVER, NULL, NULL, srv_routes, NULL, NULL, NULL, NULL };
     char err[256] = "";
 
     srv = server_new();
@@ -566,7 +572,7 @@ TEST(bus_bind_in_use)
 
 TEST(bus_next_id)
 {
-    gw_bus_opts_t o = { GW_BUS_CLIENT, "tcp://127.0.0.1:1", "idtest", NULL, NULL };
+    gw_bus_opts_t o = { GW_BUS_CLIENT, "tcp://127.0.0.1:1", "idtest", NULL, NULL, NULL, NULL, NULL };
     char err[256];
     gw_bus_t *b = gw_bus_new(&o, err, sizeof err);
     uint64_t a, c;
@@ -639,6 +645,237 @@ TEST(bus_body_names)
     CHECK_STR(gw_bus_body_name((Gw__Envelope__BodyCase)999), "unset");
 }
 
+/* ---- CURVE ------------------------------------------------------------- */
+
+TEST(bus_endpoint_local)
+{
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://127.0.0.1:7700"), ==, 1);
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://127.0.40.1:17700"), ==, 1);
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://[::1]:7700"), ==, 1);
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://localhost:7700"), ==, 1);
+    CHECK_INT(gw_bus_endpoint_is_local("ipc:///run/gw/bus"), ==, 1);
+    CHECK_INT(gw_bus_endpoint_is_local("inproc://x"), ==, 1);
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://10.0.0.1:7700"), ==, 0);
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://*:7700"), ==, 0);
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://0.0.0.0:7700"), ==, 0);
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://[2001:db8::1]:7700"), ==, 0);
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://128.0.0.1:7700"), ==, 0);
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://sigd.example:7700"), ==, 0);
+    CHECK_INT(gw_bus_endpoint_is_local("tcp://127.0.0.1"), ==, 0);
+    CHECK_INT(gw_bus_endpoint_is_local("udp://127.0.0.1:1"), ==, 0);
+    CHECK_INT(gw_bus_endpoint_is_local(NULL), ==, 0);
+}
+
+TEST(bus_plain_refused_off_loopback)
+{
+    gw_bus_opts_t o = { GW_BUS_SERVER, "tcp://192.0.2.1:7700", NULL, srv_routes, NULL,
+                        NULL, NULL, NULL };
+    char err[512] = "";
+
+    CHECK(gw_bus_new(&o, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "not a loopback endpoint");
+    CHECK_CONTAINS(err, "bus_allowed_keys_dir");
+    o.mode = GW_BUS_CLIENT;
+    o.identity = "media1";
+    CHECK(gw_bus_new(&o, err, sizeof err) == NULL);
+    CHECK_CONTAINS(err, "bus_server_key_file");
+}
+
+static char keydir[128];
+
+/* A fresh directory with NAME.key/NAME.pub pairs and allowed/ holding the
+ * public keys of `allowed` (comma-free list). */
+static void keys_make(const char *const *names, const char *const *allowed)
+{
+    char pub[GW_BUS_KEYLEN], sec[GW_BUS_KEYLEN], path[256];
+
+    snprintf(keydir, sizeof keydir, "/tmp/gw-test-bus-keys.XXXXXX");
+    CHECK(mkdtemp(keydir) != NULL);
+    snprintf(path, sizeof path, "%s/allowed", keydir);
+    CHECK_INT(mkdir(path, 0700), ==, 0);
+    for (int i = 0; names[i]; i++) {
+        CHECK_INT(gw_bus_keygen(pub, sec), ==, 0);
+        snprintf(path, sizeof path, "%s/%s.key", keydir, names[i]);
+        CHECK_INT(gw_bus_key_write(path, 1, sec, "test"), ==, 0);
+        snprintf(path, sizeof path, "%s/%s.pub", keydir, names[i]);
+        CHECK_INT(gw_bus_key_write(path, 0, pub, "test"), ==, 0);
+        for (int k = 0; allowed[k]; k++) {
+            if (strcmp(allowed[k], names[i]) != 0)
+                continue;
+            snprintf(path, sizeof path, "%s/allowed/%s.pub", keydir, names[i]);
+            CHECK_INT(gw_bus_key_write(path, 0, pub, "test"), ==, 0);
+        }
+    }
+}
+
+static void keys_remove(void)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", keydir);
+    CHECK_INT(system(cmd), ==, 0);
+}
+
+static gw_bus_t *curve_server(void)
+{
+    char sk[256], dir[256], err[512] = "";
+    gw_bus_opts_t o = { GW_BUS_SERVER, endpoint, NULL, srv_routes, &srv_seen,
+                        sk, NULL, dir };
+    gw_bus_t *b = NULL;
+
+    snprintf(sk, sizeof sk, "%s/sigd.key", keydir);
+    snprintf(dir, sizeof dir, "%s/allowed", keydir);
+    for (int i = 0; i < 50 && b == NULL; i++) {
+        snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", 20000 + rand() % 40000);
+        b = gw_bus_new(&o, err, sizeof err);
+    }
+    if (b == NULL)
+        fprintf(stderr, "server: %s\n", err);
+    CHECK(b != NULL);
+    return b;
+}
+
+static gw_bus_t *curve_client(const char *name, const char *server_pub)
+{
+    char sk[256], srvk[256], err[512] = "";
+    gw_bus_opts_t o = { GW_BUS_CLIENT, endpoint, name, cli_routes, &cli_seen,
+                        sk, srvk, NULL };
+    gw_bus_t *b;
+
+    snprintf(sk, sizeof sk, "%s/%s.key", keydir, name);
+    snprintf(srvk, sizeof srvk, "%s/%s.pub", keydir, server_pub);
+    b = gw_bus_new(&o, err, sizeof err);
+    if (b == NULL)
+        fprintf(stderr, "client: %s\n", err);
+    CHECK(b != NULL);
+    return b;
+}
+
+TEST(bus_curve_round_trip)
+{
+    static const char *const names[] = { "sigd", "media1", NULL };
+    static const char *const allowed[] = { "media1", NULL };
+    reg_msg_t m;
+
+    srand((unsigned)getpid());
+    keys_make(names, allowed);
+    srv = curve_server();
+    cli = curve_client("media1", "sigd");
+    reg_init(&m);
+    CHECK_INT(gw_bus_send(cli, NULL, &m.env), ==, 0);
+    PUMP_UNTIL(cli_seen.calls == 1);
+    CHECK_INT(srv_seen.calls, ==, 1);
+    CHECK_STR(srv_seen.peer, "media1");
+    CHECK_INT(cli_seen.heartbeat_ms, ==, 750);
+    CHECK_INT(gw_bus_stats(srv)->auth_refused, ==, 0);
+    teardown();
+    keys_remove();
+}
+
+TEST(bus_curve_unknown_key_refused)
+{
+    static const char *const names[] = { "sigd", "media1", "rogue", NULL };
+    static const char *const allowed[] = { "media1", NULL };
+    reg_msg_t m;
+
+    srand((unsigned)getpid());
+    keys_make(names, allowed);
+    srv = curve_server();
+    cli = curve_client("rogue", "sigd");
+    reg_init(&m);
+    gw_bus_send(cli, NULL, &m.env);
+    PUMP_UNTIL(gw_bus_stats(srv)->auth_refused >= 1 && gw_bus_stats(cli)->auth_refused >= 1);
+    pump_quiet(200);
+    CHECK_INT(srv_seen.calls, ==, 0);
+    CHECK_INT(cli_seen.calls, ==, 0);
+    gw_bus_free(cli);
+    /* A client with the right key but the wrong server key fails too. */
+    cli = curve_client("media1", "rogue");
+    gw_bus_send(cli, NULL, &m.env);
+    pump_quiet(300);
+    CHECK_INT(srv_seen.calls, ==, 0);
+    teardown();
+    keys_remove();
+}
+
+TEST(bus_curve_key_added_while_running)
+{
+    static const char *const names[] = { "sigd", "media2", NULL };
+    static const char *const allowed[] = { NULL };
+    char src[256], dst[256], cmd[600];
+    reg_msg_t m;
+
+    srand((unsigned)getpid());
+    keys_make(names, allowed);
+    srv = curve_server();
+    cli = curve_client("media2", "sigd");
+    reg_init(&m);
+    gw_bus_send(cli, NULL, &m.env);
+    PUMP_UNTIL(gw_bus_stats(srv)->auth_refused >= 1);
+    CHECK_INT(srv_seen.calls, ==, 0);
+    /* The operator drops the node's public key in: no restart needed. */
+    snprintf(src, sizeof src, "%s/media2.pub", keydir);
+    snprintf(dst, sizeof dst, "%s/allowed/media2.pub", keydir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, dst);
+    CHECK_INT(system(cmd), ==, 0);
+    gw_bus_free(cli);
+    cli = curve_client("media2", "sigd");
+    m.env.request_id = 0;
+    gw_bus_send(cli, NULL, &m.env);
+    PUMP_UNTIL(cli_seen.calls == 1);
+    CHECK_STR(srv_seen.peer, "media2");
+    teardown();
+    keys_remove();
+}
+
+TEST(bus_curve_key_files)
+{
+    static const char *const names[] = { "sigd", NULL };
+    static const char *const allowed[] = { NULL };
+    char path[256], key[GW_BUS_KEYLEN], pub[GW_BUS_KEYLEN], pub2[GW_BUS_KEYLEN];
+    char err[512], fp[GW_BUS_FPLEN];
+    FILE *f;
+
+    keys_make(names, allowed);
+    /* The secret key file reads back and yields the public key. */
+    snprintf(path, sizeof path, "%s/sigd.key", keydir);
+    CHECK_INT(gw_bus_key_read(path, 1, key, err, sizeof err), ==, 0);
+    CHECK_INT(gw_bus_key_public(key, pub), ==, 0);
+    snprintf(path, sizeof path, "%s/sigd.pub", keydir);
+    CHECK_INT(gw_bus_key_read(path, 0, pub2, err, sizeof err), ==, 0);
+    CHECK_STR(pub, pub2);
+    gw_bus_key_fingerprint(pub, fp);
+    CHECK_INT(strlen(fp), ==, 16);
+    /* Never overwritten. */
+    CHECK_INT(gw_bus_key_write(path, 0, pub, "again"), ==, -EEXIST);
+    /* A secret key others can read is refused, and the error names the
+     * mode but never the key. */
+    snprintf(path, sizeof path, "%s/sigd.key", keydir);
+    CHECK_INT(chmod(path, 0644), ==, 0);
+    CHECK_INT(gw_bus_key_read(path, 1, key, err, sizeof err), ==, -EINVAL);
+    CHECK_CONTAINS(err, "chmod 600");
+    CHECK(strstr(err, key) == NULL);
+    /* Not a key. */
+    snprintf(path, sizeof path, "%s/bad.pub", keydir);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "# comment\nthis is not a key\n");
+    fclose(f);
+    CHECK_INT(gw_bus_key_read(path, 0, key, err, sizeof err), ==, -EINVAL);
+    CHECK_CONTAINS(err, "not a CURVE key");
+    CHECK_INT(gw_bus_key_read("/nonexistent/x.pub", 0, key, err, sizeof err), ==, -ENOENT);
+    /* CURVE server without an allow-list is a config error. */
+    {
+        char sk[256];
+        gw_bus_opts_t o = { GW_BUS_SERVER, "tcp://127.0.0.1:1", NULL, srv_routes,
+                            NULL, sk, NULL, NULL };
+        snprintf(sk, sizeof sk, "%s/sigd.key", keydir);
+        CHECK_INT(chmod(sk, 0600), ==, 0);
+        CHECK(gw_bus_new(&o, err, sizeof err) == NULL);
+        CHECK_CONTAINS(err, "bus_allowed_keys_dir");
+    }
+    keys_remove();
+}
+
 static const gw_test_t tests[] = {
     T(bus_round_trip),
     T(bus_repeated_request),
@@ -652,6 +889,12 @@ static const gw_test_t tests[] = {
     T(bus_next_id),
     T(bus_decode_truncated),
     T(bus_body_names),
+    T(bus_endpoint_local),
+    T(bus_plain_refused_off_loopback),
+    T(bus_curve_round_trip),
+    T(bus_curve_unknown_key_refused),
+    T(bus_curve_key_added_while_running),
+    T(bus_curve_key_files),
     { NULL, NULL }
 };
 
