@@ -58,7 +58,7 @@ GWCTL_O  := $(patsubst %.c,$(B)/%.o,$(GWCTL_SRC))
 
 BINS := $(B)/bin/sigd $(B)/bin/mediad $(B)/bin/turnd $(B)/bin/gwctl
 
-SIGD_PKGS   := sofia-sip-ua libzmq libprotobuf-c inih
+SIGD_PKGS   := sofia-sip-ua libzmq libprotobuf-c inih gnutls
 MEDIAD_PKGS := libuv libsrtp2 gnutls libzmq libprotobuf-c inih
 TURND_PKGS  := libuv gnutls libzmq libprotobuf-c inih
 GWCTL_PKGS  := libuv libzmq libprotobuf-c inih

@@ -566,6 +566,8 @@ void turn_chan_header(uint8_t *hdr, uint16_t chan, size_t dlen)
 
 int turn_stream_frame_len(const uint8_t *buf, size_t len)
 {
+    if (len > 0 && (buf[0] & 0x80) != 0)
+        return -EINVAL;   /* starts neither STUN (00) nor ChannelData (01) */
     if (len > 0 && turn_chan_is(buf, len)) {
         if (len < TURN_CHAN_HDR_LEN)
             return 0;
