@@ -94,8 +94,8 @@ static void enqueue(md_worker_t *w, int fd, void *data, size_t len,
     q->n++;
 }
 
-static void handle(md_worker_t *w, md_leg_t *leg, int on_rtcp_port, uint8_t *p,
-                   int len, const struct sockaddr *src)
+void md_relay__handle(md_worker_t *w, md_leg_t *leg, int on_rtcp_port, uint8_t *p,
+                      int len, const struct sockaddr *src)
 {
     md_leg_t *out = leg->other;
     md_addr_t *remote;
@@ -189,7 +189,8 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         if (flags & UV_UDP_PARTIAL)
             drop(w, leg, DROP_MALFORMED);
         else
-            handle(w, leg, h == &leg->rtcp, (uint8_t *)buf->base, (int)nread, src);
+            md_relay__handle(w, leg, h == &leg->rtcp, (uint8_t *)buf->base,
+                             (int)nread, src);
     }
     /* End of a recvmmsg batch (MMSG_FREE), a single datagram, or nothing
      * more to read: send what the batch produced while the buffer holds. */

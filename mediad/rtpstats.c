@@ -69,16 +69,18 @@ void md_rtpstats_update(md_rtpstats_t *st, const uint8_t *rtp, uint64_t now_us,
         st->have_transit = 0;
     }
     {
-        /* Arrival in RTP units; only differences matter, so wrapping in
-         * 32 bits is fine. */
-        int32_t arrival = (int32_t)(uint32_t)(now_us * rate / 1000000u);
-        int32_t transit = arrival - (int32_t)ts;
+        /* Arrival in RTP units; only differences matter, so everything
+         * is computed modulo 2^32 in unsigned arithmetic (a hostile or
+         * restarted timestamp must not overflow a signed type). */
+        uint32_t arrival = (uint32_t)(now_us * rate / 1000000u);
+        uint32_t transit = arrival - ts;
         if (st->have_transit) {
-            int32_t d = transit - st->last_transit;
-            if (d < 0)
-                d = -d;
+            uint32_t diff = transit - st->last_transit;
+            uint32_t d = diff > 0x80000000u ? 0u - diff : diff;
+            if (d > rate * 10u)
+                d = rate * 10u;   /* a timestamp jump, not network jitter */
             /* J += (|D| - J) / 16, kept scaled by 16 (A.8). */
-            st->jitter_q4 += (uint32_t)d - ((st->jitter_q4 + 8) >> 4);
+            st->jitter_q4 += d - ((st->jitter_q4 + 8) >> 4);
             if (st->jitter_q4 > st->jitter_max_q4)
                 st->jitter_max_q4 = st->jitter_q4;
         }

@@ -18,7 +18,7 @@ typedef struct {
     /* jitter (A.8), in RTP timestamp units scaled by 16 */
     uint8_t have_transit;
     uint32_t rate;            /* clock rate of the stream, 0 = unknown */
-    int32_t last_transit;
+    uint32_t last_transit;
     uint32_t jitter_q4;
     uint32_t jitter_max_q4;
 } md_rtpstats_t;

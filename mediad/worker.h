@@ -106,5 +106,10 @@ void md_control_exec(md_worker_t *w, md_cmd_t *cmd);
 
 /* relay.c: sends what the packet path queued. */
 void md_relay_flush(md_worker_t *w);
+/* relay.c: the decision for one datagram that arrived on `leg` (its RTP
+ * port, or its RTCP port when on_rtcp_port). `p` must have room for the
+ * SRTP trailer after len. Exposed for the fuzz target. */
+void md_relay__handle(md_worker_t *w, md_leg_t *leg, int on_rtcp_port, uint8_t *p,
+                      int len, const struct sockaddr *src);
 
 #endif

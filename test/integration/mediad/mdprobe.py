@@ -451,6 +451,54 @@ def test_srtp_to_srtp(bus):
     platform.close()
 
 
+def test_dscp(bus):
+    phone, platform = udp(PHONE), udp(PLATFORM)
+    platform.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+    sid, rep = offer(bus, True, phone)
+    ext, int_ = relay_addrs(rep)
+    answer(bus, sid, platform)
+    phone.sendto(rtp(1, 160), ext)
+    platform.settimeout(0.5)
+    tos = None
+    try:
+        _, anc, _, _ = platform.recvmsg(2048, 64)
+        for level, kind, data in anc:
+            if level == socket.IPPROTO_IP and kind == socket.IP_TOS:
+                tos = data[0]
+    except socket.timeout:
+        pass
+    report(tos is not None and tos >> 2 == 46, "relayed packets carry DSCP EF (46) (TOS byte %r)" % tos)
+    delete(bus, sid)
+    phone.close()
+    platform.close()
+
+
+def test_exhaustion(bus):
+    # The test config gives the node 5 port pairs per interface.
+    socks, sids = [], []
+    for i in range(5):
+        s = udp(PHONE)
+        socks.append(s)
+        sid, rep = offer(bus, True, s)
+        sids.append(sid)
+        if rep is None or rep.status != gw_pb2.ST_OK:
+            report(False, "session %d of 5 could not be created" % (i + 1))
+            return
+    s = udp(PHONE)
+    socks.append(s)
+    sid, rep = offer(bus, True, s)
+    report(rep is not None and rep.status == gw_pb2.ST_ENOSPC and "exhausted" in rep.error,
+           "port range exhausted: the next offer gets ENOSPC with a clear error (%r)" %
+           (rep and rep.error,))
+    for sid in sids:
+        delete(bus, sid)
+    sid, rep = offer(bus, True, s)
+    report(rep is not None and rep.status == gw_pb2.ST_OK, "after deletes the ports are usable again")
+    delete(bus, sid)
+    for s in socks:
+        s.close()
+
+
 def test_unsupported_suite(bus):
     phone = udp(PHONE)
     sid, rep = offer(bus, True, phone, crypto=(1, "F8_128_HMAC_SHA1_80", "AAAA"))
@@ -486,6 +534,8 @@ def main():
     test_srtp_no_latch_on_bad_auth(bus)
     test_srtp_to_srtp(bus)
     test_unsupported_suite(bus)
+    test_dscp(bus)
+    test_exhaustion(bus)
     test_timeout(bus)
     q = bus.call(lambda env: env.query.SetInParent())
     report(q is not None and q.media_reply.sessions == 0 and q.media_reply.ports_in_use == 0,
