@@ -42,6 +42,25 @@ static sig_pending_t *pending_take(sig_daemon_t *sig, uint64_t id)
     return NULL;
 }
 
+/* A node that answers an offer after its deadline has made a session the
+ * call will not use (it moved on to another node or failed): delete it
+ * there, unless it is the node the call already lives on (a re-offer). The
+ * delete waits in the node's queue behind the late offer. */
+static void delete_late_offer(sig_daemon_t *sig, const sig_pending_t *p)
+{
+    Gw__Envelope env = GW__ENVELOPE__INIT;
+    Gw__MediaDelete d = GW__MEDIA_DELETE__INIT;
+    sig_call_t *c = sig_call_find(sig, p->call_id);
+
+    if (c != NULL && strcmp(c->node, p->node) == 0)
+        return;
+    d.session_id = p->session_id;
+    d.reason = "offer timed out";
+    env.body_case = GW__ENVELOPE__BODY_DEL;
+    env.del = &d;
+    gw_bus_send(sig->bus, p->node, &env);
+}
+
 static void on_media_timer(su_root_magic_t *magic, su_timer_t *t, sig_daemon_t *sig)
 {
     int64_t now = sig_now_ms();
@@ -51,13 +70,16 @@ static void on_media_timer(su_root_magic_t *magic, su_timer_t *t, sig_daemon_t *
     while (sig->pending && sig->pending->deadline_ms <= now) {
         sig_pending_t *p = sig->pending;
         sig->pending = p->next;
-        if (p->deadline_ms == 0)
+        if (p->deadline_ms == 0) {
             gw_log(GW_LOG_WARN, p->call_id, "media %s to node '%s' failed: node "
                    "gone", gw_bus_body_name(p->kind), p->node);
-        else
+        } else {
             gw_log(GW_LOG_WARN, p->call_id, "media %s to node '%s' got no reply "
                    "within %d ms", gw_bus_body_name(p->kind), p->node,
                    sig->cfg.media_deadline_ms);
+            if (p->kind == GW__ENVELOPE__BODY_OFFER)
+                delete_late_offer(sig, p);
+        }
         if (p->cb)
             p->cb(sig, p->arg, sig_nodes_find(sig, p->node), NULL);
         free(p);
@@ -144,6 +166,8 @@ static int send_request(sig_daemon_t *sig, const char *node, const char *call_id
     p->cb = cb;
     p->arg = arg;
     p->kind = env->body_case;
+    if (env->body_case == GW__ENVELOPE__BODY_OFFER)
+        p->session_id = env->offer->session_id;
     if (rc < 0)
         pending_push_expired(sig, p);
     else

@@ -22,6 +22,7 @@ typedef struct sig_pending_s {
     uint64_t request_id;
     char node[GW_BUS_PEERLEN];
     char call_id[96];
+    uint64_t session_id;      /* offers: deleted on the node if it times out */
     int64_t deadline_ms;
     sig_media_cb cb;          /* NULL for fire-and-forget requests */
     void *arg;
