@@ -63,6 +63,8 @@ static void print_plan(const Gw__CtlReply *r, void *arg)
                 printf(" advertised=%s", f->advertised_addr);
             if (f->ports)
                 printf(" %u-%u udp", f->ports->lo, f->ports->hi);
+            if (n->has_service_port)
+                printf(" service=%u udp+tcp", n->service_port);
             printf(" state=%s\n", gwctl_state_name(n->state));
         }
     }
@@ -119,7 +121,7 @@ static void perimeter(const Gw__CtlReply *r, const char *pub)
         if (e == NULL || e->ports == NULL || n->state == GW__NODE_STATE__NODE_DEAD)
             continue;
         if (n->role == GW__ROLE__ROLE_TURN) {
-            unsigned sp = n->has_epoch ? 3478 : 3478;
+            unsigned sp = n->has_service_port ? n->service_port : 3478;
             printf("        ip daddr %s meta l4proto { udp, tcp } th dport %u dnat to "
                    "%s:%u comment \"%s STUN/TURN\"\n", pub, sp, e->bind_addr, sp, n->node);
         }
@@ -205,8 +207,9 @@ static void hosts(const Gw__CtlReply *r)
             const Gw__Interface *f = n->ifaces[k];
             const char *side = f->side == GW__SIDE__SIDE_EXT ? "EXT" : "INT";
             if (n->role == GW__ROLE__ROLE_TURN)
-                printf("        %s daddr %s meta l4proto { udp, tcp } th dport 3478 accept "
-                       "comment \"STUN/TURN\"\n", ip_family(f->bind_addr), f->bind_addr);
+                printf("        %s daddr %s meta l4proto { udp, tcp } th dport %u accept "
+                       "comment \"STUN/TURN\"\n", ip_family(f->bind_addr), f->bind_addr,
+                       n->has_service_port ? n->service_port : 3478);
             if (f->ports)
                 printf("        %s daddr %s udp dport %u-%u accept comment \"%s %s\"\n",
                        ip_family(f->bind_addr), f->bind_addr, f->ports->lo, f->ports->hi,

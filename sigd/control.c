@@ -42,6 +42,8 @@ static void fill_node(Gw__NodeInfo *ni, const sig_node_t *n, int64_t now)
     if (n->reg) {
         ni->n_ifaces = n->reg->n_ifaces;
         ni->ifaces = n->reg->ifaces;
+        ni->has_service_port = n->reg->has_service_port;
+        ni->service_port = n->reg->service_port;
     }
     ni->has_epoch = ni->has_sessions = ni->has_ports_in_use = 1;
     ni->has_packets_relayed = ni->has_packets_dropped = 1;

@@ -90,6 +90,25 @@ $CTL drain media2 >/dev/null
 a1=$(n_on media1)
 calls_bg doomed uac_terminated.xml 4 20
 check "4 calls up on media1" wait_until 10 sh -c "[ \$(grep -c \"media on 'media1'\" '$T/sigd.log') -ge $((a1 + 4)) ]"
+# gwctl with calls in flight: the call table, one call, the plan, the rules.
+$CTL sessions >"$T/sessions.out"
+n=$(grep -c "^session .* node=media1 media=yes stream=0 ext=$EXT:30[0-9]* int=$INT:30[0-9]*" "$T/sessions.out")
+check "gwctl sessions lists the 4 calls on media1 with their relay ports ($n)" [ "$n" -eq 4 ]
+cid=$(awk '$1 == "session" { print $2; exit }' "$T/sessions.out")
+$CTL session "$cid" >"$T/session.out"
+check "gwctl session CALLID shows the call's two legs from the node" \
+    sh -c "grep -q '^  leg ext remote=$EXT:' '$T/session.out' && grep -q '^  leg int ' '$T/session.out'"
+$CTL plan >"$T/plan.out"
+check "gwctl plan lists sigd's listeners and both nodes' ranges" sh -c \
+    "grep -q '^sigd sip ext $EXT:15060 udp+tcp' '$T/plan.out' &&
+     grep -q '^media1 rtp ext $EXT 30000-30999 udp' '$T/plan.out' &&
+     grep -q '^media2 rtp int $INT 33000-33999 udp' '$T/plan.out'"
+$CTL firewall -p 198.51.100.10 >"$T/fw.nft"
+check "gwctl firewall: DNAT of each media range to its node" sh -c \
+    "grep -q 'ip daddr 198.51.100.10 udp dport 30000-30999 dnat to $EXT' '$T/fw.nft' &&
+     grep -q 'ip daddr 198.51.100.10 udp dport 33000-33999 dnat to $EXT' '$T/fw.nft'"
+check "gwctl firewall output is a valid nftables ruleset (nft -c)" nft -c -f "$T/fw.nft"
+
 $CTL undrain media2 >/dev/null
 sleep 0.5
 kill -KILL "$(pid_of media1)"
