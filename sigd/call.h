@@ -26,6 +26,7 @@ struct sig_call_s {
     int ended;
     sig_party_t party[2];         /* [SIG_CALLER], [SIG_CALLEE] (dialog.c) */
     int confirmed;                /* a 2xx to the INVITE passed */
+    int late_offer;               /* an offer left in a 2xx: answer due in the ACK */
     /* private */
     sig_daemon_t *sig;
     sig_call_t *hnext;

@@ -37,6 +37,8 @@ const gw_cfg_directive_t sig_config_directives[] = {
       "an external offer is always answered in its own kind" },
     { "int_srtp", GW_CFG_BOOL, F(int_srtp), "no", 0, 0,
       "offer SRTP to the internal platform (default: plain RTP inside)" },
+    { "max_message", GW_CFG_INT, F(max_message), "16384", 2048, 65535,
+      "largest SIP message accepted, bytes (413 or dropped above)" },
     { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
       "err, warn, info or debug" },
     GW_CFG_END

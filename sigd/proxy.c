@@ -51,13 +51,16 @@ struct sig_tx_s {
     /* private */
     nta_incoming_t *irq;
     nta_outgoing_t *orq;
-    sig_call_t *call;             /* referenced; NULL when no media */
-    msg_t *msg;                   /* the request to forward */
+    nta_outgoing_t *cancel;       /* our CANCEL of orq, kept until tx_free() */
+    sig_call_t *call;             /* referenced; set for INVITE/UPDATE of a call */
+    msg_t *msg;                   /* the request to forward, or a held 2xx */
     url_t *hop;                   /* its next hop */
     sig_sdp_ep_t offer[SIG_SDP_MAX_STREAMS];
     unsigned noffer;
     sdp_session_t *sdp;           /* parsed offer, rewritten on media reply */
-    int has_offer;                /* request's SDP anchored through media */
+    int has_offer;                /* an SDP offer anchored through media */
+    Gw__Side offer_side;          /* the offerer: in_side, out_side for a late offer */
+    int resp_offer;               /* the offer is in the 2xx held in msg */
     int initial;                  /* dialog-creating request (no To tag) */
     int canceled;                 /* CANCELed while waiting for media */
     char tried_node[GW_BUS_PEERLEN];
@@ -118,6 +121,8 @@ static void tx_free(sig_tx_t *tx)
             tx->next->prev = tx->prev;
     }
     sig_media_forget(tx->sig, tx);
+    if (tx->cancel)
+        nta_outgoing_destroy(tx->cancel);
     if (tx->orq)
         nta_outgoing_destroy(tx->orq);
     if (tx->irq)
@@ -142,6 +147,7 @@ static sig_tx_t *tx_new(sig_daemon_t *sig, nta_incoming_t *irq, Gw__Side in_side
     tx->irq = irq;
     tx->in_side = in_side;
     tx->out_side = OTHER(in_side);
+    tx->offer_side = in_side;
     tx->method = sip->sip_request->rq_method;
     if ((tx->next = tx_list))
         tx_list->prev = &tx->next;
@@ -186,6 +192,7 @@ static int has_sdp(const sip_t *sip)
 
 static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *sip);
 static int on_cancel(sig_tx_t *tx, nta_incoming_t *irq, const sip_t *sip);
+static void answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip);
 
 /* Sends tx->msg to tx->hop from the outgoing side's agent. */
 static int send_out(sig_tx_t *tx)
@@ -247,8 +254,8 @@ static int request_media(sig_tx_t *tx)
     if (node == NULL)
         return -1;
     snprintf(tx->tried_node, sizeof tx->tried_node, "%s", node->name);
-    c->offer_side = tx->in_side;
-    if (sig_media_offer(sig, node, c, tx->in_side, tx->offer, tx->noffer,
+    c->offer_side = tx->offer_side;
+    if (sig_media_offer(sig, node, c, tx->offer_side, tx->offer, tx->noffer,
                         on_offer_reply, tx) < 0)
         return -1;
     return 0;
@@ -313,7 +320,7 @@ static void on_offer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
         copy_relay(&c->ext_relay[i], r->streams[i]->ext_local);
         copy_relay(&c->int_relay[i], r->streams[i]->int_local);
     }
-    memcpy(relay, sig_call_relay(c, tx->out_side), sizeof relay);
+    memcpy(relay, sig_call_relay(c, OTHER(tx->offer_side)), sizeof relay);
     for (unsigned i = 0; i < tx->noffer; i++)
         relay[i].port = tx->offer[i].port ? relay[i].port : 0;
     text = sig_sdp_rewrite(tx->home, tx->sdp, relay, tx->noffer, err, sizeof err);
@@ -324,6 +331,14 @@ static void on_offer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
     gw_log(GW_LOG_INFO, c->call_id, "media on '%s': %s %s:%u <-> %s %s:%u",
            c->node, SIDE_NAME(EXT), c->ext_relay[0].addr, c->ext_relay[0].port,
            SIDE_NAME(INT), c->int_relay[0].addr, c->int_relay[0].port);
+    if (tx->resp_offer) {
+        /* A late offer: the 2xx goes on; the answer comes in the ACK. */
+        c->late_offer = 1;
+        nta_incoming_mreply(tx->irq, tx->msg);
+        tx->msg = NULL;
+        tx_free(tx);
+        return;
+    }
     if (send_out(tx) < 0)
         tx_fail(tx, SIP_500_INTERNAL_SERVER_ERROR, "cannot forward");
 }
@@ -389,6 +404,13 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
 
     while (sip->sip_route && is_ours(sig, sip->sip_route->r_url))
         sip_route_remove(msg, sip);
+    if (sip->sip_route && tx->initial && tx->in_side == EXT) {
+        /* A new request from the internet goes where our routing says,
+         * never along a Route set it brought (it could name any internal
+         * host). */
+        while (sip->sip_route)
+            sip_route_remove(msg, sip);
+    }
     if (sip->sip_route) {
         hop = sip->sip_route->r_url;
     } else if (tx->initial && tx->in_side == EXT) {
@@ -452,8 +474,13 @@ static int track_dialog(sig_daemon_t *sig, sig_tx_t *tx, const sip_t *sip)
     sig_call_t *c = sig_call_find(sig, call_id_of(sip));
 
     if (!tx->initial) {
-        if (c)
-            sig_dialog_request(c, tx->in_side, sip);
+        if (c == NULL)
+            return 0;
+        sig_dialog_request(c, tx->in_side, sip);
+        if (tx->method == sip_method_invite || tx->method == sip_method_update) {
+            sig_call_ref(c);
+            tx->call = c;
+        }
         return 0;
     }
     if (tx->method != sip_method_invite)
@@ -491,6 +518,12 @@ static int forward(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const 
     sip = sip_object(msg);
     tx->initial = sip->sip_to && sip->sip_to->a_tag == NULL;
     status = route(sig, tx, msg, sip);
+    /* From the internet, only requests of a dialog we know may go on: a
+     * made-up in-dialog request (or one of a dialog that ended) would
+     * otherwise reach whatever internal host and port it names. */
+    if (status == 0 && side == EXT && !tx->initial &&
+        sig_call_find(sig, call_id_of(sip)) == NULL)
+        status = 481;
     if (status == 0 && sip->sip_max_forwards) {
         sip_max_forwards_t *mf = sip_max_forwards_make(msg_home(msg), "70");
         if (mf == NULL)
@@ -561,11 +594,19 @@ static int on_ack(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const s
     tmp.in_side = side;
     tmp.out_side = OTHER(side);
     sip = sip_object(msg);
-    if (route(sig, &tmp, msg, sip) != 0) {
+    if (side == EXT && sig_call_find(sig, call_id_of(sip)) == NULL) {
+        gw_log(GW_LOG_DEBUG, call_id_of(sip), "ACK from EXT for no known call: dropped");
+        msg_destroy(msg);
+    } else if (route(sig, &tmp, msg, sip) != 0) {
         gw_log(GW_LOG_DEBUG, call_id_of(sip), "ACK from %s not routable: dropped",
                SIDE_NAME(side));
         msg_destroy(msg);
     } else {
+        sig_call_t *c = has_sdp(sip) ? sig_call_find(sig, call_id_of(sip)) : NULL;
+        if (c && c->late_offer && !c->ended) {
+            c->late_offer = 0;
+            answer_media(c, tmp.out_side, msg, sip);
+        }
         orq = nta_outgoing_mcreate(sig->agent[tmp.out_side], NULL, NULL,
                                    (url_string_t *)tmp.hop, msg, TAG_END());
         if (orq)
@@ -609,10 +650,11 @@ static int on_request(sig_daemon_t *sig, nta_leg_t *leg, nta_incoming_t *irq,
 
 /* ---- responses -------------------------------------------------------- */
 
-/* Rewrites an SDP answer in a response going back to tx->in_side. */
-static void answer_media(sig_tx_t *tx, msg_t *msg, sip_t *sip)
+/* Rewrites an SDP answer in a message going to side `to` (a response to
+ * the offerer, or the ACK after a late offer) and gives the node the
+ * answerer's endpoints. */
+static void answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip)
 {
-    sig_call_t *c = tx->call;
     sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS], relay[SIG_SDP_MAX_STREAMS];
     sdp_session_t *sdp;
     char err[256], *text;
@@ -623,12 +665,12 @@ static void answer_media(sig_tx_t *tx, msg_t *msg, sip_t *sip)
     n = sdp ? sig_sdp_endpoints(sdp, eps, SIG_SDP_MAX_STREAMS, err, sizeof err) : -1;
     if (n < 0 || (unsigned)n > c->nstreams) {
         gw_log(GW_LOG_WARN, c->call_id, "answer from %s not usable (%s): "
-               "forwarded unchanged", SIDE_NAME(tx->out_side),
+               "forwarded unchanged", SIDE_NAME(OTHER(to)),
                n < 0 ? err : "more streams than offered");
         return;
     }
-    sig_media_answer(tx->sig, c, eps, (unsigned)n);
-    memcpy(relay, sig_call_relay(c, tx->in_side), sizeof relay);
+    sig_media_answer(c->sig, c, eps, (unsigned)n);
+    memcpy(relay, sig_call_relay(c, to), sizeof relay);
     for (int i = 0; i < n; i++)
         relay[i].port = eps[i].port ? relay[i].port : 0;
     text = sig_sdp_rewrite(msg_home(msg), sdp, relay, (unsigned)n, err, sizeof err);
@@ -650,6 +692,22 @@ static void confirm_dialog(sig_tx_t *tx, const sip_t *sip)
         sig_dialog_response(c, tx->out_side, sip);
 }
 
+/* A 2xx to an INVITE without SDP carries the offer (late offer): it waits
+ * in the tx, as a request does in start_offer(), while the node allocates
+ * from the answerer's side. Returns 0, or a SIP status for the caller. */
+static int start_late_offer(sig_tx_t *tx, msg_t *msg, sip_t *sip)
+{
+    int status;
+
+    tx->offer_side = tx->out_side;
+    tx->resp_offer = 1;
+    tx->msg = msg;
+    status = start_offer(tx, sip);
+    if (status != 0)
+        tx->msg = NULL;
+    return status;
+}
+
 static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
 {
     int status = rsip ? rsip->sip_status->st_status : 408;
@@ -661,13 +719,29 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
         goto final;
     }
     msg = nta_outgoing_getresponse(orq);
+    if (tx->msg) {
+        /* A 2xx retransmission while the first one waits for the node. */
+        msg_destroy(msg);
+        return 0;
+    }
     sip = sip_object(msg);
     sip_via_remove(msg, sip);
     if (status >= 101 && status < 300 && tx->has_offer && tx->call &&
         !tx->call->ended && has_sdp(sip))
-        answer_media(tx, msg, sip);
+        answer_media(tx->call, tx->in_side, msg, sip);
     if (status >= 200 && status < 300)
         confirm_dialog(tx, sip);
+    if (status >= 200 && status < 300 && tx->method == sip_method_invite &&
+        !tx->has_offer && tx->call && !tx->call->ended && has_sdp(sip)) {
+        status = start_late_offer(tx, msg, sip);
+        if (status == 0)
+            return 0;     /* continues in on_offer_reply() */
+        msg_destroy(msg);
+        tx_fail(tx, status, status == 503 ? "Service Unavailable"
+                                          : "Not Acceptable Here",
+                "late offer refused");
+        return 0;
+    }
     nta_incoming_mreply(tx->irq, msg);
     if (status < 200)
         return 0;
@@ -678,6 +752,14 @@ final:
     return 0;
 }
 
+static int on_cancel_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *sip)
+{
+    (void)tx;
+    (void)orq;
+    (void)sip;
+    return 0;     /* the INVITE's own final response is what matters */
+}
+
 static int on_cancel(sig_tx_t *tx, nta_incoming_t *irq, const sip_t *sip)
 {
     (void)irq;
@@ -686,7 +768,12 @@ static int on_cancel(sig_tx_t *tx, nta_incoming_t *irq, const sip_t *sip)
     if (sip->sip_request->rq_method != sip_method_cancel)
         return 0;
     if (tx->orq) {
-        nta_outgoing_tcancel(tx->orq, NULL, NULL, TAG_END());
+        /* With no callback nta frees the CANCEL as soon as its 200 comes
+         * over TCP, and the INVITE's 487 then finds no transaction (seen
+         * with Sofia 1.12.11): keep the CANCEL until the INVITE ends. */
+        if (tx->cancel == NULL)
+            tx->cancel = nta_outgoing_tcancel(tx->orq, on_cancel_response, tx,
+                                              TAG_END());
         return 200;
     }
     /* Still waiting for the media node: answer for the callee now, and
@@ -721,6 +808,9 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
     sig->agent[s] = nta_agent_create(sig->root, (url_string_t *)url, on_stray, sig,
                                      NTATAG_UA(0), NTATAG_SERVER_RPORT(1),
                                      NTATAG_CLIENT_RPORT(1), NTATAG_CANCEL_487(0),
+                                     /* oversize requests get 413 (UDP) or
+                                      * are dropped (TCP), never relayed */
+                                     NTATAG_MAXSIZE(sig->cfg.max_message),
                                      TAG_END());
     if (sig->agent[s] == NULL) {
         GW_ERR("SIP %s: cannot listen on %s (UDP+TCP): %s", SIDE_NAME(s), url,

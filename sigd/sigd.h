@@ -46,6 +46,7 @@ typedef struct {
     int heartbeat_ms;
     int dead_after;
     int retry_after;
+    int max_message;            /* bytes; larger SIP messages are refused */
     int ext_srtp;               /* offer SRTP to EXT parties (srtp.c) */
     int int_srtp;               /* offer SRTP to INT parties (srtp.c) */
     gw_log_level_t log_level;
