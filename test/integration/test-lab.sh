@@ -17,7 +17,6 @@
 SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
 ID=$$
 PKTS=236
-BUSL=tcp://$LAB_SIG_INT:7700
 K=$T/keys
 trap 'cleanup; lab_down $ID' EXIT
 
@@ -39,52 +38,29 @@ check "DMZ hosts do not forward between EXT and INT" sh -c \
 mkdir -p "$K/allowed"
 for n in sigd media1 media2 turn1 ops rogue; do "$BIN/gwctl" keygen $n "$K" >/dev/null; done
 for n in media1 media2 turn1 ops; do cp "$K/$n.pub" "$K/allowed/"; done
-cat >"$T/lab.ini" <<EOC
-[sigd]
-ext_addr = $LAB_SIG_EXT
-int_addr = $LAB_SIG_INT
-internal_target = sip:$LAB_LAN:5080
-bus_bind = $BUSL
-bus_secret_key_file = $K/sigd.key
-bus_allowed_keys_dir = $K/allowed
-log_level = debug
-
-[mediad]
-name = media1
-bus = $BUSL
-bus_server_key_file = $K/sigd.pub
-bus_secret_key_file = $K/media1.key
-ext_addr = $LAB_M1_EXT
-ext_advertised = $LAB_PUB
-int_addr = $LAB_M1_INT
-rtp_range = 10000-14999
-
-[turnd]
-name = turn1
-bus = $BUSL
-bus_server_key_file = $K/sigd.pub
-bus_secret_key_file = $K/turn1.key
-listen_addr = $LAB_TURN_EXT
-advertised_addr = $LAB_PUB
-relay_range = 20000-24999
-EOC
-M2="-s mediad.name=media2 -s mediad.bus_secret_key_file=$K/media2.key -s mediad.ext_addr=$LAB_M2_EXT -s mediad.int_addr=$LAB_M2_INT -s mediad.rtp_range=15000-19999"
+# The daemons run on the example configs of the DMZ split (deploy/dmz,
+# which match this lab); only the key paths are the test's own.
+DMZ=$(cd "$(dirname "$0")/../../deploy/dmz" && pwd)
+SIGD="-c $DMZ/sigd.ini -s sigd.bus_secret_key_file=$K/sigd.key -s sigd.bus_allowed_keys_dir=$K/allowed -s sigd.log_level=debug"
+nodekeys() { echo "-s $1.bus_server_key_file=$K/sigd.pub -s $1.bus_secret_key_file=$K/$2.key"; }
+M1="-c $DMZ/media1.ini $(nodekeys mediad media1)"
+M2="-c $DMZ/media2.ini $(nodekeys mediad media2)"
 NS() { echo "ip netns exec $(lab_ns $ID "$1")"; }
-CTL="$(NS sig) $BIN/gwctl -b $BUSL -k $K/ops.key -S $K/sigd.pub"
+CTL="$(NS sig) $BIN/gwctl -c $DMZ/sigd.ini -k $K/ops.key -S $K/sigd.pub"
 field() { $CTL nodes 2>/dev/null | awk -v n="$1" -v f="$2" '$1 == "node" && $2 == n {
     for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }'; }
 live() { [ "$(field "$1" state)" = live ]; }
 n_on() { grep -c "media on '$1'" "$T/sigd.log"; }
 full() { grep "stream 0 ended" "$T/$1.log" | grep -c "EXT in $PKTS out $PKTS dropped 0, INT in $PKTS out $PKTS dropped 0"; }
 
-start_daemon sigd $(NS sig) "$BIN/sigd" -c "$T/lab.ini"
-start_daemon media1 $(NS media1) "$BIN/mediad" -c "$T/lab.ini"
-start_daemon turn1 $(NS turn) "$BIN/turnd" -c "$T/lab.ini"
+start_daemon sigd $(NS sig) "$BIN/sigd" $SIGD
+start_daemon media1 $(NS media1) "$BIN/mediad" $M1
+start_daemon turn1 $(NS turn) "$BIN/turnd" -c "$DMZ/turn1.ini" $(nodekeys turnd turn1)
 check "media1 registers over CURVE across the INT network" wait_until 10 live media1
 check "turn1 registers" wait_until 10 live turn1
 
 perimeter() {
-    $CTL firewall -p "$LAB_PUB" >"$T/fw.nft" && lab_perimeter $ID "$T/fw.nft"
+    $CTL firewall >"$T/fw.nft" && lab_perimeter $ID "$T/fw.nft"
 }
 check "perimeter rules from gwctl firewall load on the perimeter" perimeter
 
@@ -114,10 +90,10 @@ check "RTP both ways through media1 on all 4 calls ($(full media1))" \
 uac_log=$(ls -t "$T"/uac_pcap_*_messages.log 2>/dev/null | head -n 1)
 
 # ---- a second media node joins during the run
-start_daemon media2 $(NS media2) "$BIN/mediad" -c "$T/lab.ini" $M2
+start_daemon media2 $(NS media2) "$BIN/mediad" $M2
 check "media2 joins during the run" wait_until 10 live media2
 check "regenerated perimeter rules map media2's range, and load" sh -c \
-    "$CTL firewall -p $LAB_PUB >'$T/fw.nft' && grep -q 'udp dport 15000-19999 dnat to $LAB_M2_EXT' '$T/fw.nft'" && perimeter
+    "$CTL firewall >'$T/fw.nft' && grep -q 'udp dport 15000-19999 dnat to $LAB_M2_EXT' '$T/fw.nft'" && perimeter
 a2=$(n_on media2)
 inbound uac_pcap.xml 4 4
 check "4 more calls succeed (sipp $?)" [ $? -eq 0 ]
@@ -177,7 +153,7 @@ check "the calls on the killed node got a BYE, phone and platform (sipp $rc)" [ 
 check "media1 is dead" wait_until 5 sh -c "$CTL nodes | grep -q '^node media1 .*state=dead'"
 
 # ---- a node with a key sigd does not know
-start_daemon rogue $(NS media1) "$BIN/mediad" -c "$T/lab.ini" -s mediad.name=rogue \
+start_daemon rogue $(NS media1) "$BIN/mediad" $M1 -s mediad.name=rogue \
     -s mediad.bus_secret_key_file=$K/rogue.key -s mediad.rtp_range=25000-25999
 fp=$(sed -n 's/.*fingerprint \([0-9a-f]*\).*/\1/p' "$K/rogue.pub")
 check "sigd refuses the unknown key, logged by fingerprint" wait_until 10 \
