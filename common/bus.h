@@ -122,6 +122,11 @@ int gw_bus_reply(gw_bus_t *bus, const char *peer, const Gw__Envelope *req,
 int gw_bus_reply_error(gw_bus_t *bus, const char *peer, const Gw__Envelope *req,
                        Gw__Status st, const char *text);
 const gw_bus_stats_t *gw_bus_stats(const gw_bus_t *bus);
+/* Inside a handler on a CURVE server: the label of the key the sender
+ * authenticated with (its NAME.pub file name); NULL on a plain bus. Lets
+ * a daemon bind a name to a key (sigd: a node registers only under the
+ * name of its own key). */
+const char *gw_bus_peer_key(const gw_bus_t *bus);
 const char *gw_bus_body_name(Gw__Envelope__BodyCase body);
 /* Decodes a frame: NULL if malformed. Exposed for tests and fuzzing. */
 Gw__Envelope *gw_bus_decode(const uint8_t *data, size_t len);

@@ -151,6 +151,15 @@ void sig_nodes_on_register(gw_bus_t *bus, const char *peer,
                            "node name must equal the bus routing id");
         return;
     }
+    if (gw_bus_peer_key(bus) != NULL && strcmp(gw_bus_peer_key(bus), peer) != 0) {
+        /* On a CURVE bus a key speaks for one node: the one it is named
+         * after. Another node's key cannot take over its name. */
+        GW_WARN("bus: register as '%s' refused: the sender's key is '%s'", peer,
+                gw_bus_peer_key(bus));
+        gw_bus_reply_error(bus, peer, env, GW__STATUS__ST_EINVAL,
+                           "node name must equal the name of its key");
+        return;
+    }
     if (r->role != GW__ROLE__ROLE_MEDIA && r->role != GW__ROLE__ROLE_TURN) {
         gw_bus_reply_error(bus, peer, env, GW__STATUS__ST_EINVAL, "unknown role");
         return;

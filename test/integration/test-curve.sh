@@ -52,6 +52,14 @@ check "the refused node never appears in the registry" \
 n_ref=$(grep -c "refused: CURVE key $(fp rogue)" "$T/sigd.log")
 check "refusals of one key are throttled in the log ($n_ref lines)" [ "$n_ref" -le 2 ]
 
+# An admitted key cannot register under another node's name.
+start_daemon thief "$BIN/mediad" -c "$T/gw.ini" -s mediad.name=thief \
+    -s mediad.rtp_range=34000-34999
+check "a node whose name is not its key's is refused" wait_until 10 \
+    grep -q "register as 'thief' refused: the sender's key is 'media1'" "$T/sigd.log"
+check "... and stays out of the registry" sh -c "! $CTL nodes | grep -q '^node thief'"
+stop_daemon thief
+
 # Admitting it is a file copy: the directory is read again, no restart.
 cp "$K/rogue.pub" "$K/allowed/"
 check "a key added to the allowed directory is admitted without restart" \

@@ -37,6 +37,8 @@ typedef struct {
     unsigned capacity, weight;
     /* NodeRegistered */
     unsigned heartbeat_ms;
+    /* the sender's key label (gw_bus_peer_key), "(null)" on a plain bus */
+    char key[64];
     /* Error */
     Gw__Status status;
     char text[128];
@@ -68,6 +70,7 @@ static void srv_on_reg(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
     seen_t *s = ctx;
 
     note(s, peer, env);
+    copy_str(s->key, sizeof s->key, gw_bus_peer_key(bus));
     s->role = r->role;
     copy_str(s->node, sizeof s->node, r->node);
     s->n_ifaces = r->n_ifaces;
@@ -257,6 +260,7 @@ TEST(bus_round_trip)
     CHECK(srv_seen.request_id == id);
     CHECK_INT(srv_seen.has_correlation_id, ==, 0);
     CHECK_INT(srv_seen.role, ==, GW__ROLE__ROLE_MEDIA);
+    CHECK_STR(srv_seen.key, "(null)");     /* plain bus: no key */
     CHECK_STR(srv_seen.node, "media1");
     CHECK_INT(srv_seen.n_ifaces, ==, 2);
     CHECK_STR(srv_seen.bind0, "192.0.2.10");
@@ -765,6 +769,7 @@ TEST(bus_curve_round_trip)
     PUMP_UNTIL(cli_seen.calls == 1);
     CHECK_INT(srv_seen.calls, ==, 1);
     CHECK_STR(srv_seen.peer, "media1");
+    CHECK_STR(srv_seen.key, "media1");     /* the admitted key's label */
     CHECK_INT(cli_seen.heartbeat_ms, ==, 750);
     CHECK_INT(gw_bus_stats(srv)->auth_refused, ==, 0);
     teardown();
