@@ -14,6 +14,134 @@
 
 #include <sofia-sip/su_string.h>
 
+/* Sofia 1.12.11 loops forever on an m= line of a non-RTP protocol whose
+ * format list holds a byte outside its token set ("m=audio 1 udp 0 (" or
+ * "m=audio 1 RT /0"): token() returns NULL without advancing and every
+ * turn allocates a list node, until memory is exhausted (19 GB for an
+ * 80-byte body). So every m= line must match RFC 4566 before Sofia sees
+ * it: media SP port ["/" n] SP proto *(SP fmt), tokens only. Sofia ends a
+ * line at CR or LF and, not being strict, skips blanks at its start and
+ * after "m=". */
+#define TOKEN_CHARS "-!#$%&'*+.^_`{|}~"
+
+static size_t span_token(const char *p, const char *eol)
+{
+    const char *q = p;
+
+    while (q < eol && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                       (*q >= '0' && *q <= '9') ||
+                       (*q != '\0' && strchr(TOKEN_CHARS, *q))))
+        q++;
+    return (size_t)(q - p);
+}
+
+static size_t span_digits(const char *p, const char *eol)
+{
+    const char *q = p;
+
+    while (q < eol && *q >= '0' && *q <= '9')
+        q++;
+    return (size_t)(q - p);
+}
+
+static const char *skip_blanks(const char *p, const char *eol)
+{
+    while (p < eol && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
+static int media_line_ok(const char *p, const char *eol)
+{
+    size_t n;
+
+    p = skip_blanks(p, eol);
+    if ((n = span_token(p, eol)) == 0 || p + n == eol || p[n] != ' ')
+        return 0;
+    p = skip_blanks(p + n, eol);
+    if ((n = span_digits(p, eol)) == 0)
+        return 0;
+    p += n;
+    if (p < eol && *p == '/') {
+        if ((n = span_digits(++p, eol)) == 0)
+            return 0;
+        p += n;
+    }
+    if (p == eol || *p != ' ')
+        return 0;
+    p = skip_blanks(p, eol);
+    for (;;) {                              /* proto = token *("/" token) */
+        if ((n = span_token(p, eol)) == 0)
+            return 0;
+        p += n;
+        if (p == eol || *p != '/')
+            break;
+        p++;
+    }
+    /* 1*(SP fmt): blanks alone after proto also make Sofia loop. */
+    if (p == eol || *p != ' ' || skip_blanks(p, eol) == eol)
+        return 0;
+    while ((p = skip_blanks(p, eol)) < eol) {
+        if ((n = span_token(p, eol)) == 0)
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
+static int media_lines_ok(const char *body, size_t len)
+{
+    const char *p = body, *end = body + len, *eol;
+
+    while (p < end) {
+        p = skip_blanks(p, end);
+        for (eol = p; eol < end && *eol != '\r' && *eol != '\n'; eol++)
+            ;
+        if (eol - p >= 2 && p[0] == 'm' && p[1] == '=' && !media_line_ok(p + 2, eol))
+            return 0;
+        for (p = eol; p < end && (*p == '\r' || *p == '\n'); p++)
+            ;
+    }
+    return 1;
+}
+
+/* Sofia 1.12.11's parser inverts its "AS" test: b=AS comes back as an
+ * unknown modifier named "AS", and every other one but CT (TIAS, RS, RR,
+ * X-...) as sdp_bw_as with its name dropped, printed as b=AS. Restore the
+ * names from the text; Sofia keeps each section's b= lines in order. */
+static void fix_bandwidths(su_home_t *home, sdp_session_t *s,
+                           const char *body, size_t len)
+{
+    sdp_bandwidth_t *b = s->sdp_bandwidths;
+    sdp_media_t *m = NULL;
+    const char *p = body, *end = body + len;
+
+    while (p < end) {
+        const char *eol = p, *colon;
+
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        while (eol < end && *eol != '\r' && *eol != '\n')
+            eol++;
+        if (eol - p >= 2 && p[0] == 'm' && p[1] == '=') {
+            m = m ? m->m_next : s->sdp_media;
+            b = m ? m->m_bandwidths : NULL;
+        } else if (eol - p >= 2 && p[0] == 'b' && p[1] == '=' && b != NULL) {
+            colon = memchr(p + 2, ':', (size_t)(eol - p - 2));
+            if (colon != NULL && colon > p + 2 && b->b_modifier == sdp_bw_as &&
+                span_token(p + 2, colon) == (size_t)(colon - p - 2) &&
+                strtoul(colon + 1, NULL, 10) == b->b_value) {
+                b->b_modifier = sdp_bw_x;
+                b->b_modifier_name = su_strndup(home, p + 2, (size_t)(colon - p - 2));
+            }
+            b = b->b_next;
+        }
+        p = eol;
+        while (p < end && (*p == '\r' || *p == '\n'))
+            p++;
+    }
+}
+
 sdp_session_t *sig_sdp_parse(su_home_t *home, const char *body, size_t len,
                              char *err, size_t errlen)
 {
@@ -22,6 +150,10 @@ sdp_session_t *sig_sdp_parse(su_home_t *home, const char *body, size_t len,
 
     if (body == NULL || len == 0) {
         snprintf(err, errlen, "empty SDP");
+        return NULL;
+    }
+    if (!media_lines_ok(body, len)) {
+        snprintf(err, errlen, "bad SDP: malformed m= line");
         return NULL;
     }
     p = sdp_parse(home, body, (issize_t)len, 0);
@@ -36,6 +168,8 @@ sdp_session_t *sig_sdp_parse(su_home_t *home, const char *body, size_t len,
     sdp_parser_free(p);
     if (s == NULL)
         snprintf(err, errlen, "out of memory");
+    else
+        fix_bandwidths(home, s, body, len);
     return s;
 }
 
@@ -120,8 +254,8 @@ static int set_srtp(su_home_t *home, sdp_media_t *m, const sig_sdp_ep_t *relay)
     sdp_attribute_t **pp = &m->m_attributes, *a;
 
     if (m->m_proto != sdp_proto_rtp && m->m_proto != sdp_proto_srtp &&
-        strncmp(proto, "RTP/", 4) != 0)
-        return 0;   /* not RTP: leave it alone */
+        !su_casematch(proto, "RTP/AVPF") && !su_casematch(proto, "RTP/SAVPF"))
+        return 0;   /* not RTP (or UDP/TLS/RTP/SAVPF, RTP/XYZ): leave it alone */
     while (*pp) {
         if (su_casematch((*pp)->a_name, "crypto"))
             *pp = (*pp)->a_next;
@@ -129,11 +263,13 @@ static int set_srtp(su_home_t *home, sdp_media_t *m, const sig_sdp_ep_t *relay)
             pp = &(*pp)->a_next;
     }
     if (relay->ncrypto == 0) {
-        m->m_proto = sdp_proto_rtp;
+        /* Sofia prints a known m_proto by its enum, ignoring the name:
+         * the feedback profiles must stay "unknown" to keep their F. */
+        m->m_proto = feedback ? sdp_proto_x : sdp_proto_rtp;
         m->m_proto_name = feedback ? "RTP/AVPF" : "RTP/AVP";
         return 0;
     }
-    m->m_proto = sdp_proto_srtp;
+    m->m_proto = feedback ? sdp_proto_x : sdp_proto_srtp;
     m->m_proto_name = feedback ? "RTP/SAVPF" : "RTP/SAVP";
     a = su_zalloc(home, sizeof *a);
     if (a == NULL)
@@ -186,7 +322,8 @@ int sig_sdp_endpoints(const sdp_session_t *sdp, sig_sdp_ep_t *eps, unsigned max,
         if (a != NULL) {
             char *end;
             unsigned long p = strtoul(a->a_value ? a->a_value : "", &end, 10);
-            if (end == a->a_value || p == 0 || p > 65535) {
+            if (end == a->a_value || p == 0 || p > 65535 ||
+                (*end != '\0' && *end != ' ')) {
                 snprintf(err, errlen, "bad a=rtcp value");
                 return -EINVAL;
             }
@@ -201,6 +338,31 @@ static void set_conn(su_home_t *home, sdp_connection_t *c, const char *addr)
     c->c_nettype = sdp_net_in;
     c->c_addrtype = strchr(addr, ':') ? sdp_addr_ip6 : sdp_addr_ip4;
     c->c_address = su_strdup(home, addr);
+    c->c_ttl = 0;
+    c->c_mcast = 0;
+    c->c_groups = 0;
+}
+
+/* ICE attributes describe the party's own candidates: passed on, they
+ * would leak its host and reflexive addresses and let the far end run
+ * connectivity checks around the relay. The relay anchors the media, so
+ * ICE ends here (like rtpengine's ICE=remove). */
+static void strip_ice(sdp_attribute_t **list)
+{
+    static const char *const ice[] = {
+        "candidate", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite",
+        "ice-mismatch", "end-of-candidates", "remote-candidates", NULL
+    };
+
+    while (*list) {
+        int drop = 0;
+        for (int k = 0; ice[k] && !drop; k++)
+            drop = su_casematch((*list)->a_name, ice[k]);
+        if (drop)
+            *list = (*list)->a_next;
+        else
+            list = &(*list)->a_next;
+    }
 }
 
 char *sig_sdp_rewrite(su_home_t *home, sdp_session_t *sdp,
@@ -219,16 +381,20 @@ char *sig_sdp_rewrite(su_home_t *home, sdp_session_t *sdp,
         set_conn(home, sdp->sdp_connection, relay[0].addr);
     if (sdp->sdp_origin && sdp->sdp_origin->o_address)
         set_conn(home, sdp->sdp_origin->o_address, relay[0].addr);
+    strip_ice(&sdp->sdp_attributes);
     for (sdp_media_t *m = sdp->sdp_media; m; m = m->m_next, i++) {
         sdp_attribute_t *a;
+
+        strip_ice(&m->m_attributes);
 
         if (i >= n) {
             snprintf(err, errlen, "SDP has more streams than relay endpoints");
             return NULL;
         }
-        if (m->m_port == 0)
-            continue;
-        m->m_port = relay[i].port;
+        /* A disabled stream keeps port 0 but not its addresses or keys. */
+        if (m->m_port != 0)
+            m->m_port = relay[i].port;
+        m->m_number_of_ports = 0;
         for (sdp_connection_t *c = m->m_connections; c; c = c->c_next)
             set_conn(home, c, relay[i].addr);
         if (set_srtp(home, m, &relay[i]) < 0) {

@@ -56,7 +56,9 @@ int sig_sdp_srtp_supported(const sig_sdp_ep_t *ep);
  * prints it; returns the text (allocated from home) or NULL. Streams with
  * port 0 stay disabled. A relay endpoint with a crypto line makes its
  * stream RTP/SAVP with exactly that a=crypto line; one without makes it
- * plain RTP/AVP with no a=crypto line (SRTP ends at the relay). */
+ * plain RTP/AVP with no a=crypto line (SRTP ends at the relay). ICE
+ * attributes (a=candidate, a=ice-*) are removed: the relay anchors the
+ * media, and candidates would leak the party's addresses. */
 char *sig_sdp_rewrite(su_home_t *home, sdp_session_t *sdp,
                       const sig_sdp_ep_t *relay, unsigned n,
                       char *err, size_t errlen);

@@ -93,7 +93,7 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 finish() {
     echo "$TEST_NAME: $PASSED passed, $FAILED failed"
