@@ -105,6 +105,20 @@ lab_perimeter() {
     ip netns exec "$(lab_ns "$1" fw)" nft -f "$2.perimeter"
 }
 
+# lab_host_rules ID FILE : loads each "# ---- host NAME" part of a gwctl
+# firewall ruleset (table inet gw_host) on that host: sigd on sig, media
+# and TURN nodes on the namespace of the same name (turn1 on turn).
+lab_host_rules() {
+    _rc=0
+    for _h in $(sed -n 's/^# ---- host \([^ ]*\).*/\1/p' "$2"); do
+        case $_h in sigd) _n=sig ;; turn*) _n=turn ;; *) _n=$_h ;; esac
+        awk -v h="$_h" '/^# ---- host / { p = ($4 == h) } p' "$2" >"$2.$_h"
+        ip netns exec "$(lab_ns "$1" "$_n")" nft delete table inet gw_host 2>/dev/null
+        ip netns exec "$(lab_ns "$1" "$_n")" nft -f "$2.$_h" || _rc=1
+    done
+    return $_rc
+}
+
 # lab_down ID : removes every namespace of the lab (their links go with them).
 lab_down() {
     for h in $LAB_HOSTS; do

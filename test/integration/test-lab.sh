@@ -60,9 +60,14 @@ check "media1 registers over CURVE across the INT network" wait_until 10 live me
 check "turn1 registers" wait_until 10 live turn1
 
 perimeter() {
-    $CTL firewall >"$T/fw.nft" && lab_perimeter $ID "$T/fw.nft"
+    $CTL firewall >"$T/fw.nft" && lab_perimeter $ID "$T/fw.nft" && lab_host_rules $ID "$T/fw.nft"
 }
-check "perimeter rules from gwctl firewall load on the perimeter" perimeter
+check "gwctl firewall rules load: perimeter DNAT/SNAT and each DMZ host's input filter" perimeter
+check "... the hosts drop what the plan does not open (policy drop on sig, media1, turn)" sh -c \
+    "for h in sig media1 turn; do ip netns exec gw$ID-\$h nft list chain inet gw_host input | grep -q 'policy drop' || exit 1; done"
+stun_out=$(timeout 10 ip netns exec "$(lab_ns $ID inet)" turnutils_stunclient -p 3478 "$LAB_PUB" 2>&1)
+check "STUN through the perimeter: turn1 sees the phone's own address" \
+    sh -c "printf '%s' '$stun_out' | grep -q 'UDP reflexive addr: $LAB_INET:'"
 
 # sipp helpers: inbound calls from the internet, outbound from the lan.
 uport=5089
