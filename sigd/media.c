@@ -252,8 +252,8 @@ int sig_media_offer(sig_daemon_t *sig, sig_node_t *node, sig_call_t *call,
     return send_request(sig, node->name, call->call_id, &env, cb, arg);
 }
 
-void sig_media_answer(sig_daemon_t *sig, sig_call_t *call, const sig_sdp_ep_t *eps,
-                      unsigned n)
+int sig_media_answer(sig_daemon_t *sig, sig_call_t *call, const sig_sdp_ep_t *eps,
+                     unsigned n, sig_media_cb cb, void *arg)
 {
     Gw__Envelope env = GW__ENVELOPE__INIT;
     Gw__MediaAnswer a = GW__MEDIA_ANSWER__INIT;
@@ -266,7 +266,7 @@ void sig_media_answer(sig_daemon_t *sig, sig_call_t *call, const sig_sdp_ep_t *e
     a.streams = ptrs;
     env.body_case = GW__ENVELOPE__BODY_ANSWER;
     env.answer = &a;
-    send_request(sig, call->node, call->call_id, &env, NULL, NULL);
+    return send_request(sig, call->node, call->call_id, &env, cb, arg);
 }
 
 void sig_media_delete(sig_daemon_t *sig, sig_call_t *call, const char *reason)

@@ -38,9 +38,11 @@ void sig_media_stop(sig_daemon_t *sig);
 int sig_media_offer(sig_daemon_t *sig, sig_node_t *node, sig_call_t *call,
                     Gw__Side from_side, const sig_sdp_ep_t *eps, unsigned n,
                     sig_media_cb cb, void *arg);
-/* Tells the call's node the answerer's endpoints. */
-void sig_media_answer(sig_daemon_t *sig, sig_call_t *call, const sig_sdp_ep_t *eps,
-                      unsigned n);
+/* Tells the call's node the answerer's endpoints. With a callback, 0 means
+ * it will run with the node's reply (or NULL at the deadline) and <0 that
+ * nothing was sent; without one the reply is only logged. */
+int sig_media_answer(sig_daemon_t *sig, sig_call_t *call, const sig_sdp_ep_t *eps,
+                     unsigned n, sig_media_cb cb, void *arg);
 /* Deletes the call's media session; logs the statistics when they come. */
 void sig_media_delete(sig_daemon_t *sig, sig_call_t *call, const char *reason);
 /* Forgets pending callbacks whose arg is `arg` (it is going away). */

@@ -192,7 +192,8 @@ static int has_sdp(const sip_t *sip)
 
 static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *sip);
 static int on_cancel(sig_tx_t *tx, nta_incoming_t *irq, const sip_t *sip);
-static void answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip);
+static int answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip,
+                        sig_media_cb cb, void *arg);
 
 /* Sends tx->msg to tx->hop from the outgoing side's agent. */
 static int send_out(sig_tx_t *tx)
@@ -605,7 +606,7 @@ static int on_ack(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const s
         sig_call_t *c = has_sdp(sip) ? sig_call_find(sig, call_id_of(sip)) : NULL;
         if (c && c->late_offer && !c->ended) {
             c->late_offer = 0;
-            answer_media(c, tmp.out_side, msg, sip);
+            answer_media(c, tmp.out_side, msg, sip, NULL, NULL);
         }
         orq = nta_outgoing_mcreate(sig->agent[tmp.out_side], NULL, NULL,
                                    (url_string_t *)tmp.hop, msg, TAG_END());
@@ -653,12 +654,16 @@ static int on_request(sig_daemon_t *sig, nta_leg_t *leg, nta_incoming_t *irq,
 /* Rewrites an SDP answer in a message going to side `to` (a response to
  * the offerer, or the ACK after a late offer) and gives the node the
  * answerer's endpoints. */
-static void answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip)
+/* Rewrites an SDP answer for the party on `to` and passes the answerer's
+ * endpoints to the node. Returns 1 when the node's reply will come through
+ * cb (the caller may hold the message until then), 0 otherwise. */
+static int answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip,
+                        sig_media_cb cb, void *arg)
 {
     sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS], relay[SIG_SDP_MAX_STREAMS];
     sdp_session_t *sdp;
     char err[256], *text;
-    int n;
+    int n, held;
 
     sdp = sig_sdp_parse(msg_home(msg), sip->sip_payload->pl_data,
                         sip->sip_payload->pl_len, err, sizeof err);
@@ -667,15 +672,16 @@ static void answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip)
         gw_log(GW_LOG_WARN, c->call_id, "answer from %s not usable (%s): "
                "forwarded unchanged", SIDE_NAME(OTHER(to)),
                n < 0 ? err : "more streams than offered");
-        return;
+        return 0;
     }
-    sig_media_answer(c->sig, c, eps, (unsigned)n);
+    held = sig_media_answer(c->sig, c, eps, (unsigned)n, cb, arg) == 0 && cb != NULL;
     memcpy(relay, sig_call_relay(c, to), sizeof relay);
     for (int i = 0; i < n; i++)
         relay[i].port = eps[i].port ? relay[i].port : 0;
     text = sig_sdp_rewrite(msg_home(msg), sdp, relay, (unsigned)n, err, sizeof err);
     if (text == NULL || set_body(msg, sip, text) < 0)
         gw_log(GW_LOG_WARN, c->call_id, "answer rewrite failed: %s", err);
+    return held;
 }
 
 /* A 2xx on its way back: confirms a new dialog, refreshes a target. */
@@ -708,6 +714,22 @@ static int start_late_offer(sig_tx_t *tx, msg_t *msg, sip_t *sip)
     return status;
 }
 
+static void on_answer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
+                            const Gw__MediaReply *r)
+{
+    sig_tx_t *tx = arg;
+    msg_t *msg = tx->msg;
+
+    (void)sig;
+    (void)node;
+    if (r == NULL)
+        gw_log(GW_LOG_WARN, tx->call ? tx->call->call_id : NULL,
+               "the media node did not confirm the answer; forwarding it anyway");
+    tx->msg = NULL;
+    nta_incoming_mreply(tx->irq, msg);
+    tx_free(tx);
+}
+
 static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
 {
     int status = rsip ? rsip->sip_status->st_status : 408;
@@ -726,11 +748,18 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
     }
     sip = sip_object(msg);
     sip_via_remove(msg, sip);
-    if (status >= 101 && status < 300 && tx->has_offer && tx->call &&
-        !tx->call->ended && has_sdp(sip))
-        answer_media(tx->call, tx->in_side, msg, sip);
     if (status >= 200 && status < 300)
         confirm_dialog(tx, sip);
+    if (status >= 101 && status < 300 && tx->has_offer && tx->call &&
+        !tx->call->ended && has_sdp(sip) &&
+        answer_media(tx->call, tx->in_side, msg, sip,
+                     status >= 200 ? on_answer_reply : NULL, tx) > 0) {
+        /* A final answer waits until the node knows where the answerer's
+         * media goes: released in on_answer_reply(), so the caller's
+         * first RTP packet finds its destination. */
+        tx->msg = msg;
+        return 0;
+    }
     if (status >= 200 && status < 300 && tx->method == sip_method_invite &&
         !tx->has_offer && tx->call && !tx->call->ended && has_sdp(sip)) {
         status = start_late_offer(tx, msg, sip);
