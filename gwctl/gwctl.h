@@ -51,5 +51,6 @@ int gwctl_cmd_session(const gwctl_opts_t *o, int argc, char **argv);
 int gwctl_cmd_keygen(const gwctl_opts_t *o, int argc, char **argv);
 int gwctl_cmd_plan(const gwctl_opts_t *o, int argc, char **argv);
 int gwctl_cmd_firewall(const gwctl_opts_t *o, int argc, char **argv);
+int gwctl_cmd_turn(const gwctl_opts_t *o, int argc, char **argv);
 
 #endif

@@ -40,6 +40,9 @@ static const struct {
     { "keygen", 1, 2, gwctl_cmd_keygen, "keygen NAME [DIR]     CURVE key pair DIR/NAME.key + DIR/NAME.pub" },
     { "plan", 0, 0, gwctl_cmd_plan, "plan                  the port plan of the running gateway" },
     { "firewall", 0, 0, gwctl_cmd_firewall, "firewall [-p PUBLIC]  nftables rules the port plan needs" },
+    { "turn-secret", 1, 1, gwctl_cmd_turn, "turn-secret SECRET    rotate the TURN REST secret (pushed to TURN nodes)" },
+    { "turn-cred", 1, 2, gwctl_cmd_turn, "turn-cred USER [TTL]  mint TURN REST credentials (default 3600 s)" },
+    { "turn-revoke", 1, 1, gwctl_cmd_turn, "turn-revoke USERNAME  end that user's allocations on every TURN node" },
     { NULL, 0, 0, NULL, NULL }
 };
 

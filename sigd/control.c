@@ -10,6 +10,7 @@
 #include "call.h"
 #include "media.h"
 #include "nodes.h"
+#include "turn.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -337,6 +338,10 @@ static void on_ctl(gw_bus_t *bus, const char *peer, const Gw__Envelope *env,
     sig_daemon_t *sig = ctx;
     const Gw__CtlRequest *c = env->ctl;
 
+    if (strncmp(c->command, "turn-", 5) == 0) {
+        sig_turn_on_ctl(sig, peer, env);   /* turn.c checks its arguments */
+        return;
+    }
     for (int i = 0; ctl_commands[i].name; i++) {
         if (strcmp(c->command, ctl_commands[i].name) != 0)
             continue;
@@ -380,5 +385,7 @@ const gw_bus_route_t sig_control_routes[] = {
     { GW__ENVELOPE__BODY_ERROR, sig_media_on_error },
     { GW__ENVELOPE__BODY_EVENT, on_event },
     { GW__ENVELOPE__BODY_CTL, on_ctl },
+    { GW__ENVELOPE__BODY_TURN_SECRETS, sig_turn_on_secrets },
+    { GW__ENVELOPE__BODY_TURN_REPLY, sig_turn_on_reply },
     { 0, NULL }
 };
