@@ -24,8 +24,8 @@ typedef struct {
 } md_rtpstats_t;
 
 typedef struct {
-    uint8_t pt;
-    uint32_t rate;
+    uint32_t rate : 24;           /* Hz; RTP clocks are below 16.7 MHz */
+    uint32_t pt : 8;
 } md_clock_t;
 
 /* Accounts one RTP packet (header already validated: len >= 12, V=2).

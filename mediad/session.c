@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BIND_ATTEMPTS 8
 
@@ -58,6 +59,7 @@ md_session_t *md_session_new(md_t *md, uint64_t id, const char *call_id,
         n->other = e;
         e->send_unlatched = !md->cfg.ext_symmetric;
         n->send_unlatched = 1;
+        e->rtp_fd = e->rtcp_fd = n->rtp_fd = n->rtcp_fd = -1;
     }
     b = bucket_of(id);
     s->hnext = md->buckets[b];
@@ -232,7 +234,9 @@ int md_leg_configure(md_leg_t *leg, const Gw__Endpoint *ep)
     leg->hold = ep->has_hold && ep->hold;
     leg->nclocks = 0;
     for (size_t i = 0; i < ep->n_clocks && leg->nclocks < MD_MAX_CLOCKS; i++) {
-        leg->clocks[leg->nclocks].pt = (uint8_t)(ep->clocks[i]->pt & 0x7f);
+        if (ep->clocks[i]->rate == 0 || ep->clocks[i]->rate >= (1u << 24))
+            continue;   /* not an RTP clock rate */
+        leg->clocks[leg->nclocks].pt = ep->clocks[i]->pt & 0x7f;
         leg->clocks[leg->nclocks].rate = ep->clocks[i]->rate;
         leg->nclocks++;
     }
@@ -255,6 +259,13 @@ void md_session__handle_closed(uv_handle_t *h)
 {
     md_leg_t *leg = h->data;
     md_session_t *s = leg->sess;
+    int *fd = (h == (uv_handle_t *)&leg->rtp) ? &leg->rtp_fd : &leg->rtcp_fd;
+
+    /* uv_poll does not own the socket: it is ours to close. */
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
 
     if (--s->open_handles == 0)
         md_session_unref(s);   /* the worker's reference */

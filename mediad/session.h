@@ -36,13 +36,13 @@ typedef struct {
     uint64_t bytes_in;
     uint64_t packets_out;
     uint64_t bytes_out;
-    uint64_t drop_source;
-    uint64_t drop_malformed;
-    uint64_t drop_auth;
-    uint64_t drop_replay;
-    uint64_t drop_nodest;
-    uint64_t drop_send;
     uint64_t last_ms;             /* loop time of the last accepted packet */
+    uint32_t drop_source;
+    uint32_t drop_malformed;
+    uint32_t drop_auth;
+    uint32_t drop_replay;
+    uint32_t drop_nodest;
+    uint32_t drop_send;
 } md_leg_stats_t;
 
 typedef struct md_leg_s md_leg_t;
@@ -73,10 +73,10 @@ struct md_leg_s {
     md_addr_t remote_rtcp;
     md_leg_stats_t st;
     md_rtpstats_t rtp_stats;
-    int rtp_fd;                   /* the sockets' fds, for sendmmsg */
-    int rtcp_fd;
-    uv_udp_t rtp;
-    uv_udp_t rtcp;
+    int rtp_fd;                   /* the sockets, read with recvmmsg and */
+    int rtcp_fd;                  /* written with sendmmsg by relay.c */
+    uv_poll_t rtp;                /* readiness of rtp_fd / rtcp_fd */
+    uv_poll_t rtcp;
 };
 
 struct md_session_s {

@@ -116,10 +116,18 @@ int md_workers_start(md_t *md, unsigned n)
         w->md = md;
         w->index = i;
         w->sq.fd = -1;
-        w->rxlen = (size_t)MD_RECV_SLOTS * 65536;
-        w->rxbuf = malloc(w->rxlen);
+        w->rxbuf = malloc(sizeof *w->rxbuf * MD_RECV_SLOTS);
         if (w->rxbuf == NULL || uv_loop_init(&w->loop) < 0)
             return -ENOMEM;
+        for (unsigned k = 0; k < MD_RECV_SLOTS; k++) {
+            w->rx_iov[k].iov_base = w->rxbuf[k];
+            /* MD_MAX_PKT + 1: a datagram larger than a packet shows up
+             * as MSG_TRUNC instead of fitting exactly. */
+            w->rx_iov[k].iov_len = MD_MAX_PKT + 1;
+            w->rx_msgs[k].msg_hdr.msg_iov = &w->rx_iov[k];
+            w->rx_msgs[k].msg_hdr.msg_iovlen = 1;
+            w->rx_msgs[k].msg_hdr.msg_name = &w->rx_addr[k];
+        }
         pthread_mutex_init(&w->lock, NULL);
         uv_async_init(&w->loop, &w->wake, on_wake);
         w->wake.data = w;

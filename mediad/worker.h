@@ -15,7 +15,11 @@
 #include "session.h"
 
 #define MD_SEND_BATCH 32
-#define MD_RECV_SLOTS 16          /* recvmmsg batch: 16 x 64 KiB buffer */
+#define MD_RECV_SLOTS 32          /* datagrams per recvmmsg */
+#define MD_MAX_PKT 8192           /* larger datagrams are not media */
+/* A receive slot: the largest packet plus room for the SRTP trailer that
+ * protect() appends in place. */
+#define MD_SLOT (MD_MAX_PKT + 128)
 
 typedef enum {
     MD_CMD_OFFER,
@@ -74,8 +78,10 @@ struct md_worker_s {
     uv_timer_t sweep;
     md_totals_t totals;
     md_session_t *sessions;
-    char *rxbuf;
-    size_t rxlen;
+    uint8_t (*rxbuf)[MD_SLOT];    /* MD_RECV_SLOTS receive slots */
+    struct mmsghdr rx_msgs[MD_RECV_SLOTS];
+    struct iovec rx_iov[MD_RECV_SLOTS];
+    struct sockaddr_in6 rx_addr[MD_RECV_SLOTS];
     md_sendq_t sq;
     /* shared, under lock */
     pthread_mutex_t lock;
