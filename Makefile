@@ -162,10 +162,15 @@ $(B)/test/barerelay: test/bench/barerelay.c
 $(B)/test/mdload: test/bench/mdload.c $(COMMON_CORE_O)
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,libzmq libprotobuf-c) $< \
-	    $(COMMON_CORE_O) $(LDFLAGS) $(call pc_libs,libzmq libprotobuf-c inih) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,libzmq libprotobuf-c libsrtp2) $< \
+	    $(COMMON_CORE_O) $(LDFLAGS) $(call pc_libs,libzmq libprotobuf-c inih libsrtp2) -o $@
 
-BENCH_TOOLS := $(B)/test/barerelay $(B)/test/mdload
+$(B)/test/srtpscale: test/bench/srtpscale.c
+	@mkdir -p $(dir $@)
+	@echo '  CC     $@'
+	$(Q)$(CC) $(CFLAGS) $(call pc_cflags,libsrtp2) $< $(call pc_libs,libsrtp2) -o $@
+
+BENCH_TOOLS := $(B)/test/barerelay $(B)/test/mdload $(B)/test/srtpscale
 
 bench: all $(BENCH_TOOLS)
 	@sh deploy/deps.sh

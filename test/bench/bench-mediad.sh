@@ -3,9 +3,12 @@
 #   1. barerelay (a bare single-threaded recvmmsg/sendmmsg relay) as the
 #      machine's baseline, paced and unpaced;
 #   2. mediad with one worker, the same loads, plain RTP;
-#   3. mediad with one worker, SRTP -> RTP transcryption is not driven by
-#      mdload yet (see the note printed below);
-#   4. mediad with one worker per core, paced, 1,500 calls.
+#   3. mediad with one worker, SRTP <-> RTP (AES_CM_128_HMAC_SHA1_80: the
+#      phone side sends SRTP that mediad unprotects, and gets SRTP back);
+#   4. mediad with one worker per core, the same loads as 2.
+# Per-core figures divide the packets relayed by the CPU seconds the relay
+# used (from /proc), so that the load generator's share of the two cores
+# does not count against either relay.
 # mdload creates the sessions over the real bus, as sigd does. Results go
 # to $OUT/mediad.json and a table; ratios are against the baseline of the
 # same run. Nothing here asserts timings: the figures are for the notes.
@@ -30,11 +33,11 @@ bare() { # mode sessions [extra]
     bp=$!; pids="$pids $bp"; sleep 0.3
     shift 0
     load --bare-ext "$NET.1" --bare-int "$NET.2" --bare-base 50000 --sessions "$2" \
-        --seconds "$SECS" --mode "$1" --count "$BURST_COUNT"
+        --seconds "$SECS" --mode "$1" --count "$BURST_COUNT" --pid "$bp"
     kill "$bp"; wait "$bp" 2>/dev/null
 }
 
-mediad() { # workers mode sessions
+mediad() { # workers mode sessions [srtp]
     cat >"$T/md.ini" <<EOC
 [mediad]
 name = bench1
@@ -48,7 +51,7 @@ EOC
     "$B/bin/mediad" -c "$T/md.ini" >"$T/md.log" 2>&1 &
     mp=$!; pids="$pids $mp"
     load --bus "tcp://$NET.1:17800" --pid "$mp" --sessions "$3" --seconds "$SECS" \
-        --mode "$2" --count "$BURST_COUNT"
+        --mode "$2" --count "$BURST_COUNT" --srtp "${4:-0}"
     kill "$mp"; wait "$mp" 2>/dev/null
 }
 
@@ -57,6 +60,8 @@ EOC
     bare burst "$BURST_CALLS"
     mediad 1 paced "$CALLS"
     mediad 1 burst "$BURST_CALLS"
+    mediad 1 paced "$CALLS" 1
+    mediad 1 burst "$BURST_CALLS" 1
     mediad 0 paced "$CALLS"
     mediad 0 burst "$BURST_CALLS"
 } >"$T/results.jsonl"
@@ -64,19 +69,24 @@ EOC
 /usr/bin/python3 - "$T/results.jsonl" "$OUT/mediad.json" <<'EOPY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+workers = ["-", "-", "1", "1", "1", "1", "cores", "cores"]
+for r, w in zip(rows, workers):
+    r["workers"] = w
 json.dump(rows, open(sys.argv[2], "w"), indent=1)
 base = {r["mode"]: r for r in rows if r["target"] == "bare"}
-print("%-7s %-6s %-7s %6s %9s %8s %9s %9s %6s %9s" % ("target", "mode", "workers", "calls",
-      "pkt/s", "loss%", "p50 us", "p99 us", "cpu%", "vs bare"))
-for i, r in enumerate(rows):
-    w = "-" if r["target"] == "bare" else ("1" if i in (2, 3) else "cores")
+print("%-7s %-5s %-6s %-7s %6s %9s %8s %8s %8s %6s %9s %8s" % ("target", "srtp", "mode",
+      "workers", "calls", "pkt/s", "loss%", "p50 us", "p99 us", "cpu%", "pkt/s/core", "vs bare"))
+for r in rows:
     b = base.get(r["mode"])
-    ratio = r["relayed_pps"] / b["relayed_pps"] if b and b["relayed_pps"] else 0
-    print("%-7s %-6s %-7s %6d %9.0f %8.4f %9.0f %9.0f %6s %8.2fx" % (
-        r["target"], r["mode"], w, r["sessions"], r["relayed_pps"], r["loss_pct"],
-        r["latency_p50_us"], r["latency_p99_us"], str(r.get("cpu_pct", "-")), ratio))
+    ratio = (r.get("pps_per_core", 0) / b["pps_per_core"]) if b and b.get("pps_per_core") else 0
+    print("%-7s %-5s %-6s %-7s %6d %9.0f %8.4f %8.0f %8.0f %6s %9.0f %7.2fx" % (
+        r["target"], "yes" if r.get("srtp") else "no", r["mode"], r["workers"], r["sessions"],
+        r["relayed_pps"], r["loss_pct"], r["latency_p50_us"], r["latency_p99_us"],
+        str(r.get("cpu_pct", "-")), r.get("pps_per_core", 0), ratio))
 mem = [r["bytes_per_session"] for r in rows if "bytes_per_session" in r]
 if mem:
-    print("user memory per session (RSS growth, second half of the set-up): %.0f bytes" % max(mem))
+    print("user memory per session (RSS growth, second half of the set-up): %.0f bytes (max of runs)" % max(mem))
 EOPY
-echo "results: $OUT/mediad.json"
+echo "libsrtp2 alone, cost per packet as live contexts grow (2 per SRTP leg):"
+"$B/test/srtpscale" 100000 | tee "$OUT/srtpscale.jsonl"
+echo "results: $OUT/mediad.json $OUT/srtpscale.jsonl"

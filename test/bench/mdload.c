@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <srtp2/srtp.h>
+
 #include "bus.h"
 #include "log.h"
 
@@ -40,9 +42,15 @@ typedef struct {
 
 static struct {
     const char *bus, *phone_ip, *platform_ip, *mode, *bare_ext, *bare_int;
-    int n, seconds, pid, bare_base, burst_count, platform_port;
+    int n, seconds, pid, bare_base, burst_count, platform_port, srtp;
 } opt = { "tcp://127.0.60.1:17800", "127.0.60.5", "127.0.60.3", "paced", NULL,
-          NULL, 100, 5, 0, 0, 200000, 39000 };
+          NULL, 100, 5, 0, 0, 200000, 39000, 0 };
+
+/* --srtp 1: the phone offers SDES AES_CM_128_HMAC_SHA1_80 with this fixed
+ * test key (bytes 0..29, not a secret) and protects what it sends, so
+ * mediad unprotects on EXT and protects towards the phone. */
+static const char srtp_key_b64[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd";
+static srtp_t srtp_tx;
 
 static sess_t *sess;
 static gw_bus_t *bus;
@@ -155,8 +163,17 @@ static void send_media(int kind, int i)
     char call_id[32];
 
     snprintf(call_id, sizeof call_id, "bench-%d", i + 1);
+    Gw__Crypto c = GW__CRYPTO__INIT, *cp = &c;
+
     so.index = 0;
     so.remote = &ep;
+    if (kind == 0 && opt.srtp) {
+        c.tag = 1;
+        c.suite = "AES_CM_128_HMAC_SHA1_80";
+        c.key = (char *)srtp_key_b64;
+        ep.n_crypto = 1;
+        ep.crypto = &cp;
+    }
     ep.addr = (char *)(kind == 0 ? opt.phone_ip : opt.platform_ip);
     ep.port = kind == 0 ? 20000 : (uint32_t)opt.platform_port;
     if (kind == 0) {
@@ -250,7 +267,7 @@ static int udp(const char *ip, int port)
 typedef struct {
     struct mmsghdr m[BATCH];
     struct iovec iov[BATCH];
-    char buf[BATCH][PKT];
+    char buf[BATCH][PKT + SRTP_MAX_TRAILER_LEN];
     unsigned n;
 } batch_t;
 
@@ -273,6 +290,11 @@ static void build(batch_t *b, int dir, int i, const struct sockaddr_in *to)
     memcpy(p + 12, &t, 8);
     b->iov[b->n].iov_base = p;
     b->iov[b->n].iov_len = PKT;
+    if (dir == 0 && opt.srtp) {
+        int len = PKT;
+        if (srtp_protect(srtp_tx, p, &len) == srtp_err_status_ok)
+            b->iov[b->n].iov_len = (size_t)len;
+    }
     memset(&b->m[b->n], 0, sizeof b->m[b->n]);
     b->m[b->n].msg_hdr.msg_iov = &b->iov[b->n];
     b->m[b->n].msg_hdr.msg_iovlen = 1;
@@ -377,6 +399,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--platform")) opt.platform_ip = v;
         else if (!strcmp(k, "--platform-port")) opt.platform_port = atoi(v);
         else if (!strcmp(k, "--count")) opt.burst_count = atoi(v);
+        else if (!strcmp(k, "--srtp")) opt.srtp = atoi(v);
         else if (!strcmp(k, "--bare-ext")) opt.bare_ext = v;
         else if (!strcmp(k, "--bare-int")) opt.bare_int = v;
         else if (!strcmp(k, "--bare-base")) opt.bare_base = atoi(v);
@@ -387,6 +410,22 @@ int main(int argc, char **argv)
         return 2;
     }
     gw_log_init("mdload", GW_LOG_WARN);
+    if (opt.srtp) {
+        static unsigned char key[30];
+        srtp_policy_t pol;
+        for (int i = 0; i < 30; i++)
+            key[i] = (unsigned char)i;
+        memset(&pol, 0, sizeof pol);
+        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+        pol.ssrc.type = ssrc_any_outbound;
+        pol.key = key;
+        pol.window_size = 1024;
+        if (srtp_init() != srtp_err_status_ok || srtp_create(&srtp_tx, &pol) != srtp_err_status_ok) {
+            fprintf(stderr, "mdload: libsrtp2 set-up failed\n");
+            return 1;
+        }
+    }
     bare = opt.bare_ext != NULL;
     sess = calloc((size_t)opt.n, sizeof *sess);
     hist = calloc(HIST_US, sizeof *hist);
@@ -497,16 +536,18 @@ int main(int argc, char **argv)
 
     {
         uint64_t s = sent[0] + sent[1], r = recvd[0] + recvd[1];
-        printf("{\"target\":\"%s\",\"mode\":\"%s\",\"sessions\":%d,\"seconds\":%.3f,"
+        printf("{\"target\":\"%s\",\"srtp\":%d,\"mode\":\"%s\",\"sessions\":%d,\"seconds\":%.3f,"
                "\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"loss_pct\":%.4f,"
                "\"relayed_pps\":%.0f,\"latency_p50_us\":%.0f,\"latency_p99_us\":%.0f",
-               bare ? "bare" : "mediad", opt.mode, opt.n, elapsed, s, r,
+               bare ? "bare" : "mediad", opt.srtp, opt.mode, opt.n, elapsed, s, r,
                s ? 100.0 * (double)(s - (r < s ? r : s)) / (double)s : 0.0,
                (double)r / elapsed, pct(0.50), pct(0.99));
+        if (opt.pid && cpu1 > cpu0)
+            printf(",\"cpu_pct\":%.1f,\"pps_per_core\":%.0f",
+                   100.0 * (cpu1 - cpu0) / elapsed, (double)r / (cpu1 - cpu0));
         if (!bare && opt.pid)
-            printf(",\"cpu_pct\":%.1f,\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,"
-                   "\"bytes_per_session\":%.0f",
-                   100.0 * (cpu1 - cpu0) / elapsed, rss0, rss1,
+            printf(",\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,"
+                   "\"bytes_per_session\":%.0f", rss0, rss1,
                    (double)(rss1 - rss0) * 1024.0 / (opt.n - half));
         printf("}\n");
     }
