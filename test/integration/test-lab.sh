@@ -78,7 +78,9 @@ inbound() { # SCENARIO N RATE
         -mp $((16000 + (uport - 5090) * 100)) -s service -m "$2" -r "$3" -l "$2" \
         -nostdin -trace_err -timeout 50s >"$T/in-$uport.out" 2>&1)
 }
-inbound_bg() { uport=$((uport + 1)); uport=$((uport - 1)); inbound "$@" & BG=$!; PIDS="$PIDS $BG"; uport=$((uport + 1)); }
+# inbound_bg: the same in the background (BG = its pid); inbound's port
+# step happens in the subshell, so the parent takes it too.
+inbound_bg() { inbound "$@" & BG=$!; PIDS="$PIDS $BG"; uport=$((uport + 1)); }
 (cd "$T" && exec ip netns exec "$(lab_ns $ID lan)" sipp -sf "$SIPP_DIR/uas_echo.xml" -i "$LAB_LAN" \
     -p 5080 -mi "$LAB_LAN" -mp 17000 -rtp_echo -nostdin -timeout 300s >"$T/lan-uas.out" 2>&1) &
 PIDS="$PIDS $!"
@@ -92,7 +94,6 @@ inbound uac_pcap.xml 4 4
 check "4 calls internet -> lan through the perimeter NAT (sipp $?)" [ $? -eq 0 ]
 check "RTP both ways through media1 on all 4 calls ($(full media1))" \
     wait_until 5 sh -c "[ \$(grep 'stream 0 ended' '$T/media1.log' | grep -c 'EXT in $PKTS out $PKTS dropped 0, INT in $PKTS out $PKTS dropped 0') -ge 4 ]"
-uac_log=$(ls -t "$T"/uac_pcap_*_messages.log 2>/dev/null | head -n 1)
 
 # ---- a second media node joins during the run
 start_daemon media2 $(NS media2) "$BIN/mediad" $M2
