@@ -9,7 +9,8 @@ libsofia-sip-ua-dev libsrtp2-dev libgnutls28-dev libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler libuv1-dev libinih-dev
 sip-tester stun-client tshark coturn python3-pylibsrtp python3-zmq
 protobuf-compiler python3-protobuf baresip-core
-iproute2 nftables clang libclang-rt-14-dev"
+iproute2 nftables clang libclang-rt-14-dev
+gnutls-bin"
 
 missing=""
 for p in $PKGS; do

@@ -7,6 +7,7 @@
 #include "conf.h"
 #include "bus.h"
 #include "net.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -58,14 +59,15 @@ const gw_cfg_directive_t turn_conf_directives[] = {
     { "denied_peers", GW_CFG_STR, OFF(denied_peers), "", 0, 0,
       "further CIDRs relaying must never reach" },
     { "tls_port", GW_CFG_INT, OFF(tls_port), "0", 0, 65535,
-      "TURN over TLS port (5349 as a rule); 0 = none (TLS: not yet)" },
+      "TURN over TLS port (5349 as a rule), on listen_addr; 0 = none" },
     { "tls_cert", GW_CFG_STR, OFF(tls_cert), "", 0, 0,
       "PEM certificate chain for TLS, leaf first" },
     { "tls_key", GW_CFG_STR, OFF(tls_key), "", 0, 0,
       "PEM private key for TLS" },
     { "tls_priority", GW_CFG_STR, OFF(tls_priority),
-      "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", 0, 0,
-      "GnuTLS priority string (versions, ciphers, groups)" },
+      "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", 0, 0,
+      "GnuTLS priority string (versions, ciphers, groups); TLS 1.0 and 1.1 "
+      "are always removed" },
     GW_CFG_END
 };
 
@@ -93,11 +95,21 @@ int turn_conf_check(const turn_conf_t *c, char *err, size_t errlen)
         return -EINVAL;
     }
     if (c->tls_port != 0) {
-        /* Declared so that configs can be written now; the GnuTLS
-         * listener is not there yet, and a silently ignored TLS port
-         * would be worse than a refusal. */
-        snprintf(err, errlen, "tls_port: TURN over TLS is not implemented yet");
-        return -EINVAL;
+        turn_tls_t *tls;
+        char why[512];
+
+        if (c->tls_port == c->port) {
+            snprintf(err, errlen, "tls_port: same as port (%d)", c->port);
+            return -EINVAL;
+        }
+        /* Loading them here is what makes `turnd --check` catch a bad
+         * certificate, key or priority string before a start does. */
+        if (turn_tls_new(&tls, c->tls_cert, c->tls_key, c->tls_priority, why,
+                         sizeof why) < 0) {
+            snprintf(err, errlen, "tls: %s", why);
+            return -EINVAL;
+        }
+        turn_tls_free(tls);
     }
     if (c->relay_range.hi < c->relay_range.lo) {
         snprintf(err, errlen, "relay_range: empty");

@@ -45,7 +45,8 @@ typedef struct {
 /* Directives of section "turnd", offsets into turn_conf_t. */
 extern const gw_cfg_directive_t turn_conf_directives[];
 
-/* Cross-field and format checks after loading: 0, or -EINVAL with a
+/* Cross-field and format checks after loading, and with tls_port set the
+ * TLS chain, key and priority string are loaded once: 0, or -EINVAL with a
  * reason in err. */
 int turn_conf_check(const turn_conf_t *c, char *err, size_t errlen);
 /* The address to advertise: advertised_addr, or listen_addr when empty. */

@@ -20,6 +20,7 @@
 #include "node.h"
 #include "stun.h"
 #include "tcp.h"
+#include "tls.h"
 #include "turn.h"
 #include "udp.h"
 
@@ -42,6 +43,8 @@ typedef struct {
     int allocs_started;
     turn_udp_t udp;
     turn_tcp_t tcp;
+    turn_tcp_t tls;            /* TURN over TLS, when tls_port is set */
+    turn_tls_t *tls_cred;      /* chain, key, priority; freed after the loop */
 
     gw_bus_t *bus;
     gw_bus_uv_t bus_uv;
@@ -283,6 +286,7 @@ static void stop_all(turn_daemon_t *d)
         gw_bus_uv_stop(&d->bus_uv);
     if (d->allocs_started)
         turn_allocs_stop(&d->turn.allocs);
+    turn_tcp_stop(&d->tls);
     turn_tcp_stop(&d->tcp);
     turn_udp_stop(&d->udp);
     if (d->signals_started) {
@@ -362,6 +366,35 @@ static int start_turn(turn_daemon_t *d)
     return 0;
 }
 
+/* TURN over TLS on tls_port, same address (RFC 8656 section 3.5). */
+static int start_tls(turn_daemon_t *d)
+{
+    const turn_conf_t *c = d->conf;
+    struct sockaddr_storage ss;
+    char a[GW_ADDRSTRLEN], err[512];
+    int rc;
+
+    if (c->tls_port == 0)
+        return 0;
+    rc = turn_tls_new(&d->tls_cred, c->tls_cert, c->tls_key, c->tls_priority,
+                      err, sizeof err);
+    if (rc < 0) {
+        GW_ERR("turnd: tls: %s", err);
+        return rc;
+    }
+    gw_addr_parse(c->listen_addr, (unsigned)c->tls_port, &ss);
+    gw_addr_str((struct sockaddr *)&ss, a, sizeof a);
+    rc = turn_tcp_start(&d->tls, &d->loop, (struct sockaddr *)&ss, &d->stun,
+                        d->tls_cred);
+    if (rc < 0) {
+        GW_ERR("turnd: tls listen(%s) failed: %s", a, uv_strerror(rc));
+        return rc;
+    }
+    GW_INFO("turnd: TURN over TLS on tcp %s (certificate %s, priority '%s', "
+            "TLS 1.2 at least)", a, c->tls_cert, c->tls_priority);
+    return 0;
+}
+
 static int start_stun(turn_daemon_t *d)
 {
     const turn_conf_t *c = d->conf;
@@ -381,14 +414,15 @@ static int start_stun(turn_daemon_t *d)
         GW_ERR("turnd: udp bind(%s) failed: %s", a, uv_strerror(rc));
         return rc;
     }
-    rc = turn_tcp_start(&d->tcp, &d->loop, (struct sockaddr *)&ss, &d->stun);
+    rc = turn_tcp_start(&d->tcp, &d->loop, (struct sockaddr *)&ss, &d->stun,
+                        NULL);
     if (rc < 0) {
         GW_ERR("turnd: tcp listen(%s) failed: %s", a, uv_strerror(rc));
         return rc;
     }
     GW_INFO("turnd: STUN on udp %s, tcp %s; relay range %u-%u", a, a,
             c->relay_range.lo, c->relay_range.hi);
-    return 0;
+    return start_tls(d);
 }
 
 int turn_daemon_run(const turn_conf_t *conf)
@@ -431,14 +465,18 @@ fail:
     gw_bus_free(d->bus);
     if (d->allocs_started)
         turn_allocs_free(&d->turn.allocs);
+    turn_tls_free(d->tls_cred);
     if (uv_loop_close(&d->loop) != 0)
         GW_ERR("turnd: handles left open at exit");
     GW_INFO("turnd: stopped (%llu requests, %llu malformed, %llu "
-            "allocations, %llu packets relayed)",
+            "allocations, %llu packets relayed, %llu TLS handshakes, %llu "
+            "TLS failures)",
             (unsigned long long)d->stun.stats.requests,
             (unsigned long long)d->stun.stats.malformed,
             (unsigned long long)d->turn.allocs.stats.created,
-            (unsigned long long)d->turn.allocs.stats.pkts_relayed);
+            (unsigned long long)d->turn.allocs.stats.pkts_relayed,
+            (unsigned long long)d->tls.tls_handshakes,
+            (unsigned long long)d->tls.tls_failed);
     free(d);
     return rc;
 }

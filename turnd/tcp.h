@@ -11,6 +11,9 @@
  * and reading pauses until it is written, so a client that does not read
  * its answers cannot make us buffer without bound.
  *
+ * The same code serves TLS (tls.c) when the listener is given credentials:
+ * the framing then runs on decrypted bytes.
+ *
  * Connections are capped (TURN_TCP_MAX_CONNS) and closed after
  * TURN_TCP_IDLE_MS without a complete message. A connection is freed only
  * in its uv_close callback.
@@ -22,6 +25,7 @@
 #include <uv.h>
 
 #include "stun.h"
+#include "tls.h"
 
 #define TURN_TCP_BUF        8192   /* largest STUN message accepted on TCP */
 #define TURN_TCP_MAX_CONNS  1024
@@ -35,9 +39,12 @@ typedef struct {
     uint64_t refused;          /* over TURN_TCP_MAX_CONNS */
     uint64_t closed_bad;       /* closed for garbage or oversize input */
     uint64_t closed_idle;
+    uint64_t tls_handshakes;   /* TLS mode: completed */
+    uint64_t tls_failed;       /* TLS mode: handshake or record failures */
     unsigned nconns;
     /* private */
     turn_stun_t *stun;         /* shared with udp.c; owned by the daemon */
+    turn_tls_t *tls;           /* NULL = plain TCP; owned by the daemon */
     uv_tcp_t listener;
     uv_timer_t sweep;          /* closes idle connections */
     int started;
@@ -45,10 +52,12 @@ typedef struct {
     turn_tcp_conn_t *conns;    /* every open or closing connection */
 } turn_tcp_t;
 
-/* Binds and listens on `addr`. On failure nothing is left open and the
- * libuv error (negative errno) is returned. */
+/* Binds and listens on `addr`; with `tls` (which must outlive the loop's
+ * last close) every connection speaks TLS (RFC 8656 section 3.5). On
+ * failure nothing is left open and the libuv error (negative errno) is
+ * returned. */
 int turn_tcp_start(turn_tcp_t *t, uv_loop_t *loop, const struct sockaddr *addr,
-                   turn_stun_t *stun);
+                   turn_stun_t *stun, turn_tls_t *tls);
 /* Closes the listener and every connection; `t` must stay valid until the
  * loop has run the closes. Safe to call twice or without a start. */
 void turn_tcp_stop(turn_tcp_t *t);
