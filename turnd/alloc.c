@@ -112,9 +112,11 @@ static int bind_relay(turn_allocs_t *t, turn_alloc_t *a, int even)
         if (rc < 0)
             return rc;
         t->port_used[port - t->port_lo] = 1;
-        a->relay = ss;
-        a->relay_adv = t->adv_ip;
-        gw_addr_set_port(&a->relay_adv, port);
+        memcpy(&a->relay, &ss, gw_addr_len((struct sockaddr *)&ss));
+        memcpy(&a->relay_adv, &t->adv_ip,
+               gw_addr_len((struct sockaddr *)&t->adv_ip));
+        /* sin_port and sin6_port share their offset. */
+        a->relay_adv.in.sin_port = htons((uint16_t)port);
         return 0;
     }
     return UV_EADDRINUSE;
@@ -272,7 +274,7 @@ void turn_alloc_delete(turn_alloc_t *a, const char *reason)
         return;
     a->closing = 1;
     unhash(a);
-    if (a->relay.ss_family != 0)
+    if (a->relay.sa.sa_family != 0)
         t->port_used[gw_addr_port((struct sockaddr *)&a->relay) - t->port_lo] = 0;
     if (a->user != NULL)
         user_put(t, a->user);
@@ -283,6 +285,11 @@ void turn_alloc_delete(turn_alloc_t *a, const char *reason)
              gw_addr_str((struct sockaddr *)&a->client.addr, c, sizeof c),
              gw_addr_str((struct sockaddr *)&a->relay, r, sizeof r), reason);
     uv_close((uv_handle_t *)&a->sock, on_relay_closed);
+}
+
+const char *turn_alloc_username(const turn_alloc_t *a)
+{
+    return a->user != NULL ? a->user->name : "";
 }
 
 void turn_alloc_refresh(turn_alloc_t *a, unsigned lifetime_s)
@@ -335,7 +342,7 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
     if (rc < 0) {
         if (rc == UV_EADDRINUSE)
             t->stats.refused_ports++;
-        if (a->relay.ss_family != 0)
+        if (a->relay.sa.sa_family != 0)
             t->port_used[gw_addr_port((struct sockaddr *)&a->relay) - t->port_lo] = 0;
         a->closing = 1;
         uv_close((uv_handle_t *)&a->sock, on_relay_closed);
@@ -356,7 +363,6 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
     a->user = *up;
     a->user->count++;
     a->client = *c;
-    a->cred = *cred;
     memcpy(a->tid, tid, TURN_STUN_TID_LEN);
     a->bw_tokens = t->bps;
     a->bw_last_ms = uv_now(t->loop);
@@ -387,7 +393,7 @@ unsigned turn_allocs_revoke(turn_allocs_t *t, const char *username)
     unsigned n = 0;
 
     for (turn_alloc_t *a = t->all; a != NULL; a = a->next) {
-        if (a->closing || !user_matches(a->cred.username, username))
+        if (a->closing || !user_matches(a->user->name, username))
             continue;
         turn_alloc_delete(a, "revoked");
         n++;

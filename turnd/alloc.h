@@ -27,8 +27,10 @@
 #include "auth.h"
 #include "client.h"
 
-#define TURN_ALLOC_PERMS      32
-#define TURN_ALLOC_CHANS      32
+/* Per allocation; a client reaches a handful of peers (ICE candidates of
+ * the other party). 16 each keep an allocation near 1.5 KiB. */
+#define TURN_ALLOC_PERMS      16
+#define TURN_ALLOC_CHANS      16
 #define TURN_PERM_LIFETIME_MS 300000
 #define TURN_CHAN_LIFETIME_MS 600000
 /* Room before a relayed payload: STUN header, XOR-PEER-ADDRESS (IPv6),
@@ -40,25 +42,35 @@ typedef struct turn_allocs_s turn_allocs_t;
 typedef struct turn_alloc_s turn_alloc_t;
 typedef struct turn_user_s turn_user_t;
 
+/* An IPv4 or IPv6 transport address in the room it needs (28 bytes rather
+ * than sockaddr_storage's 128): an allocation holds one per permission and
+ * channel, and allocations are many. `&x.sa` is a struct sockaddr. */
+typedef union {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} turn_addr_t;
+
+/* Permission and channel expiries are in seconds of uv_now() (the sweep
+ * runs every second), 32 bits: 136 years of loop time. */
 typedef struct {
-    struct sockaddr_storage ip;      /* port ignored */
-    uint64_t expires_ms;             /* uv_now() */
+    turn_addr_t ip;                  /* port ignored */
+    uint32_t expires_s;              /* uv_now() / 1000 */
 } turn_perm_t;
 
 typedef struct {
+    turn_addr_t peer;
     uint16_t num;
-    struct sockaddr_storage peer;
-    uint64_t expires_ms;
+    uint32_t expires_s;              /* uv_now() / 1000 */
 } turn_chan_t;
 
 struct turn_alloc_s {
     /* read-only */
     turn_client_t client;
-    turn_user_t *user;
-    turn_auth_cred_t cred;           /* username, key, integrity type */
+    turn_user_t *user;               /* username, quota; NULL once deleted */
     uint8_t tid[TURN_STUN_TID_LEN];  /* of the Allocate (retransmissions) */
-    struct sockaddr_storage relay;   /* bound address and port */
-    struct sockaddr_storage relay_adv; /* advertised address, same port */
+    turn_addr_t relay;               /* bound address and port */
+    turn_addr_t relay_adv;           /* advertised address, same port */
     uint64_t expires_ms;
     uint64_t pkts_to_peer, pkts_to_client;
     uint64_t dropped;                /* no permission, over bandwidth, send */
@@ -117,6 +129,9 @@ void turn_allocs_stop(turn_allocs_t *t);
 void turn_allocs_free(turn_allocs_t *t);
 
 turn_alloc_t *turn_allocs_find(turn_allocs_t *t, const turn_client_t *c);
+/* The username that made a live (found, not deleted) allocation. The
+ * allocation keeps no key: answers use the request's credentials. */
+const char *turn_alloc_username(const turn_alloc_t *a);
 /* Creates an allocation for `c` with a relay port. 0 with *out, or
  * -EDQUOT (user quota), -ENOSPC (capacity), -EADDRINUSE (no free port),
  * -ENOMEM, or a libuv error. */

@@ -27,11 +27,12 @@ int turn_same_ip(const struct sockaddr *a, const struct sockaddr *b)
 
 int turn_perm_add(turn_alloc_t *a, const struct sockaddr *peer)
 {
-    uint64_t exp = uv_now(a->tab->loop) + TURN_PERM_LIFETIME_MS;
+    uint32_t exp = (uint32_t)((uv_now(a->tab->loop) + TURN_PERM_LIFETIME_MS) /
+                              1000);
 
     for (unsigned i = 0; i < a->nperms; i++) {
         if (turn_same_ip((struct sockaddr *)&a->perms[i].ip, peer)) {
-            a->perms[i].expires_ms = exp;
+            a->perms[i].expires_s = exp;
             return 0;
         }
     }
@@ -39,7 +40,7 @@ int turn_perm_add(turn_alloc_t *a, const struct sockaddr *peer)
         return -ENOSPC;
     memset(&a->perms[a->nperms].ip, 0, sizeof a->perms[0].ip);
     memcpy(&a->perms[a->nperms].ip, peer, gw_addr_len(peer));
-    a->perms[a->nperms].expires_ms = exp;
+    a->perms[a->nperms].expires_s = exp;
     a->nperms++;
     return 0;
 }
@@ -91,20 +92,22 @@ int turn_chan_bind(turn_alloc_t *a, uint16_t num, const struct sockaddr *peer)
         memset(&c->peer, 0, sizeof c->peer);
         memcpy(&c->peer, peer, gw_addr_len(peer));
     }
-    c->expires_ms = uv_now(a->tab->loop) + TURN_CHAN_LIFETIME_MS;
+    c->expires_s = (uint32_t)((uv_now(a->tab->loop) + TURN_CHAN_LIFETIME_MS) /
+                              1000);
     return 0;
 }
 
-void turn_perm_sweep(turn_alloc_t *a, uint64_t now)
+void turn_perm_sweep(turn_alloc_t *a, uint64_t now_ms)
 {
+    uint32_t now = (uint32_t)(now_ms / 1000);
     unsigned i, j;
 
     for (i = j = 0; i < a->nperms; i++)
-        if (a->perms[i].expires_ms > now)
+        if (a->perms[i].expires_s > now)
             a->perms[j++] = a->perms[i];
     a->nperms = j;
     for (i = j = 0; i < a->nchans; i++)
-        if (a->chans[i].expires_ms > now)
+        if (a->chans[i].expires_s > now)
             a->chans[j++] = a->chans[i];
     a->nchans = j;
 }

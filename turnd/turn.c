@@ -127,7 +127,7 @@ static turn_alloc_t *own_alloc(turn_req_t *r, const turn_auth_cred_t *cred)
         reply_error(r, cred, 437, "Allocation Mismatch", NULL, 0);
         return NULL;
     }
-    if (strcmp(a->cred.username, cred->username) != 0) {
+    if (strcmp(turn_alloc_username(a), cred->username) != 0) {
         reply_error(r, cred, 441, "Wrong Credentials", NULL, 0);
         return NULL;
     }
@@ -158,7 +158,8 @@ static void put_u32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-static int reply_allocated(turn_req_t *r, const turn_alloc_t *a)
+static int reply_allocated(turn_req_t *r, const turn_alloc_t *a,
+                           const turn_auth_cred_t *cred)
 {
     uint64_t now = uv_now(r->t->allocs.loop);
     uint8_t lt[4];
@@ -171,7 +172,7 @@ static int reply_allocated(turn_req_t *r, const turn_alloc_t *a)
     turn_stun_enc_attr(&e, TURN_ATTR_LIFETIME, lt, 4);
     turn_stun_enc_xaddr(&e, TURN_ATTR_XOR_MAPPED_ADDRESS,
                         (const struct sockaddr *)&r->c->addr);
-    return finish(r, &e, &a->cred);
+    return finish(r, &e, cred);
 }
 
 int turn_on_allocate(turn_req_t *r)
@@ -190,8 +191,8 @@ int turn_on_allocate(turn_req_t *r)
         /* A retransmission of the request that made it gets the same
          * answer; anything else is a mismatch. */
         if (memcmp(a->tid, r->req->tid, TURN_STUN_TID_LEN) == 0 &&
-            strcmp(a->cred.username, cred.username) == 0)
-            return reply_allocated(r, a);
+            strcmp(turn_alloc_username(a), cred.username) == 0)
+            return reply_allocated(r, a, &cred);
         return reply_error(r, &cred, 437, "Allocation Mismatch", NULL, 0);
     }
     tr = turn_stun_find(r->req, TURN_ATTR_REQUESTED_TRANSPORT);
@@ -226,7 +227,7 @@ int turn_on_allocate(turn_req_t *r)
                             lifetime(t, asked), even != NULL, &a);
     switch (rc) {
     case 0:
-        return reply_allocated(r, a);
+        return reply_allocated(r, a, &cred);
     case -EDQUOT:
         return reply_error(r, &cred, 486, "Allocation Quota Reached", NULL, 0);
     case -ENOSPC:
@@ -283,7 +284,7 @@ static int check_peer(turn_req_t *r, const turn_auth_cred_t *cred,
         reply_error(r, cred, 403, "Forbidden", NULL, 0);
         return 1;
     }
-    if (peer->ss_family != a->relay.ss_family) {
+    if (peer->ss_family != a->relay.sa.sa_family) {
         reply_error(r, cred, 443, "Peer Address Family Mismatch", NULL, 0);
         return 1;
     }
@@ -366,7 +367,7 @@ void turn_on_send(turn_t *t, const turn_stun_msg_t *ind, const turn_client_t *c)
         t->stats.denied_peers++;
         return;
     }
-    if (peer.ss_family != a->relay.ss_family ||
+    if (peer.ss_family != a->relay.sa.sa_family ||
         !turn_perm_has(a, (struct sockaddr *)&peer)) {
         t->allocs.stats.dropped_perm++;
         return;

@@ -5,6 +5,7 @@
  * against turnd's own check. "turn.h" below is sigd's (-Isigd comes before
  * -Iturnd); nothing here needs turnd's. */
 #include "runner.h"
+#include "alloc.h"
 #include "auth.h"
 #include "peer.h"
 #include "stun_msg.h"
@@ -202,7 +203,16 @@ TEST(safe_peers_every_form)
     CHECK_INT(turn_peers_init(&p, "", "nonsense", err, sizeof err), ==, -EINVAL);
 }
 
+/* Memory per allocation: permissions and channels in compact addresses,
+ * no key or username copy (it was 9,984 bytes). */
+TEST(alloc_is_small)
+{
+    CHECK_INT(sizeof(turn_alloc_t), <=, 1700);
+    CHECK_INT(sizeof(turn_addr_t), ==, sizeof(struct sockaddr_in6));
+}
+
 static const gw_test_t tests[] = {
+    T(alloc_is_small),
     T(integrity_roundtrip),
     T(integrity_rfc5769_long_term),
     T(channel_data_framing),
