@@ -14,17 +14,35 @@
  * per socket, retransmitted after 500 ms. Prints one line:
  *   allocations N seconds S rate R/s errors E timeouts T
  * Loopback benchmarking only; nothing here checks certificates or nonces.
+ *
+ * Relay mode (relayed packets/s, CPU per relayed packet, memory per
+ * allocation):
+ *   turnload -r IP PORT USER PASSWORD ALLOCS SECONDS PEER_IP PPS SERVER_PID
+ * forks an echo peer on PEER_IP (recvmmsg/sendmmsg, sends every datagram
+ * back to the relay it came from), makes ALLOCS allocations one by one,
+ * each with a channel to the echo peer, reading SERVER_PID's VmRSS after
+ * half and after all of them, then sends 160-byte ChannelData round-robin
+ * over the allocations: SECONDS paced at PPS in total, then SECONDS
+ * unpaced with at most 512 packets in flight. Each echoed packet crossed
+ * the server twice (client -> peer, peer -> client); the server's CPU
+ * (utime + stime from /proc/SERVER_PID/stat) is divided by the relayed
+ * packets the echo peer and the clients saw. Prints three lines:
+ *   relay allocs N errors E rss_half_kb A rss_full_kb B bytes_per_alloc C
+ *   relay paced sent S echoed P received R loss L% pps X cpu_s C us_per_pkt U
+ *   relay unpaced ... (same fields)
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -192,8 +210,321 @@ static void on_answer(cl_t *c, const uint8_t *m, size_t len)
     next(c);
 }
 
+/* ---- relay mode ---- */
+
+#define RPAYLOAD 160
+#define RWINDOW  512
+#define RCHAN    0x4000
+
+static struct sockaddr_in peer = { .sin_family = AF_INET };
+
+/* The echo peer (child): every datagram back to where it came from; at
+ * SIGTERM writes its count to `out`. */
+static volatile sig_atomic_t echo_stop;
+static void on_term(int sig) { (void)sig; echo_stop = 1; }
+
+static void echo_peer(int fd, int out)
+{
+    enum { B = 64 };
+    static uint8_t bufs[B][2048];
+    struct mmsghdr m[B];
+    struct iovec iov[B];
+    struct sockaddr_in from[B];
+    unsigned long long got = 0;
+    struct sigaction sa = { .sa_handler = on_term };
+
+    sigaction(SIGTERM, &sa, NULL);
+    while (!echo_stop) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int k;
+
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        for (int i = 0; i < B; i++) {
+            iov[i].iov_base = bufs[i];
+            iov[i].iov_len = sizeof bufs[i];
+            memset(&m[i], 0, sizeof m[i]);
+            m[i].msg_hdr.msg_iov = &iov[i];
+            m[i].msg_hdr.msg_iovlen = 1;
+            m[i].msg_hdr.msg_name = &from[i];
+            m[i].msg_hdr.msg_namelen = sizeof from[i];
+        }
+        k = recvmmsg(fd, m, B, MSG_DONTWAIT, NULL);
+        if (k <= 0)
+            continue;
+        got += (unsigned long long)k;
+        for (int i = 0; i < k; i++)
+            iov[i].iov_len = m[i].msg_len;
+        sendmmsg(fd, m, (unsigned)k, 0);
+    }
+    if (write(out, &got, sizeof got) != (ssize_t)sizeof got)
+        _exit(1);
+    _exit(0);
+}
+
+static double proc_cpu_s(int pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    if (fgets(buf, sizeof buf, f) == NULL) {
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    p = strrchr(buf, ')');   /* comm may hold spaces */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                            &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long proc_rss_kb(int pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* One request/answer on a connected socket, 3 tries of 1 s: the answer's
+ * class (0-3), or -1. */
+static int transact(cl_t *c, uint8_t *resp, size_t cap, size_t *rlen)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        double until;
+
+        send_req(c);
+        until = c->sent + 1.0;
+        while (now_s() < until) {
+            struct pollfd p = { .fd = c->fd, .events = POLLIN };
+            ssize_t r;
+
+            if (poll(&p, 1, 100) <= 0)
+                continue;
+            r = recv(c->fd, resp, cap, MSG_DONTWAIT);
+            if (r < 20 || memcmp(resp + 8, c->tid, 12) != 0)
+                continue;
+            *rlen = (size_t)r;
+            return ((resp[0] & 1) << 1) | ((resp[1] >> 4) & 1);
+        }
+    }
+    return -1;
+}
+
+/* ChannelBind RCHAN to the echo peer, with credentials. */
+static void build_chanbind(cl_t *c)
+{
+    uint8_t *p = c->req, mac[20], num[4] = { RCHAN >> 8, RCHAN & 0xff, 0, 0 };
+    uint8_t xpa[8] = { 0, 1 };
+    uint32_t ip = ntohl(peer.sin_addr.s_addr) ^ 0x2112A442u;
+    uint16_t port = ntohs(peer.sin_port) ^ 0x2112;
+    size_t off = 20;
+
+    xpa[2] = (uint8_t)(port >> 8); xpa[3] = (uint8_t)port;
+    xpa[4] = (uint8_t)(ip >> 24); xpa[5] = (uint8_t)(ip >> 16);
+    xpa[6] = (uint8_t)(ip >> 8); xpa[7] = (uint8_t)ip;
+    for (int i = 0; i < 12; i++)
+        c->tid[i] = (uint8_t)rand();
+    p[0] = 0x00; p[1] = 0x09;
+    p[4] = 0x21; p[5] = 0x12; p[6] = 0xa4; p[7] = 0x42;
+    memcpy(p + 8, c->tid, 12);
+    off += put_attr(p + off, 0x000C, num, 4);
+    off += put_attr(p + off, 0x0012, xpa, 8);
+    off += put_attr(p + off, 0x0006, user, strlen(user));
+    off += put_attr(p + off, 0x0014, realm, realmlen);
+    off += put_attr(p + off, 0x0015, c->nonce, c->noncelen);
+    p[2] = (uint8_t)((off + 24 - 20) >> 8); p[3] = (uint8_t)(off + 24 - 20);
+    gnutls_hmac_fast(GNUTLS_MAC_SHA1, key, 16, p, off, mac);
+    off += put_attr(p + off, 0x0008, mac, 20);
+    p[2] = (uint8_t)((off - 20) >> 8); p[3] = (uint8_t)(off - 20);
+    c->reqlen = off;
+}
+
+/* Allocate (401, then with credentials) and ChannelBind: 0 or -1. */
+static int relay_setup(cl_t *c)
+{
+    uint8_t resp[2048];
+    size_t rlen;
+
+    build(c, 0x0003, 0, 0);
+    if (transact(c, resp, sizeof resp, &rlen) != 3)
+        return -1;
+    learn(c, resp, rlen);
+    for (int tries = 0; tries < 2; tries++) {
+        int cls;
+
+        build(c, 0x0003, 1, 0);
+        cls = transact(c, resp, sizeof resp, &rlen);
+        if (cls == 2)
+            break;
+        if (cls != 3 || tries == 1)
+            return -1;
+        learn(c, resp, rlen);   /* 438: a fresh nonce */
+    }
+    build_chanbind(c);
+    return transact(c, resp, sizeof resp, &rlen) == 2 ? 0 : -1;
+}
+
+/* One phase: SECS seconds of ChannelData, paced at pps (0 = unpaced with
+ * a window). Returns packets received back; *sent gets those sent. */
+static unsigned long long relay_phase(int n, double secs, double pps,
+                                      unsigned long long *sent)
+{
+    uint8_t pkt[4 + RPAYLOAD], buf[2048];
+    unsigned long long tx = 0, rx = 0;
+    double t0 = now_s(), end = t0 + secs, t;
+    int next_c = 0;
+
+    pkt[0] = RCHAN >> 8; pkt[1] = RCHAN & 0xff; pkt[2] = 0; pkt[3] = RPAYLOAD;
+    memset(pkt + 4, 0xab, RPAYLOAD);
+    while ((t = now_s()) < end) {
+        unsigned long long due = pps > 0 ? (unsigned long long)((t - t0) * pps)
+                                         : rx + RWINDOW;
+        int burst = 0;
+
+        while (tx < due && burst < 64) {
+            if (send(cl[next_c].fd, pkt, sizeof pkt, MSG_DONTWAIT) == (ssize_t)sizeof pkt)
+                tx++;
+            else if (pps <= 0)
+                break;
+            else
+                tx++;   /* counted as lost */
+            next_c = (next_c + 1) % n;
+            burst++;
+        }
+        if (poll(pf, (nfds_t)n, pps > 0 ? 1 : 0) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < n; i++) {
+            if (!(pf[i].revents & POLLIN))
+                continue;
+            while (recv(cl[i].fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+                rx++;
+        }
+    }
+    /* Stragglers: 200 ms. */
+    end = now_s() + 0.2;
+    while (now_s() < end) {
+        if (poll(pf, (nfds_t)n, 20) <= 0)
+            continue;
+        for (int i = 0; i < n; i++)
+            while (recv(cl[i].fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+                rx++;
+    }
+    *sent = tx;
+    return rx;
+}
+
+static int relay_main(int argc, char **argv)
+{
+    int n, spid, echofd, pipefd[2], errors = 0;
+    double secs, pps;
+    long rss_half = -1, rss_full = -1;
+    socklen_t plen = sizeof peer;
+    pid_t child;
+    int bufsz = 4 << 20;
+
+    if (argc < 10 || inet_pton(AF_INET, argv[2], &srv.sin_addr) != 1 ||
+        inet_pton(AF_INET, argv[8], &peer.sin_addr) != 1) {
+        fprintf(stderr, "usage: turnload -r IP PORT USER PASSWORD ALLOCS SECONDS "
+                "PEER_IP PPS SERVER_PID\n");
+        return 2;
+    }
+    srv.sin_port = htons((uint16_t)atoi(argv[3]));
+    user = argv[4];
+    pass = argv[5];
+    n = atoi(argv[6]);
+    secs = atof(argv[7]);
+    pps = atof(argv[9]);
+    spid = atoi(argv[10]);
+    if (n < 2 || n > MAXC || secs <= 0 || pps <= 0 || spid <= 0) {
+        fprintf(stderr, "turnload: bad ALLOCS (2..%d), SECONDS, PPS or PID\n", MAXC);
+        return 2;
+    }
+    echofd = socket(AF_INET, SOCK_DGRAM, 0);
+    setsockopt(echofd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+    setsockopt(echofd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
+    if (echofd < 0 || bind(echofd, (struct sockaddr *)&peer, sizeof peer) < 0 ||
+        getsockname(echofd, (struct sockaddr *)&peer, &plen) < 0 || pipe(pipefd) < 0) {
+        perror("turnload: echo peer");
+        return 1;
+    }
+    child = fork();
+    if (child < 0) {
+        perror("turnload: fork");
+        return 1;
+    }
+    if (child == 0) {
+        close(pipefd[0]);
+        echo_peer(echofd, pipefd[1]);
+    }
+    close(pipefd[1]);
+    close(echofd);
+    srand((unsigned)getpid());
+    for (int i = 0; i < n; i++) {
+        if (open_client(i) < 0) {
+            perror("turnload: socket");
+            kill(child, SIGTERM);
+            return 1;
+        }
+        setsockopt(cl[i].fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
+        if (relay_setup(&cl[i]) < 0)
+            errors++;
+        if (i + 1 == n / 2) {
+            usleep(200000);
+            rss_half = proc_rss_kb(spid);
+        }
+    }
+    usleep(200000);
+    rss_full = proc_rss_kb(spid);
+    printf("relay allocs %d errors %d rss_half_kb %ld rss_full_kb %ld bytes_per_alloc %.0f\n",
+           n, errors, rss_half, rss_full,
+           (double)(rss_full - rss_half) * 1024.0 / (double)(n - n / 2));
+    for (int phase = 0; phase < 2; phase++) {
+        unsigned long long sent, rx;
+        double c0 = proc_cpu_s(spid), c1, t0 = now_s(), dt, relayed;
+
+        rx = relay_phase(n, secs, phase == 0 ? pps : 0, &sent);
+        dt = now_s() - t0;
+        c1 = proc_cpu_s(spid);
+        /* What reached the peer is not counted here (the echo peer runs
+         * on): each packet back crossed the server twice, each lost one
+         * at least once. */
+        relayed = 2.0 * (double)rx + (double)(sent - rx);
+        printf("relay %s sent %llu received %llu loss %.2f%% pps %.0f cpu_s %.2f "
+               "us_per_pkt %.2f\n", phase == 0 ? "paced" : "unpaced", sent, rx,
+               sent ? 100.0 * (double)(sent - rx) / (double)sent : 0.0,
+               relayed / dt, c1 - c0, relayed > 0 ? (c1 - c0) * 1e6 / relayed : 0.0);
+        fflush(stdout);
+    }
+    kill(child, SIGTERM);
+    {
+        unsigned long long got = 0;
+        if (read(pipefd[0], &got, sizeof got) == (ssize_t)sizeof got)
+            printf("relay echo_peer_received %llu\n", got);
+    }
+    waitpid(child, NULL, 0);
+    return errors == n ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "-r") == 0)
+        return relay_main(argc, argv);
     int n = argc > 5 ? atoi(argv[5]) : 32;
     double secs = argc > 6 ? atof(argv[6]) : 5, t0, end;
     uint8_t buf[2048];
