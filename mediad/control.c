@@ -503,8 +503,38 @@ void md_control_done(md_t *md, md_cmd_t *cmd)
         cmd->sess->worker->assigned--;
         md_session_unlink(md, cmd->sess);
     }
-    send_reply(md, cmd->peer, cmd->request_id, &cmd->reply.r);
+    if (!cmd->quiet)
+        send_reply(md, cmd->peer, cmd->request_id, &cmd->reply.r);
     cmd_free(cmd);
+}
+
+unsigned md_control_purge(void *ctx)
+{
+    md_t *md = ctx;
+    Gw__MediaDelete del = GW__MEDIA_DELETE__INIT;
+    Gw__Envelope env = GW__ENVELOPE__INIT;
+    unsigned n = 0;
+
+    del.reason = "sigd restarted: session unknown to it";
+    env.body_case = GW__ENVELOPE__BODY_DEL;
+    env.del = &del;
+    for (unsigned b = 0; b < MD_HASH_BUCKETS; b++) {
+        while (md->buckets[b]) {
+            md_session_t *s = md->buckets[b];
+            md_cmd_t *cmd = cmd_new(MD_CMD_DELETE, s, "", &env);
+            del.session_id = s->id;
+            if (cmd != NULL && (cmd->msg = copy_msg(&del.base)) != NULL) {
+                cmd->quiet = 1;
+                md_worker_post(s->worker, cmd);
+            } else if (cmd != NULL) {
+                cmd_free(cmd);
+            }
+            s->worker->assigned--;
+            md_session_unlink(md, s);
+            n++;
+        }
+    }
+    return n;
 }
 
 static void on_registered(gw_bus_t *bus, const char *peer,

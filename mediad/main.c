@@ -142,6 +142,7 @@ int main(int argc, char **argv)
     md->node.reg = &md->reg;
     md->node.fill = md_control_fill_heartbeat;
     md->node.ctx = md;
+    md->node.purge = md_control_purge;
     gw_node_start(&md->node, md->loop, md->bus);
 
     uv_signal_init(md->loop, &sigint);

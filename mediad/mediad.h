@@ -95,6 +95,9 @@ extern const gw_cfg_directive_t md_config_directives[];
 /* control.c */
 extern const gw_bus_route_t md_control_routes[];
 void md_control_fill_heartbeat(Gw__Heartbeat *hb, void *ctx);
+/* Drops every session: sigd restarted and no longer knows them (the
+ * node's purge hook). Returns how many. */
+unsigned md_control_purge(void *ctx);
 /* Runs in the main thread for every command a worker finished. */
 void md_control_done(md_t *md, md_cmd_t *cmd);
 

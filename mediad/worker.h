@@ -49,6 +49,7 @@ struct md_cmd_s {
     md_cmd_kind_t kind;
     md_session_t *sess;           /* referenced */
     int create;                   /* an offer that creates the session */
+    int quiet;                    /* no bus reply (purge) */
     char peer[GW_BUS_PEERLEN];    /* who asked, for the reply */
     uint64_t request_id;
     void *msg;                    /* unpacked private copy of the request */

@@ -20,8 +20,10 @@ sleep 0.5
 for suite in AES_CM_128_HMAC_SHA1_80 AES_CM_128_HMAC_SHA1_32 AEAD_AES_128_GCM BOGUS; do
     /usr/bin/python3 "$HERE/sip/srtp_uac.py" "$PHONE" "$EXT" 15060 "$suite" 30 >"$T/uac.out" 2>&1
     grep -E "^(ok|not ok) - " "$T/uac.out"
-    PASSED=$((PASSED + $(grep -c '^ok - ' "$T/uac.out")))
-    FAILED=$((FAILED + $(grep -c '^not ok - ' "$T/uac.out")))
+    p=$(grep -c '^ok - ' "$T/uac.out" 2>/dev/null); f=$(grep -c '^not ok - ' "$T/uac.out" 2>/dev/null)
+    PASSED=$((PASSED + ${p:-0}))
+    FAILED=$((FAILED + ${f:-0}))
+    [ "${p:-0}" -eq 0 ] && [ "${f:-0}" -eq 0 ] && not_ok "$suite: the UAC reported nothing"
     grep -q "^Traceback" "$T/uac.out" && { not_ok "$suite: UAC crashed"; sed 's/^/# /' "$T/uac.out"; }
 done
 uas_log=$(ls "$T"/uas_echo_*_messages.log | head -n 1)

@@ -499,6 +499,32 @@ def test_exhaustion(bus):
         s.close()
 
 
+def test_purge(bus):
+    """sigd restarted: it answers the node's heartbeat with ENOENT; the node
+    registers again and drops the sessions the new sigd knows nothing of."""
+    socks = [udp(PHONE), udp(PHONE)]
+    for s in socks:
+        offer(bus, True, s)
+    deadline = time.time() + 5
+    answered = False
+    while time.time() < deadline and not answered:
+        ident, env = bus.recv(200)
+        if env is not None and env.WhichOneof("body") == "heartbeat":
+            out = gw_pb2.Envelope(request_id=bus.next_id(), correlation_id=env.request_id)
+            out.error.status = gw_pb2.ST_ENOENT
+            out.error.text = "unknown node or epoch"
+            bus.sock.send_multipart([ident, out.SerializeToString()])
+            answered = True
+    reg = bus.wait_register() if answered else None
+    q = bus.call(lambda env: env.query.SetInParent())
+    report(reg is not None and q is not None and q.media_reply.sessions == 0 and
+           q.media_reply.ports_in_use == 0,
+           "after a sigd restart the node registers again and drops its orphaned sessions (%r)" %
+           (q and (q.media_reply.sessions, q.media_reply.ports_in_use),))
+    for s in socks:
+        s.close()
+
+
 def test_unsupported_suite(bus):
     phone = udp(PHONE)
     sid, rep = offer(bus, True, phone, crypto=(1, "F8_128_HMAC_SHA1_80", "AAAA"))
@@ -536,6 +562,7 @@ def main():
     test_unsupported_suite(bus)
     test_dscp(bus)
     test_exhaustion(bus)
+    test_purge(bus)
     test_timeout(bus)
     q = bus.call(lambda env: env.query.SetInParent())
     report(q is not None and q.media_reply.sessions == 0 and q.media_reply.ports_in_use == 0,
