@@ -5,7 +5,8 @@
 #   2. mediad with one worker, the same loads, plain RTP;
 #   3. mediad with one worker, SRTP <-> RTP (AES_CM_128_HMAC_SHA1_80: the
 #      phone side sends SRTP that mediad unprotects, and gets SRTP back);
-#   4. mediad with one worker per core, the same loads as 2.
+#   4. mediad with one worker per core, the same loads as 2;
+#   plus a paced run at LAT_CALLS (1,000) calls for the latency figure.
 # Per-core figures divide the packets relayed by the CPU seconds the relay
 # used (from /proc), so that the load generator's share of the two cores
 # does not count against either relay.
@@ -18,6 +19,7 @@ OUT=${OUT:-build/bench}
 NET=${GW_BENCH_NET:-127.0.60}
 SECS=${SECS:-5}
 CALLS=${CALLS:-1500}
+LAT_CALLS=${LAT_CALLS:-1000}
 BURST_CALLS=${BURST_CALLS:-500}
 BURST_COUNT=${BURST_COUNT:-1000000}
 mkdir -p "$OUT"
@@ -60,6 +62,7 @@ EOC
     bare burst "$BURST_CALLS"
     mediad 1 paced "$CALLS"
     mediad 1 burst "$BURST_CALLS"
+    mediad 1 paced "$LAT_CALLS"
     mediad 1 paced "$CALLS" 1
     mediad 1 burst "$BURST_CALLS" 1
     mediad 0 paced "$CALLS"
@@ -69,7 +72,7 @@ EOC
 /usr/bin/python3 - "$T/results.jsonl" "$OUT/mediad.json" <<'EOPY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-workers = ["-", "-", "1", "1", "1", "1", "cores", "cores"]
+workers = ["-", "-", "1", "1", "1", "1", "1", "cores", "cores"]
 for r, w in zip(rows, workers):
     r["workers"] = w
 json.dump(rows, open(sys.argv[2], "w"), indent=1)
@@ -83,9 +86,11 @@ for r in rows:
         r["target"], "yes" if r.get("srtp") else "no", r["mode"], r["workers"], r["sessions"],
         r["relayed_pps"], r["loss_pct"], r["latency_p50_us"], r["latency_p99_us"],
         str(r.get("cpu_pct", "-")), r.get("pps_per_core", 0), ratio))
-mem = [r["bytes_per_session"] for r in rows if "bytes_per_session" in r]
-if mem:
-    print("user memory per session (RSS growth, second half of the set-up): %.0f bytes (max of runs)" % max(mem))
+for srtp in (0, 1):
+    mem = [r["bytes_per_session"] for r in rows if "bytes_per_session" in r and r.get("srtp") == srtp]
+    if mem:
+        print("user memory per %s session (RSS growth over the second half of the set-up): %.0f bytes"
+              % ("SRTP" if srtp else "plain RTP", max(mem)))
 EOPY
 echo "libsrtp2 alone, cost per packet as live contexts grow (2 per SRTP leg):"
 "$B/test/srtpscale" 100000 | tee "$OUT/srtpscale.jsonl"
