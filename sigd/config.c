@@ -16,6 +16,9 @@ const gw_cfg_directive_t sig_config_directives[] = {
       "INT SIP port (UDP and TCP)" },
     { "internal_target", GW_CFG_STR, F(internal_target), "sip:127.0.0.3:5080", 0, 0,
       "where new requests from EXT are sent (the CTI/PBX)" },
+    { "ext_default_route", GW_CFG_STR, F(ext_default_route), "", 0, 0,
+      "where new requests from INT addressed to sigd itself are sent (a "
+      "trunk), e.g. sip:203.0.113.5:5060; empty = refused with 404" },
     { "bus_bind", GW_CFG_STR, F(bus_bind), "tcp://127.0.0.1:7700", 0, 0,
       "control-bus endpoint sigd binds for nodes and gwctl" },
     { "bus_secret_key_file", GW_CFG_STR, F(bus_secret_key_file), "", 0, 0,

@@ -47,13 +47,16 @@ static void on_stop_timer(sig_daemon_t *sig, su_timer_t *t, sig_daemon_t *arg)
 int main(int argc, char **argv)
 {
     sig_daemon_t *sig = &sig_instance;
-    gw_cfg_section_t secs[] = { { "sigd", sig_config_directives, &sig->cfg } };
+    gw_cfg_section_t secs[] = {
+        { "sigd", sig_config_directives, &sig->cfg },
+        { "antifraud", sig_antifraud_directives, &sig->af_cfg },
+    };
     gw_bus_opts_t bo = { 0 };
     su_timer_t *stop_timer = NULL;
     char err[512];
     int rc = 1;
 
-    rc = gw_cfg_cli(argc, argv, "sigd", secs, 1);
+    rc = gw_cfg_cli(argc, argv, "sigd", secs, sizeof secs / sizeof secs[0]);
     if (rc != 0)
         return rc > 0 ? 0 : 1;
     rc = 1;
@@ -92,7 +95,7 @@ int main(int argc, char **argv)
     su_root_add_prepoll(sig->root, on_prepoll, sig);
     if (sig_nodes_start(sig) < 0 || sig_media_start(sig) < 0)
         goto out_bus;
-    if (sig_proxy_start(sig) < 0)
+    if (sig_antifraud_start(sig) < 0 || sig_proxy_start(sig) < 0)
         goto out_proxy;
     /* A signal that lands while su_root sleeps is seen within 200 ms. */
     stop_timer = su_timer_create(su_root_task(sig->root), 200);
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
 out_proxy:
     sig_calls_fini(sig);
     sig_proxy_stop(sig);
+    sig_antifraud_stop(sig);
     /* Let the deletes reach the nodes before the bus closes. */
     gw_bus_process(sig->bus);
 out_bus:

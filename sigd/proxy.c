@@ -15,6 +15,7 @@
  * that both parties address it on their own side.
  */
 #include "proxy.h"
+#include "antifraud.h"
 #include "call.h"
 #include "dialog.h"
 #include "media.h"
@@ -28,6 +29,7 @@
 #include <strings.h>
 
 #include <sofia-sip/msg_addr.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_util.h>
@@ -112,6 +114,13 @@ static int is_ours(sig_daemon_t *sig, const url_t *u)
 int sig_proxy_is_ours(sig_daemon_t *sig, const url_t *u)
 {
     return is_ours(sig, u);
+}
+
+int sig_proxy_to_agent(sig_daemon_t *sig, const sip_t *sip)
+{
+    const sip_route_t *r = sip->sip_route;
+
+    return r && is_ours(sig, r->r_url) && url_has_param(r->r_url, SIG_FLOW_PARAM);
 }
 
 static void tx_free(sig_tx_t *tx)
@@ -397,6 +406,27 @@ static int start_offer(sig_tx_t *tx, sip_t *sip)
     return 0;
 }
 
+/* A Request-URI naming us is rewritten to the host and port of hop. */
+static int retarget(msg_t *msg, sip_t *sip, const url_t *hop)
+{
+    url_t *ru;
+    sip_request_t *rq;
+
+    ru = url_hdup(msg_home(msg), sip->sip_request->rq_url);
+    if (ru == NULL)
+        return -ENOMEM;
+    ru->url_host = hop->url_host;
+    ru->url_port = hop->url_port;
+    rq = sip_request_create(msg_home(msg), sip->sip_request->rq_method,
+                            sip->sip_request->rq_method_name, (url_string_t *)ru,
+                            NULL);
+    if (rq == NULL)
+        return -ENOMEM;
+    msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_request,
+                       (msg_header_t *)rq);
+    return 0;
+}
+
 /* Removes Route entries naming us, then picks the next hop. Returns 0, or
  * a SIP status. */
 static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
@@ -416,24 +446,17 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
         hop = sip->sip_route->r_url;
     } else if (tx->initial && tx->in_side == EXT) {
         hop = url_hdup(tx->home, URL_STRING_MAKE(sig->cfg.internal_target)->us_url);
-        if (hop == NULL)
+        if (hop == NULL ||
+            (is_ours(sig, sip->sip_request->rq_url) && retarget(msg, sip, hop) < 0))
             return 500;
-        /* A Request-URI naming us is rewritten to the target's host. */
-        if (is_ours(sig, sip->sip_request->rq_url)) {
-            url_t *ru = url_hdup(msg_home(msg), sip->sip_request->rq_url);
-            if (ru == NULL)
-                return 500;
-            ru->url_host = hop->url_host;
-            ru->url_port = hop->url_port;
-            sip_request_t *rq = sip_request_create(msg_home(msg),
-                                                   sip->sip_request->rq_method,
-                                                   sip->sip_request->rq_method_name,
-                                                   (url_string_t *)ru, NULL);
-            if (rq == NULL)
-                return 500;
-            msg_header_replace(msg, (msg_pub_t *)sip,
-                               (msg_header_t *)sip->sip_request, (msg_header_t *)rq);
-        }
+    } else if (tx->initial && is_ours(sig, sip->sip_request->rq_url)) {
+        /* From INT, a new request addressed to sigd itself goes out to
+         * the default trunk. */
+        if (sig->cfg.ext_default_route[0] == '\0')
+            return 404;
+        hop = url_hdup(tx->home, URL_STRING_MAKE(sig->cfg.ext_default_route)->us_url);
+        if (hop == NULL || retarget(msg, sip, hop) < 0)
+            return 500;
     } else {
         hop = sip->sip_request->rq_url;
     }
@@ -628,11 +651,9 @@ static int on_options(sig_daemon_t *sig, nta_incoming_t *irq, const sip_t *sip)
     return 200;
 }
 
-static int on_request(sig_daemon_t *sig, nta_leg_t *leg, nta_incoming_t *irq,
+static int on_request(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq,
                       const sip_t *sip)
 {
-    Gw__Side side = (leg == sig->leg[EXT]) ? EXT : INT;
-
     switch (sip->sip_request->rq_method) {
     case sip_method_ack:
         return on_ack(sig, side, irq, sip);
@@ -747,6 +768,11 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
         return 0;
     }
     sip = sip_object(msg);
+    if (tx->in_side == EXT && status >= 400 &&
+        sig_antifraud_response(tx->sig, tx->irq, tx->method, status, sip) > 0) {
+        msg_destroy(msg);   /* answered with the uniform challenge */
+        goto final;
+    }
     sip_via_remove(msg, sip);
     if (status >= 200 && status < 300)
         confirm_dialog(tx, sip);
@@ -814,14 +840,49 @@ static int on_cancel(sig_tx_t *tx, nta_incoming_t *irq, const sip_t *sip)
     return 200;
 }
 
-/* Messages no transaction or leg took (stray responses). */
-static int on_stray(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *sip)
+/* Every new request reaches us here, before nta makes a transaction of
+ * it (there is no default leg): anti-fraud decides on the bare message,
+ * so a dropped request costs no transaction and gets no answer at all,
+ * not even the 500 nta sends for a transaction destroyed unanswered. The
+ * transaction is then made here and answered as nta's leg_recv() would:
+ * a status returned by on_request() is sent unless a reply went already.
+ * Retransmissions, CANCELs and non-2xx ACKs of existing transactions never
+ * come here. Also gets stray responses (dropped). */
+static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *sip)
 {
-    (void)sig;
-    (void)agent;
-    if (sip && sip->sip_status)
-        GW_DEBUG("stray %d response dropped", sip->sip_status->st_status);
-    msg_destroy(msg);
+    Gw__Side side = agent == sig->agent[EXT] ? EXT : INT;
+    nta_incoming_t *irq;
+    int status;
+
+    if (sip == NULL || sip->sip_request == NULL) {
+        if (sip && sip->sip_status)
+            GW_DEBUG("stray %d response dropped", sip->sip_status->st_status);
+        msg_destroy(msg);
+        return 0;
+    }
+    status = sig_antifraud_check(sig, side, msg, sip);
+    if (status == SIG_AF_DROP) {
+        msg_destroy(msg);
+        return 0;
+    }
+    if (status != SIG_AF_PASS) {
+        nta_msg_treply(agent, msg, status, NULL, TAG_END());
+        return 0;
+    }
+    irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
+    if (irq == NULL)
+        return 0;     /* nta freed msg */
+    status = on_request(sig, side, irq, sip);
+    if (status == 0)
+        return 0;
+    if (status < 100 || status > 699 ||
+        (sip->sip_request->rq_method == sip_method_invite && status < 300 &&
+         status >= 200))
+        status = 500;
+    if (nta_incoming_status(irq) < 200)
+        nta_incoming_treply(irq, status, NULL, TAG_END());
+    if (status >= 200)
+        nta_incoming_destroy(irq);
     return 0;
 }
 
@@ -834,7 +895,7 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
 
     snprintf(url, sizeof url, strchr(a, ':') ? "sip:[%s]:%d" : "sip:%s:%d", a,
              side_port(sig, s));
-    sig->agent[s] = nta_agent_create(sig->root, (url_string_t *)url, on_stray, sig,
+    sig->agent[s] = nta_agent_create(sig->root, (url_string_t *)url, on_message, sig,
                                      NTATAG_UA(0), NTATAG_SERVER_RPORT(1),
                                      NTATAG_CLIENT_RPORT(1), NTATAG_CANCEL_487(0),
                                      /* oversize requests get 413 (UDP) or
@@ -844,12 +905,6 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
     if (sig->agent[s] == NULL) {
         GW_ERR("SIP %s: cannot listen on %s (UDP+TCP): %s", SIDE_NAME(s), url,
                strerror(errno));
-        return -1;
-    }
-    sig->leg[s] = nta_leg_tcreate(sig->agent[s], on_request, sig,
-                                  NTATAG_NO_DIALOG(1), TAG_END());
-    if (sig->leg[s] == NULL) {
-        GW_ERR("SIP %s: cannot create the default leg", SIDE_NAME(s));
         return -1;
     }
     GW_INFO("SIP %s listening on %s (udp, tcp)", SIDE_NAME(s), url);
@@ -869,11 +924,8 @@ void sig_proxy_stop(sig_daemon_t *sig)
         tx_free(tx_list);
     sig_dialog_stop(sig);
     for (int s = 0; s < 2; s++) {
-        if (sig->leg[s])
-            nta_leg_destroy(sig->leg[s]);
         if (sig->agent[s])
             nta_agent_destroy(sig->agent[s]);
-        sig->leg[s] = NULL;
         sig->agent[s] = NULL;
     }
 }

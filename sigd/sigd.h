@@ -4,6 +4,7 @@
  * call.c (the dialog table), sdp.c (SDP parsing and rewriting), media.c
  * (media requests to nodes, with deadlines), nodes.c (the node registry and
  * node choice), control.c (the bus route table and gwctl commands),
+ * antifraud.c (bans, rate limit, scanners, outbound policy),
  * config.c (directives).
  */
 #ifndef SIG_SIGD_H
@@ -28,6 +29,7 @@
 #include "bus.h"
 #include "cfg.h"
 #include "log.h"
+#include "antifraud.h"
 
 typedef struct sig_s sig_daemon_t;
 typedef struct sig_call_s sig_call_t;
@@ -39,6 +41,7 @@ typedef struct {
     char int_addr[GW_CFG_STRLEN];
     int int_port;
     char internal_target[GW_CFG_STRLEN];
+    char ext_default_route[GW_CFG_STRLEN];  /* new requests from INT to us */
     char bus_bind[GW_CFG_STRLEN];
     char bus_secret_key_file[GW_CFG_STRLEN];
     char bus_allowed_keys_dir[GW_CFG_STRLEN];
@@ -55,13 +58,13 @@ typedef struct {
 struct sig_s {
     /* public */
     sig_config_t cfg;
+    sig_af_config_t af_cfg;    /* [antifraud] (antifraud.c) */
     su_root_t *root;
     su_home_t home[1];
     /* read-only */
     unsigned ncalls;
     /* private */
     nta_agent_t *agent[2];     /* [GW__SIDE__SIDE_EXT], [GW__SIDE__SIDE_INT] */
-    nta_leg_t *leg[2];
     gw_bus_t *bus;
     su_wait_t bus_wait;
     int bus_index;
@@ -69,6 +72,7 @@ struct sig_s {
     su_timer_t *media_timer;
     sig_node_t *nodes;
     struct sig_pending_s *pending;
+    struct sig_af_s *af;       /* antifraud.c */
     sig_call_t **buckets;
     uint64_t next_session;
 };
