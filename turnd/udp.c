@@ -20,14 +20,64 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init((char *)u->rbuf, sizeof u->rbuf);
 }
 
+/* Writes the send queue. A datagram the socket refuses is dropped and
+ * counted; after EAGAIN the rest of the queue goes the same way (the
+ * buffer is full, retrying would spin). */
+static void udp_flush(turn_udp_t *u)
+{
+    unsigned off = 0;
+    int n;
+
+    while (off < u->nq) {
+        n = sendmmsg(u->fd, u->q + off, u->nq - off, MSG_DONTWAIT);
+        if (n > 0) {
+            u->tx += (unsigned)n;
+            off += (unsigned)n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            u->send_failed += u->nq - off;
+            break;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        u->send_failed++;   /* this one datagram: bad address, too big */
+        off++;
+    }
+    u->nq = 0;
+}
+
+static void on_flush(uv_check_t *h)
+{
+    turn_udp_t *u = h->data;
+
+    if (u->nq > 0)
+        udp_flush(u);
+}
+
 /* turn_send_f for clients on this socket. */
 static int udp_send(void *conn, const struct sockaddr *to, const uint8_t *data,
                     size_t len)
 {
     turn_udp_t *u = conn;
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    int rc = uv_udp_try_send(&u->handle, &b, 1, to);
+    uv_buf_t b;
+    int rc;
 
+    if (len <= TURN_UDP_TXMAX && u->fd >= 0) {
+        unsigned i = u->nq++;
+
+        memcpy(u->qbuf[i], data, len);
+        memcpy(&u->qaddr[i], to, gw_addr_len(to));
+        u->qiov[i].iov_len = len;
+        u->q[i].msg_hdr.msg_namelen = gw_addr_len(to);
+        if (u->nq == TURN_UDP_TXBATCH)
+            udp_flush(u);
+        return 0;
+    }
+    if (u->nq > 0)
+        udp_flush(u);   /* keep the order */
+    b = uv_buf_init((char *)data, (unsigned)len);
+    rc = uv_udp_try_send(&u->handle, &b, 1, to);
     if (rc < 0) {
         u->send_failed++;
         return rc;
@@ -94,14 +144,34 @@ int turn_udp_start(turn_udp_t *u, uv_loop_t *loop, const struct sockaddr *addr,
     u->stun = stun;
     u->rx = u->tx = u->send_failed = 0;
     u->closing = 0;
+    u->nq = 0;
+    u->fd = -1;
+    for (unsigned i = 0; i < TURN_UDP_TXBATCH; i++) {
+        memset(&u->q[i], 0, sizeof u->q[i]);
+        u->qiov[i].iov_base = u->qbuf[i];
+        u->q[i].msg_hdr.msg_iov = &u->qiov[i];
+        u->q[i].msg_hdr.msg_iovlen = 1;
+        u->q[i].msg_hdr.msg_name = &u->qaddr[i];
+    }
     rc = uv_udp_init_ex(loop, &u->handle, addr->sa_family | UV_UDP_RECVMMSG);
     if (rc < 0)
         return rc;
     u->handle.data = u;
+    uv_check_init(loop, &u->flush);
+    u->flush.data = u;
     u->started = 1;
     rc = uv_udp_bind(&u->handle, addr, 0);
     if (rc < 0)
         goto fail;
+    {
+        uv_os_fd_t fd;
+
+        rc = uv_fileno((uv_handle_t *)&u->handle, &fd);
+        if (rc < 0)
+            goto fail;
+        u->fd = fd;
+    }
+    uv_check_start(&u->flush, on_flush);
     rc = uv_udp_recv_start(&u->handle, on_alloc, on_recv);
     if (rc < 0)
         goto fail;
@@ -117,5 +187,9 @@ void turn_udp_stop(turn_udp_t *u)
     if (!u->started || u->closing)
         return;
     u->closing = 1;
+    if (u->nq > 0)
+        udp_flush(u);
+    u->fd = -1;
+    uv_close((uv_handle_t *)&u->flush, NULL);
     uv_close((uv_handle_t *)&u->handle, NULL);
 }

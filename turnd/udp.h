@@ -5,20 +5,28 @@
  * The receive buffer is part of the struct: TURN_UDP_MMSG datagrams of up
  * to 64 KiB each, read with recvmmsg, so the per-packet path allocates
  * nothing and one system call brings a burst of relayed media. Answers and
- * relayed data leave through uv_udp_try_send(); when the socket buffer is
- * full the message is dropped and counted: STUN clients retransmit
- * requests over UDP, and media tolerates loss.
+ * relayed data up to TURN_UDP_TXMAX bytes are copied into a send queue of
+ * TURN_UDP_TXBATCH slots, written with one sendmmsg() when it is full and
+ * at the end of every loop iteration (a uv_check handle): relayed media
+ * from many allocations to their clients leaves in one system call. When
+ * the socket buffer is full the message is dropped and counted: STUN
+ * clients retransmit requests over UDP, and media tolerates loss. Larger
+ * messages go out at once with uv_udp_try_send(), after the queue.
  */
 #ifndef TURN_UDP_H
 #define TURN_UDP_H
 
+#include <netinet/in.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "stun.h"
 
 #define TURN_UDP_MMSG 8
 #define TURN_UDP_RBUF (TURN_UDP_MMSG * 64 * 1024)
+#define TURN_UDP_TXBATCH 64
+#define TURN_UDP_TXMAX   1500
 
 typedef struct {
     /* read-only */
@@ -29,8 +37,15 @@ typedef struct {
     /* private */
     turn_stun_t *stun;         /* shared with tcp.c; owned by the daemon */
     uv_udp_t handle;
+    uv_check_t flush;          /* writes the send queue once per iteration */
+    int fd;
     int started;
     int closing;
+    unsigned nq;               /* queued datagrams */
+    struct mmsghdr q[TURN_UDP_TXBATCH];
+    struct iovec qiov[TURN_UDP_TXBATCH];
+    struct sockaddr_in6 qaddr[TURN_UDP_TXBATCH];   /* IPv4 fits too */
+    uint8_t qbuf[TURN_UDP_TXBATCH][TURN_UDP_TXMAX];
     uint8_t rbuf[TURN_UDP_RBUF];
 } turn_udp_t;
 
