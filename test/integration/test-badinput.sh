@@ -26,14 +26,15 @@
 #   B=build/san sh test/integration/test-badinput.sh
 . "$(dirname "$0")/lib.sh"
 
-# A test network of our own (lib.sh's is 127.0.10.x), so that this test
-# can run next to the others: all addresses and ports are bound per IP.
-EXT=127.0.61.1
-INT=127.0.61.2
-LAN=127.0.61.3
-BUS=tcp://127.0.61.1:17700
-ATTACKER_UDP=127.0.61.5
-ATTACKER_TCP=127.0.61.6
+# A test network of our own (lib.sh's default is 127.0.10.x), so that this
+# test can run next to the others; GW_TEST_NET moves it like the others.
+BNET=${GW_TEST_NET:-127.0.61}
+EXT=$BNET.1
+INT=$BNET.2
+LAN=$BNET.3
+BUS=tcp://$BNET.1:17700
+ATTACKER_UDP=$BNET.5
+ATTACKER_TCP=$BNET.6
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SIPP_DIR=$(cd "$HERE/../sipp" && pwd)
