@@ -269,8 +269,9 @@ static int tcp_send(void *conn, const struct sockaddr *to, const uint8_t *data,
     (void)to;
     if (c->tls != NULL) {
         /* Relayed data may queue behind a write in flight, up to the
-         * session's buffer; beyond that it is dropped whole. */
-        if (c->closing || len > turn_tls_room(c->tls))
+         * session's buffer less room for one answer (so that an answer
+         * always fits); beyond that it is dropped whole. */
+        if (c->closing || len + TURN_STUN_REPLY_MAX > turn_tls_room(c->tls))
             return -EAGAIN;
         conn_send(c, data, len);
         return c->closing ? -EPIPE : 0;
