@@ -46,8 +46,7 @@ static void fill_stats(md_reply_t *rb, unsigned i, int k, md_leg_t *leg,
     SET(bytes_in, st->bytes_in);
     SET(packets_out, st->packets_out);
     SET(bytes_out, st->bytes_out);
-    SET(dropped, st->drop_source + st->drop_malformed + st->drop_auth +
-                 st->drop_replay + st->drop_nodest + st->drop_send);
+    SET(dropped, md_leg_dropped(st));
     SET(drop_source, st->drop_source);
     SET(drop_malformed, st->drop_malformed);
     SET(drop_auth, st->drop_auth);
@@ -219,10 +218,7 @@ static void log_end(md_session_t *s, const char *reason)
     for (unsigned i = 0; i < s->nstreams; i++) {
         md_leg_t *e = md_leg(s, i, GW__SIDE__SIDE_EXT);
         md_leg_t *n = md_leg(s, i, GW__SIDE__SIDE_INT);
-        uint64_t de = e->st.drop_source + e->st.drop_malformed + e->st.drop_auth +
-                      e->st.drop_replay + e->st.drop_nodest + e->st.drop_send;
-        uint64_t dn = n->st.drop_source + n->st.drop_malformed + n->st.drop_auth +
-                      n->st.drop_replay + n->st.drop_nodest + n->st.drop_send;
+        uint64_t de = md_leg_dropped(&e->st), dn = md_leg_dropped(&n->st);
         char ve[128], vn[128];
 
         gw_log(GW_LOG_INFO, s->call_id, "session %" PRIx64 " stream %u ended (%s): "

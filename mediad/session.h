@@ -97,6 +97,13 @@ struct md_session_s {
     md_leg_t legs[];              /* [stream * 2 + side] */
 };
 
+/* All drops of a leg, whatever the reason. */
+static inline uint64_t md_leg_dropped(const md_leg_stats_t *st)
+{
+    return (uint64_t)st->drop_source + st->drop_malformed + st->drop_auth +
+           st->drop_replay + st->drop_nodest + st->drop_send;
+}
+
 static inline md_leg_t *md_leg(md_session_t *s, unsigned stream, Gw__Side side)
 {
     return &s->legs[stream * 2 + (side == GW__SIDE__SIDE_INT ? 1 : 0)];
