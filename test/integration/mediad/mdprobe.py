@@ -516,7 +516,13 @@ def test_purge(bus):
             bus.sock.send_multipart([ident, out.SerializeToString()])
             answered = True
     reg = bus.wait_register() if answered else None
-    q = bus.call(lambda env: env.query.SetInParent())
+    # The workers close the sockets right after; give them a moment.
+    deadline = time.time() + 3
+    while True:
+        q = bus.call(lambda env: env.query.SetInParent())
+        if q is None or q.media_reply.ports_in_use == 0 or time.time() > deadline:
+            break
+        time.sleep(0.05)
     report(reg is not None and q is not None and q.media_reply.sessions == 0 and
            q.media_reply.ports_in_use == 0,
            "after a sigd restart the node registers again and drops its orphaned sessions (%r)" %
