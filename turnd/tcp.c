@@ -418,7 +418,8 @@ static void on_connection(uv_stream_t *server, int status)
     conn_resume(c);
 }
 
-/* Closes connections that sent no complete message for TURN_TCP_IDLE_MS. */
+/* Closes connections that sent no complete message for TURN_TCP_IDLE_MS,
+ * and TLS connections whose handshake is late. */
 static void on_sweep(uv_timer_t *timer)
 {
     turn_tcp_t *t = timer->data;
@@ -427,6 +428,18 @@ static void on_sweep(uv_timer_t *timer)
     for (turn_tcp_conn_t *c = t->conns; c != NULL; c = c->next) {
         if (c->closing)
             continue;
+        /* last_ms is still the accept time until the first message. */
+        if (c->tls != NULL && !turn_tls_established(c->tls) &&
+            now - c->last_ms >= TURN_TLS_HANDSHAKE_MS) {
+            char a[GW_ADDRSTRLEN];
+
+            t->tls_failed++;
+            gw_addr_str((struct sockaddr *)&c->client.addr, a, sizeof a);
+            GW_INFO("stun: tls handshake with %s not done after %d ms: closed",
+                    a, TURN_TLS_HANDSHAKE_MS);
+            conn_close(c);
+            continue;
+        }
         if (now - c->last_ms >= TURN_TCP_IDLE_MS) {
             t->closed_idle++;
             conn_close(c);
@@ -455,8 +468,7 @@ int turn_tcp_start(turn_tcp_t *t, uv_loop_t *loop, const struct sockaddr *addr,
     rc = uv_listen((uv_stream_t *)&t->listener, 128, on_connection);
     if (rc < 0)
         goto fail;
-    uv_timer_start(&t->sweep, on_sweep, TURN_TCP_IDLE_MS / 4,
-                   TURN_TCP_IDLE_MS / 4);
+    uv_timer_start(&t->sweep, on_sweep, TURN_TCP_SWEEP_MS, TURN_TCP_SWEEP_MS);
     return 0;
 
 fail:

@@ -15,7 +15,9 @@
  * the framing then runs on decrypted bytes.
  *
  * Connections are capped (TURN_TCP_MAX_CONNS) and closed after
- * TURN_TCP_IDLE_MS without a complete message. A connection is freed only
+ * TURN_TCP_IDLE_MS without a complete message, TLS connections also when
+ * the handshake is not done TURN_TLS_HANDSHAKE_MS after the accept (a
+ * stalled handshake holds a GnuTLS session). A connection is freed only
  * in its uv_close callback.
  */
 #ifndef TURN_TCP_H
@@ -30,6 +32,8 @@
 #define TURN_TCP_BUF        8192   /* largest STUN message accepted on TCP */
 #define TURN_TCP_MAX_CONNS  1024
 #define TURN_TCP_IDLE_MS    30000
+#define TURN_TCP_SWEEP_MS   1000
+#define TURN_TLS_HANDSHAKE_MS 5000  /* a TLS client must finish by then */
 
 typedef struct turn_tcp_conn_s turn_tcp_conn_t;
 

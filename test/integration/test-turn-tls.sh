@@ -9,7 +9,8 @@
 #     presented and trusted; a TLS 1.1-only client is refused and the
 #     refusal logged with its address;
 #   - peers that misbehave: plain STUN to the TLS port, a ClientHello cut
-#     short, an HTTP request: closed, logged, the daemon unharmed;
+#     short, an HTTP request, a client that never says hello (handshake
+#     deadline): closed, logged, the daemon unharmed;
 #   - `turnd --check`: runs the config checks (bad key, tls_port = port,
 #     lifetimes), and passes a good TLS config;
 #   - no TLS connection left once the clients are gone; clean stop.
@@ -159,6 +160,22 @@ else
     not_ok "TLS 1.0 client got a session"
 fi
 
+# A client that connects and never says hello: closed by the handshake
+# deadline (5 s), measured in the background while the clients run.
+EXT=$EXT TLSPORT=$TLSPORT timeout 20 "$PY" - >"$T/stalled.log" 2>&1 <<'EOF2' &
+import os, socket, time
+s = socket.create_connection((os.environ["EXT"], int(os.environ["TLSPORT"])), timeout=15)
+t0 = time.monotonic()
+try:
+    data = s.recv(100)
+    print("closed after %.1f s%s" % (time.monotonic() - t0, " (data)" if data else ""))
+except socket.timeout:
+    print("still open after 15 s")
+except ConnectionResetError:
+    print("closed after %.1f s (reset)" % (time.monotonic() - t0))
+EOF2
+stalled=$!
+
 # --- turnutils_uclient over TLS: every message back.
 uclient() { # NAME ARGS...
     name=$1; shift
@@ -175,6 +192,14 @@ uclient() { # NAME ARGS...
 # (uclient tries older TLS versions first: those refusals are logged too.)
 uclient "long-term channels padded" -D -u alice -w wonderland -l 161
 uclient "REST send-indications" -s -W sekrit -u agent1 -l 160
+wait $stalled
+secs=$(sed -n 's/^closed after \([0-9]*\)\..*/\1/p' "$T/stalled.log")
+if [ -n "$secs" ] && [ "$secs" -ge 4 ] && [ "$secs" -le 7 ] &&
+   grep -q "tls handshake with .* not done after 5000 ms: closed" "$T/turnd.log"; then
+    ok "a client that never sends a ClientHello is closed by the 5 s handshake deadline ($(cat "$T/stalled.log"))"
+else
+    not_ok "stalled handshake: $(cat "$T/stalled.log")"
+fi
 if grep -q "stun: tls TLS1.[23] with" "$T/turnd.log"; then
     ok "TLS sessions logged with version and client"
 else
