@@ -19,6 +19,9 @@ const gw_cfg_directive_t sig_config_directives[] = {
     { "ext_default_route", GW_CFG_STR, F(ext_default_route), "", 0, 0,
       "where new requests from INT addressed to sigd itself are sent (a "
       "trunk), e.g. sip:203.0.113.5:5060; empty = refused with 404" },
+    { "nat_keepalive", GW_CFG_INT, F(nat_keepalive), "30", 0, 3600,
+      "seconds between the OPTIONS sigd sends to each agent registered "
+      "through EXT, to keep its NAT binding open (0 = none)" },
     { "bus_bind", GW_CFG_STR, F(bus_bind), "tcp://127.0.0.1:7700", 0, 0,
       "control-bus endpoint sigd binds for nodes and gwctl" },
     { "bus_secret_key_file", GW_CFG_STR, F(bus_secret_key_file), "", 0, 0,

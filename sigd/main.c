@@ -8,6 +8,7 @@
 
 #include "call.h"
 #include "media.h"
+#include "nat.h"
 #include "nodes.h"
 #include "proxy.h"
 
@@ -95,7 +96,8 @@ int main(int argc, char **argv)
     su_root_add_prepoll(sig->root, on_prepoll, sig);
     if (sig_nodes_start(sig) < 0 || sig_media_start(sig) < 0)
         goto out_bus;
-    if (sig_antifraud_start(sig) < 0 || sig_proxy_start(sig) < 0)
+    if (sig_antifraud_start(sig) < 0 || sig_proxy_start(sig) < 0 ||
+        sig_nat_start(sig) < 0)
         goto out_proxy;
     /* A signal that lands while su_root sleeps is seen within 200 ms. */
     stop_timer = su_timer_create(su_root_task(sig->root), 200);
@@ -110,6 +112,7 @@ int main(int argc, char **argv)
     su_timer_destroy(stop_timer);
 out_proxy:
     sig_calls_fini(sig);
+    sig_nat_stop(sig);
     sig_proxy_stop(sig);
     sig_antifraud_stop(sig);
     /* Let the deletes reach the nodes before the bus closes. */

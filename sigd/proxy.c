@@ -19,6 +19,7 @@
 #include "call.h"
 #include "dialog.h"
 #include "media.h"
+#include "nat.h"
 #include "nodes.h"
 #include "sdp.h"
 
@@ -187,6 +188,14 @@ static int set_body(msg_t *msg, sip_t *sip, const char *text)
     else
         msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)cl);
     return 0;
+}
+
+/* Methods whose Contact becomes a dialog's remote target. */
+static int refreshes_target(sip_method_t m)
+{
+    return m == sip_method_invite || m == sip_method_update ||
+           m == sip_method_subscribe || m == sip_method_refer ||
+           m == sip_method_notify;
 }
 
 static int has_sdp(const sip_t *sip)
@@ -432,9 +441,18 @@ static int retarget(msg_t *msg, sip_t *sip, const url_t *hop)
 static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
 {
     const url_t *hop;
+    url_t *flow = NULL;
 
+    /* A request for an agent registered through us: the Path we gave its
+     * REGISTER names the flow to send it on. */
+    if (tx->in_side == INT)
+        flow = sig_nat_flow_hop(sig, tx->home, sip);
     while (sip->sip_route && is_ours(sig, sip->sip_route->r_url))
         sip_route_remove(msg, sip);
+    if (flow) {
+        tx->hop = flow;
+        return 0;
+    }
     if (sip->sip_route && tx->initial && tx->in_side == EXT) {
         /* A new request from the internet goes where our routing says,
          * never along a Route set it brought (it could name any internal
@@ -548,6 +566,14 @@ static int forward(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const 
     if (status == 0 && side == EXT && !tx->initial &&
         sig_call_find(sig, call_id_of(sip)) == NULL)
         status = 481;
+    if (status == 0 && side == EXT && tx->method == sip_method_register &&
+        sig_nat_add_path(sig, irq, msg, sip) < 0)
+        status = 500;
+    if (status == 0 && side == EXT && refreshes_target(tx->method)) {
+        msg_t *src = nta_incoming_getrequest(irq);
+        sig_nat_fix_contact(sig, src, msg, sip);
+        msg_destroy(src);
+    }
     if (status == 0 && sip->sip_max_forwards) {
         sip_max_forwards_t *mf = sip_max_forwards_make(msg_home(msg), "70");
         if (mf == NULL)
@@ -774,6 +800,11 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
         goto final;
     }
     sip_via_remove(msg, sip);
+    if (tx->out_side == EXT && status < 300 && refreshes_target(tx->method))
+        sig_nat_fix_contact(tx->sig, msg, msg, sip);
+    if (tx->in_side == EXT && tx->method == sip_method_register &&
+        status >= 200 && status < 300)
+        sig_nat_registered(tx->sig, tx->irq, sip);
     if (status >= 200 && status < 300)
         confirm_dialog(tx, sip);
     if (status >= 101 && status < 300 && tx->has_offer && tx->call &&

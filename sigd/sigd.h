@@ -4,7 +4,7 @@
  * call.c (the dialog table), sdp.c (SDP parsing and rewriting), media.c
  * (media requests to nodes, with deadlines), nodes.c (the node registry and
  * node choice), control.c (the bus route table and gwctl commands),
- * antifraud.c (bans, rate limit, scanners, outbound policy),
+ * nat.c (Path, flows, NATed Contacts, keep-alives), antifraud.c (bans, rate limit, scanners, outbound policy),
  * config.c (directives).
  */
 #ifndef SIG_SIGD_H
@@ -42,6 +42,7 @@ typedef struct {
     int int_port;
     char internal_target[GW_CFG_STRLEN];
     char ext_default_route[GW_CFG_STRLEN];  /* new requests from INT to us */
+    int nat_keepalive;          /* s between keep-alives to agents (nat.c) */
     char bus_bind[GW_CFG_STRLEN];
     char bus_secret_key_file[GW_CFG_STRLEN];
     char bus_allowed_keys_dir[GW_CFG_STRLEN];

@@ -8,6 +8,10 @@
 #       "none" when nothing came within S seconds (default 1). With
 #       --count > 1 requests go out back to back, then the answers are
 #       collected; "answered K of N" is printed last.
+#   sipprobe.py keepalive SRC_IP[:PORT] DST_IP:PORT SECONDS
+#       Registers (Contact at a private address, Expires 60) through
+#       DST, then listens SECONDS and answers 200 to every OPTIONS that
+#       comes; prints "registered STATUS options N".
 #   sipprobe.py registrar IP:PORT
 #       A registrar stand-in: REGISTER for user "ghost" -> 404, any other
 #       REGISTER -> 401 with a Digest challenge (realm "pbx.test"), so that
@@ -81,6 +85,44 @@ def cmd_send(argv):
         print("answered %d of %d" % (len(status), count))
 
 
+def cmd_keepalive(argv):
+    src, dst, secs = argv[0], argv[1], float(argv[2])
+    sport = 0
+    if ":" in src:
+        src, sport = src.rsplit(":", 1)
+    host, port = dst.rsplit(":", 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, int(sport)))
+    sport = s.getsockname()[1]
+    data, cid = request("REGISTER", "sip:%s" % dst, src, sport, False,
+                        "agent/1.0", "agent9", 0)
+    data = data.replace(("Contact: <sip:agent9@%s:%d>" % (src, sport)).encode(),
+                        b"Contact: <sip:agent9@10.1.2.3:5060>;expires=60")
+    s.sendto(data, (host, int(port)))
+    reg = "none"
+    options = 0
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        s.settimeout(max(0.01, deadline - time.time()))
+        try:
+            pkt, peer = s.recvfrom(65535)
+        except socket.timeout:
+            break
+        msg = pkt.decode(errors="replace")
+        if msg.startswith("SIP/2.0 ") and cid in msg:
+            code = int(msg.split(" ", 2)[1])
+            if code >= 200:
+                reg = str(code)
+        elif msg.startswith("OPTIONS "):
+            options += 1
+            lines = msg.split("\r\n")
+            keep = [l for l in lines[1:] if l.split(":", 1)[0].lower() in
+                    ("via", "from", "to", "call-id", "cseq")]
+            out = ["SIP/2.0 200 OK"] + keep + ["Content-Length: 0"]
+            s.sendto(("\r\n".join(out) + "\r\n\r\n").encode(), peer)
+    print("registered %s options %d" % (reg, options))
+
+
 def cmd_registrar(argv):
     host, port = argv[0].rsplit(":", 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -110,6 +152,8 @@ def cmd_registrar(argv):
 if __name__ == "__main__":
     if sys.argv[1] == "send":
         cmd_send(sys.argv[2:])
+    elif sys.argv[1] == "keepalive":
+        cmd_keepalive(sys.argv[2:])
     elif sys.argv[1] == "registrar":
         cmd_registrar(sys.argv[2:])
     else:
