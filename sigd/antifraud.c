@@ -428,6 +428,7 @@ int sig_antifraud_check(sig_daemon_t *sig, int side, msg_t *msg, const sip_t *si
 {
     const sig_af_config_t *cfg = &sig->af_cfg;
     char ip[INET6_ADDRSTRLEN];
+    const char *trunk;
     sig_af_entry_t *e;
     time_t now;
 
@@ -446,6 +447,13 @@ int sig_antifraud_check(sig_daemon_t *sig, int side, msg_t *msg, const sip_t *si
         GW_DEBUG("anti-fraud: %s from banned %s dropped",
                  sip_method_name(sip->sip_request->rq_method, "?"), ip);
         return SIG_AF_DROP;
+    }
+    if ((trunk = sig_routes_trunk(sig, msg)) != NULL) {
+        /* A carrier sends many calls from one address: no rate limit,
+         * no User-Agent test; a ban (above) still applies. */
+        GW_DEBUG("anti-fraud: %s from trunk %s (%s)",
+                 sip_method_name(sip->sip_request->rq_method, "?"), trunk, ip);
+        return SIG_AF_PASS;
     }
     if (cfg->rate > 0 && take_token(cfg, e) < 0) {
         GW_DEBUG("anti-fraud: %s from %s over the rate limit: dropped",

@@ -51,6 +51,7 @@ int main(int argc, char **argv)
     gw_cfg_section_t secs[] = {
         { "sigd", sig_config_directives, &sig->cfg },
         { "antifraud", sig_antifraud_directives, &sig->af_cfg },
+        { "routes", sig_routes_directives, &sig->routes_cfg },
     };
     gw_bus_opts_t bo = { 0 };
     su_timer_t *stop_timer = NULL;
@@ -97,7 +98,7 @@ int main(int argc, char **argv)
     if (sig_nodes_start(sig) < 0 || sig_media_start(sig) < 0)
         goto out_bus;
     if (sig_antifraud_start(sig) < 0 || sig_proxy_start(sig) < 0 ||
-        sig_nat_start(sig) < 0)
+        sig_nat_start(sig) < 0 || sig_routes_start(sig) < 0)
         goto out_proxy;
     /* A signal that lands while su_root sleeps is seen within 200 ms. */
     stop_timer = su_timer_create(su_root_task(sig->root), 200);
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
     su_timer_destroy(stop_timer);
 out_proxy:
     sig_calls_fini(sig);
+    sig_routes_stop(sig);
     sig_nat_stop(sig);
     sig_proxy_stop(sig);
     sig_antifraud_stop(sig);

@@ -118,8 +118,7 @@ static url_t *flow_url(su_home_t *home, const char *flow)
     snprintf(buf, sizeof buf, strchr(ip, ':') ? "sip:[%s]:%u;transport=%s"
                                               : "sip:%s:%u;transport=%s",
              ip, port, tr);
-    const char *text = buf;   /* URL_STRING_MAKE() tests its argument */
-    return url_hdup(home, URL_STRING_MAKE(text)->us_url);
+    return url_make(home, buf);
 }
 
 int sig_nat_add_path(sig_daemon_t *sig, nta_incoming_t *irq, msg_t *msg, sip_t *sip)

@@ -20,6 +20,7 @@
 #include "dialog.h"
 #include "media.h"
 #include "nat.h"
+#include "routes.h"
 #include "nodes.h"
 #include "sdp.h"
 
@@ -67,6 +68,9 @@ struct sig_tx_s {
     int initial;                  /* dialog-creating request (no To tag) */
     int canceled;                 /* CANCELed while waiting for media */
     char tried_node[GW_BUS_PEERLEN];
+    int target;                   /* index of the internal target tried (routes.c) */
+    msg_t *retry;                 /* copy of a new EXT request, for failover */
+    int provisional;              /* a 101-199 was relayed */
     sig_tx_t *next, **prev;       /* sig-wide list, for shutdown */
 };
 
@@ -139,6 +143,8 @@ static void tx_free(sig_tx_t *tx)
         nta_incoming_destroy(tx->irq);
     if (tx->msg)
         msg_destroy(tx->msg);
+    if (tx->retry)
+        msg_destroy(tx->retry);
     if (tx->call)
         sig_call_unref(tx->call);
     su_home_deinit(tx->home);
@@ -220,6 +226,11 @@ static int send_out(sig_tx_t *tx)
     msg_t *msg = tx->msg;
 
     tx->msg = NULL;
+    /* A new request from EXT keeps a copy (without our Via) in case its
+     * internal target fails and the next one must be tried. */
+    if (tx->initial && tx->in_side == EXT && tx->retry == NULL &&
+        sig_routes_more(tx->target))
+        tx->retry = msg_dup(msg);
     tx->orq = nta_outgoing_mcreate(sig->agent[tx->out_side], on_response, tx,
                                    (url_string_t *)tx->hop, msg, TAG_END());
     if (tx->orq == NULL) {
@@ -463,17 +474,19 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
     if (sip->sip_route) {
         hop = sip->sip_route->r_url;
     } else if (tx->initial && tx->in_side == EXT) {
-        hop = url_hdup(tx->home, URL_STRING_MAKE(sig->cfg.internal_target)->us_url);
+        hop = sig_routes_internal(sig, tx->home, &tx->target);
         if (hop == NULL ||
             (is_ours(sig, sip->sip_request->rq_url) && retarget(msg, sip, hop) < 0))
             return 500;
     } else if (tx->initial && is_ours(sig, sip->sip_request->rq_url)) {
-        /* From INT, a new request addressed to sigd itself goes out to
-         * the default trunk. */
-        if (sig->cfg.ext_default_route[0] == '\0')
+        /* From INT, a new request addressed to sigd itself goes out by
+         * the outbound routes (routes.c). */
+        const url_t *ru = sip->sip_request->rq_url;
+        hop = sig_routes_outbound(sig, tx->home,
+                                  ru->url_type == url_tel ? ru->url_host : ru->url_user);
+        if (hop == NULL)
             return 404;
-        hop = url_hdup(tx->home, URL_STRING_MAKE(sig->cfg.ext_default_route)->us_url);
-        if (hop == NULL || retarget(msg, sip, hop) < 0)
+        if (retarget(msg, sip, hop) < 0)
             return 500;
     } else {
         hop = sip->sip_request->rq_url;
@@ -777,11 +790,55 @@ static void on_answer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
     tx_free(tx);
 }
 
+/* The internal target did not answer (408) or is unavailable (503)
+ * before anything reached the caller: the request goes to the next live
+ * target. 0 when it went, -1 when there is none (the failure is relayed). */
+static int failover(sig_tx_t *tx, int status)
+{
+    sig_daemon_t *sig = tx->sig;
+    int idx = tx->target + 1;
+    url_t *hop, *old = tx->hop;
+    msg_t *msg;
+    sip_t *sip;
+
+    sig_routes_target_failed(sig, tx->target);
+    hop = sig_routes_internal(sig, tx->home, &idx);
+    if (hop == NULL)
+        return -1;
+    msg = tx->retry;
+    tx->retry = NULL;
+    sip = sip_object(msg);
+    if (old && sip->sip_request->rq_url->url_host &&
+        su_casematch(sip->sip_request->rq_url->url_host, old->url_host) &&
+        su_strmatch(sip->sip_request->rq_url->url_port, old->url_port) &&
+        retarget(msg, sip, hop) < 0) {
+        msg_destroy(msg);
+        return -1;
+    }
+    gw_log(GW_LOG_WARN, call_id_of(sip), "%s to " URL_PRINT_FORMAT " failed (%d): "
+           "trying " URL_PRINT_FORMAT, sip_method_name(tx->method, "?"),
+           URL_PRINT_ARGS(old), status, URL_PRINT_ARGS(hop));
+    nta_outgoing_destroy(tx->orq);
+    tx->orq = NULL;
+    tx->target = idx;
+    tx->hop = hop;
+    tx->msg = msg;
+    if (sig_routes_more(idx))
+        tx->retry = msg_dup(msg);
+    return send_out(tx);
+}
+
 static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
 {
     int status = rsip ? rsip->sip_status->st_status : 408;
     msg_t *msg;
     sip_t *sip;
+
+    if ((status == 408 || status == 503) && tx->retry && !tx->provisional &&
+        failover(tx, status) == 0)
+        return 0;
+    if (status > 100 && status < 200)
+        tx->provisional = 1;
 
     if (rsip == NULL) {
         nta_incoming_treply(tx->irq, SIP_408_REQUEST_TIMEOUT, TAG_END());

@@ -4,7 +4,7 @@
  * call.c (the dialog table), sdp.c (SDP parsing and rewriting), media.c
  * (media requests to nodes, with deadlines), nodes.c (the node registry and
  * node choice), control.c (the bus route table and gwctl commands),
- * nat.c (Path, flows, NATed Contacts, keep-alives), antifraud.c (bans, rate limit, scanners, outbound policy),
+ * routes.c (internal targets, trunks, outbound routes), nat.c (Path, flows, NATed Contacts, keep-alives), antifraud.c (bans, rate limit, scanners, outbound policy),
  * config.c (directives).
  */
 #ifndef SIG_SIGD_H
@@ -30,6 +30,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "antifraud.h"
+#include "routes.h"
 
 typedef struct sig_s sig_daemon_t;
 typedef struct sig_call_s sig_call_t;
@@ -60,6 +61,7 @@ struct sig_s {
     /* public */
     sig_config_t cfg;
     sig_af_config_t af_cfg;    /* [antifraud] (antifraud.c) */
+    sig_routes_config_t routes_cfg;  /* [routes] (routes.c) */
     su_root_t *root;
     su_home_t home[1];
     /* read-only */

@@ -12,6 +12,9 @@
 #       Registers (Contact at a private address, Expires 60) through
 #       DST, then listens SECONDS and answers 200 to every OPTIONS that
 #       comes; prints "registered STATUS options N".
+#   sipprobe.py responder IP:PORT
+#       Answers 200 to every OPTIONS (a platform that is up). Runs until
+#       killed.
 #   sipprobe.py registrar IP:PORT
 #       A registrar stand-in: REGISTER for user "ghost" -> 404, any other
 #       REGISTER -> 401 with a Digest challenge (realm "pbx.test"), so that
@@ -123,6 +126,21 @@ def cmd_keepalive(argv):
     print("registered %s options %d" % (reg, options))
 
 
+def cmd_responder(argv):
+    host, port = argv[0].rsplit(":", 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((host, int(port)))
+    while True:
+        data, peer = s.recvfrom(65535)
+        msg = data.decode(errors="replace")
+        if not msg.startswith("OPTIONS "):
+            continue
+        keep = [l for l in msg.split("\r\n")[1:] if l.split(":", 1)[0].lower() in
+                ("via", "from", "to", "call-id", "cseq")]
+        out = ["SIP/2.0 200 OK"] + keep + ["Content-Length: 0"]
+        s.sendto(("\r\n".join(out) + "\r\n\r\n").encode(), peer)
+
+
 def cmd_registrar(argv):
     host, port = argv[0].rsplit(":", 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -154,6 +172,8 @@ if __name__ == "__main__":
         cmd_send(sys.argv[2:])
     elif sys.argv[1] == "keepalive":
         cmd_keepalive(sys.argv[2:])
+    elif sys.argv[1] == "responder":
+        cmd_responder(sys.argv[2:])
     elif sys.argv[1] == "registrar":
         cmd_registrar(sys.argv[2:])
     else:

@@ -1,0 +1,381 @@
+/* Routing from config.
+ *
+ * Internal targets: new requests from EXT go to the first live target of
+ * internal_targets (in order; [sigd] internal_target when the list is
+ * empty). A target is live until health_failures OPTIONS in a row went
+ * unanswered (nta's own 408/503), or a forwarded request to it got such a
+ * local 408/503 (proxy.c then retries the next target, serial forking);
+ * any answer to an OPTIONS, whatever its status, brings it back. When no
+ * target is live the first is tried anyway: a platform that answers no
+ * OPTIONS must not stop all calls.
+ *
+ * Trunks: a source address inside a trunk's CIDR is that trunk; the proxy
+ * logs it and anti-fraud exempts it from the per-IP rate limit (a carrier
+ * sends many calls from one address).
+ *
+ * Outbound: a new request from INT addressed to sigd itself is routed by
+ * the longest prefix of its Request-URI user in `outbound`, else to
+ * [sigd] ext_default_route.
+ *
+ * Lists are parsed once at start into fixed arrays (SIG_ROUTES_MAX
+ * entries each); a bad entry stops sigd with the reason.
+ */
+#include "routes.h"
+#include "sigd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/url.h>
+
+#include "net.h"
+
+#define F(x) offsetof(sig_routes_config_t, x)
+
+const gw_cfg_directive_t sig_routes_directives[] = {
+    { "internal_targets", GW_CFG_STR, F(internal_targets), "", 0, 0,
+      "internal platforms for new requests from EXT, in order of preference "
+      "(comma-separated URIs; empty = [sigd] internal_target)" },
+    { "health_interval", GW_CFG_INT, F(health_interval), "5", 0, 3600,
+      "seconds between OPTIONS to each of internal_targets (0 = none)" },
+    { "health_failures", GW_CFG_INT, F(health_failures), "2", 1, 100,
+      "unanswered OPTIONS in a row after which a target is down" },
+    { "trunks", GW_CFG_STR, F(trunks), "", 0, 0,
+      "carrier trunks by source address: NAME=CIDR, comma-separated" },
+    { "outbound", GW_CFG_STR, F(outbound), "", 0, 0,
+      "routes for numbers dialled from INT: PREFIX=URI, comma-separated; "
+      "longest prefix wins, else [sigd] ext_default_route" },
+    GW_CFG_END
+};
+
+typedef struct {
+    char uri[GW_CFG_STRLEN];
+    int down;
+    int misses;            /* unanswered OPTIONS in a row */
+    int pending;           /* an OPTIONS is out */
+} sig_target_t;
+
+typedef struct {
+    char name[64];
+    char cidr[64];
+} sig_trunk_t;
+
+typedef struct {
+    char prefix[32];
+    char uri[GW_CFG_STRLEN];
+} sig_oroute_t;
+
+static sig_target_t targets[SIG_ROUTES_MAX];
+static int ntargets;
+static sig_trunk_t trunks[SIG_ROUTES_MAX];
+static int ntrunks;
+static sig_oroute_t oroutes[SIG_ROUTES_MAX];
+static int noroutes;
+static int health_failures;       /* from the config, for the callback */
+static su_timer_t *health_timer;
+
+/* ---- parsing ---------------------------------------------------------- */
+
+/* Splits a comma list into trimmed items; calls fn(item, arg) for each.
+ * Returns the first negative fn result, or 0. */
+static int split(const char *list, int (*fn)(char *item, void *arg), void *arg)
+{
+    char buf[GW_CFG_STRLEN], *save = NULL, *it;
+
+    snprintf(buf, sizeof buf, "%s", list);
+    for (it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+        char *e;
+        int rc;
+
+        while (*it == ' ' || *it == '\t')
+            it++;
+        e = it + strlen(it);
+        while (e > it && (e[-1] == ' ' || e[-1] == '\t'))
+            *--e = '\0';
+        if (*it && (rc = fn(it, arg)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int add_target(char *item, void *arg)
+{
+    (void)arg;
+    if (ntargets >= SIG_ROUTES_MAX || strncmp(item, "sip:", 4) != 0) {
+        GW_ERR("[routes] internal_targets: '%s': %s", item,
+               ntargets >= SIG_ROUTES_MAX ? "too many" : "not a sip: URI");
+        return -EINVAL;
+    }
+    snprintf(targets[ntargets++].uri, sizeof targets[0].uri, "%s", item);
+    return 0;
+}
+
+int sig__routes_cidr_match(const char *cidr, const char *ip)
+{
+    char net[64];
+    const char *slash = strchr(cidr, '/');
+    unsigned char a[16], b[16];
+    int bits, fam, len;
+
+    if (slash == NULL || (size_t)(slash - cidr) >= sizeof net) {
+        snprintf(net, sizeof net, "%s", cidr);
+        bits = -1;
+    } else {
+        memcpy(net, cidr, (size_t)(slash - cidr));
+        net[slash - cidr] = '\0';
+        bits = atoi(slash + 1);
+    }
+    fam = strchr(net, ':') ? AF_INET6 : AF_INET;
+    len = fam == AF_INET6 ? 16 : 4;
+    if (bits < 0)
+        bits = len * 8;
+    if (bits > len * 8 || inet_pton(fam, net, a) != 1 || inet_pton(fam, ip, b) != 1)
+        return 0;
+    for (int i = 0; i < len && bits > 0; i++, bits -= 8) {
+        unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
+        if ((a[i] & mask) != (b[i] & mask))
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when cidr parses ("addr" or "addr/bits" within the family's size). */
+static int cidr_valid(const char *cidr)
+{
+    char net[64];
+    const char *slash = strchr(cidr, '/');
+    unsigned char a[16];
+    size_t n = slash ? (size_t)(slash - cidr) : strlen(cidr);
+    int fam, bits;
+
+    if (n == 0 || n >= sizeof net)
+        return 0;
+    memcpy(net, cidr, n);
+    net[n] = '\0';
+    fam = strchr(net, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(fam, net, a) != 1)
+        return 0;
+    if (slash == NULL)
+        return 1;
+    bits = atoi(slash + 1);
+    return slash[1] >= '0' && slash[1] <= '9' && bits >= 0 &&
+           bits <= (fam == AF_INET6 ? 128 : 32);
+}
+
+static int add_trunk(char *item, void *arg)
+{
+    char *eq = strchr(item, '=');
+
+    (void)arg;
+    if (ntrunks >= SIG_ROUTES_MAX || eq == NULL || eq == item ||
+        (size_t)(eq - item) >= sizeof trunks[0].name ||
+        strlen(eq + 1) >= sizeof trunks[0].cidr || !cidr_valid(eq + 1)) {
+        GW_ERR("[routes] trunks: '%s': want NAME=CIDR", item);
+        return -EINVAL;
+    }
+    *eq = '\0';
+    snprintf(trunks[ntrunks].name, sizeof trunks[0].name, "%s", item);
+    snprintf(trunks[ntrunks].cidr, sizeof trunks[0].cidr, "%s", eq + 1);
+    ntrunks++;
+    return 0;
+}
+
+static int add_oroute(char *item, void *arg)
+{
+    char *eq = strchr(item, '=');
+
+    (void)arg;
+    if (noroutes >= SIG_ROUTES_MAX || eq == NULL || eq == item ||
+        (size_t)(eq - item) >= sizeof oroutes[0].prefix ||
+        strncmp(eq + 1, "sip:", 4) != 0) {
+        GW_ERR("[routes] outbound: '%s': want PREFIX=sip:URI", item);
+        return -EINVAL;
+    }
+    *eq = '\0';
+    snprintf(oroutes[noroutes].prefix, sizeof oroutes[0].prefix, "%s", item);
+    snprintf(oroutes[noroutes].uri, sizeof oroutes[0].uri, "%s", eq + 1);
+    noroutes++;
+    return 0;
+}
+
+/* ---- lookups ---------------------------------------------------------- */
+
+/* url_make() parses text; URL_STRING_MAKE() would read a char array
+ * through a union pointer, misaligned inside our tables. */
+static url_t *dup_url(su_home_t *home, const char *text)
+{
+    return url_make(home, text);
+}
+
+url_t *sig_routes_internal(sig_daemon_t *sig, su_home_t *home, int *idx)
+{
+    if (ntargets == 0)
+        return *idx == 0 ? dup_url(home, sig->cfg.internal_target) : NULL;
+    for (int i = *idx; i < ntargets; i++) {
+        if (!targets[i].down) {
+            *idx = i;
+            return dup_url(home, targets[i].uri);
+        }
+    }
+    if (*idx >= ntargets)
+        return NULL;
+    return dup_url(home, targets[*idx].uri);   /* all down: try anyway */
+}
+
+int sig_routes_more(int idx)
+{
+    return idx + 1 < ntargets;
+}
+
+void sig_routes_target_failed(sig_daemon_t *sig, int idx)
+{
+    (void)sig;
+    if (idx < 0 || idx >= ntargets || targets[idx].down)
+        return;
+    targets[idx].down = 1;
+    GW_WARN("internal target %s down: a request to it failed", targets[idx].uri);
+}
+
+url_t *sig_routes_outbound(sig_daemon_t *sig, su_home_t *home, const char *number)
+{
+    size_t best = 0;
+    const char *uri = NULL;
+
+    for (int i = 0; number && i < noroutes; i++) {
+        size_t n = strlen(oroutes[i].prefix);
+        if (n > best && strncmp(number, oroutes[i].prefix, n) == 0) {
+            best = n;
+            uri = oroutes[i].uri;
+        }
+    }
+    if (uri == NULL && sig->cfg.ext_default_route[0])
+        uri = sig->cfg.ext_default_route;
+    return uri ? dup_url(home, uri) : NULL;
+}
+
+const char *sig_routes_trunk(sig_daemon_t *sig, msg_t *msg)
+{
+    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    char ip[INET6_ADDRSTRLEN];
+
+    (void)sig;
+    if (ntrunks == 0 || ai == NULL || ai->ai_addr == NULL)
+        return NULL;
+    gw_addr_ip(ai->ai_addr, ip, sizeof ip);
+    for (int i = 0; i < ntrunks; i++)
+        if (sig__routes_cidr_match(trunks[i].cidr, ip))
+            return trunks[i].name;
+    return NULL;
+}
+
+/* ---- health checks ---------------------------------------------------- */
+
+/* Any answer brings a target back; nta's own 408 (no answer) or a 503
+ * counts as a miss. */
+static int on_health_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
+                              const sip_t *sip)
+{
+    sig_target_t *t = (sig_target_t *)(void *)magic;
+    int status = sip && sip->sip_status ? sip->sip_status->st_status : 408;
+
+    if (status < 200)
+        return 0;
+    t->pending = 0;
+    if (status == 408 || status == 503) {
+        if (++t->misses >= health_failures && !t->down) {
+            t->down = 1;
+            GW_WARN("internal target %s down: %d OPTIONS in a row unanswered",
+                    t->uri, t->misses);
+        }
+    } else {
+        t->misses = 0;
+        if (t->down)
+            GW_INFO("internal target %s up (OPTIONS answered %d)", t->uri, status);
+        t->down = 0;
+    }
+    nta_outgoing_destroy(orq);
+    return 0;
+}
+
+static void ping(sig_daemon_t *sig, sig_target_t *t)
+{
+    nta_agent_t *agent = sig->agent[GW__SIDE__SIDE_INT];
+    msg_t *msg = nta_msg_create(agent, 0);
+    sip_t *sip = sip_object(msg);
+    url_t *u = msg ? dup_url(msg_home(msg), t->uri) : NULL;
+    char from[160];
+
+    if (u == NULL) {
+        if (msg)
+            msg_destroy(msg);
+        return;
+    }
+    snprintf(from, sizeof from, strchr(sig->cfg.int_addr, ':')
+             ? "<sip:health@[%s]:%d>;tag=hc" : "<sip:health@%s:%d>;tag=hc",
+             sig->cfg.int_addr, sig->cfg.int_port);
+    if (msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)
+                          sip_request_create(msg_home(msg), sip_method_options,
+                                             "OPTIONS", (url_string_t *)u, NULL)) < 0 ||
+        sip_add_tl(msg, sip, SIPTAG_FROM_STR(from),
+                   SIPTAG_TO(sip_to_create(msg_home(msg), (url_string_t *)u)),
+                   SIPTAG_CALL_ID(sip_call_id_create(msg_home(msg), NULL)),
+                   SIPTAG_CSEQ_STR("1 OPTIONS"), SIPTAG_MAX_FORWARDS_STR("70"),
+                   SIPTAG_CONTENT_LENGTH_STR("0"), TAG_END()) < 0) {
+        msg_destroy(msg);
+        return;
+    }
+    /* The magic is the target, not a sig_tx_t: this callback alone reads it. */
+    if (nta_outgoing_mcreate(agent, on_health_response, (nta_outgoing_magic_t *)(void *)t,
+                             NULL, msg, TAG_END()) != NULL)
+        t->pending = 1;
+}
+
+static void on_health_timer(sig_daemon_t *sig, su_timer_t *timer, sig_daemon_t *arg)
+{
+    (void)timer;
+    (void)arg;
+    for (int i = 0; i < ntargets; i++)
+        if (!targets[i].pending)
+            ping(sig, &targets[i]);
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+int sig_routes_start(sig_daemon_t *sig)
+{
+    const sig_routes_config_t *cfg = &sig->routes_cfg;
+
+    ntargets = ntrunks = noroutes = 0;
+    if (split(cfg->internal_targets, add_target, NULL) < 0 ||
+        split(cfg->trunks, add_trunk, NULL) < 0 ||
+        split(cfg->outbound, add_oroute, NULL) < 0)
+        return -EINVAL;
+    health_failures = cfg->health_failures;
+    if (ntargets > 0 && cfg->health_interval > 0) {
+        health_timer = su_timer_create(su_root_task(sig->root),
+                                       (su_duration_t)cfg->health_interval * 1000);
+        if (health_timer == NULL)
+            return -ENOMEM;
+        su_timer_set_for_ever(health_timer, on_health_timer, sig);
+    }
+    if (ntargets || ntrunks || noroutes)
+        GW_INFO("routes: %d internal target(s)%s, %d trunk(s), %d outbound route(s)",
+                ntargets, health_timer ? " health-checked" : "", ntrunks, noroutes);
+    return 0;
+}
+
+void sig_routes_stop(sig_daemon_t *sig)
+{
+    (void)sig;
+    if (health_timer)
+        su_timer_destroy(health_timer);
+    health_timer = NULL;
+}
