@@ -134,3 +134,22 @@ gwctl_field() {
         awk -v n="$1" -v f="$2" '$1 == "node" && $2 == n {
             for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }'
 }
+
+# free_ports N: N port numbers free for both UDP and TCP on $EXT (bounded).
+free_ports() {
+    /usr/bin/python3 - "$EXT" "$1" <<'EOPY'
+import socket, sys
+ip, want, out = sys.argv[1], int(sys.argv[2]), []
+for _ in range(200):
+    t = socket.socket(); t.bind((ip, 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind((ip, p))
+    except OSError:
+        continue
+    out.append(p); t.close(); u.close()
+    if len(out) == want:
+        break
+print(*out)
+EOPY
+}

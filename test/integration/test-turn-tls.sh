@@ -26,22 +26,7 @@ done
 [ -x "$BIN/turnd" ] || { not_ok "setup: no turnd in $BIN"; exit 1; }
 
 # Free ports on $EXT (UDP and TCP): STUN, TLS, bus, peer.
-set -- $("$PY" - "$EXT" <<'EOF2'
-import socket, sys
-ip, out = sys.argv[1], []
-for _ in range(200):
-    t = socket.socket(); t.bind((ip, 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind((ip, p))
-    except OSError:
-        continue
-    out.append(p); t.close(); u.close()
-    if len(out) == 4:
-        break
-print(*out)
-EOF2
-)
+set -- $(free_ports 4)
 PORT=$1 TLSPORT=$2 BUSPORT=$3 PEERPORT=$4
 [ -n "$PEERPORT" ] || { not_ok "setup: no free ports"; exit 1; }
 RELAY=$((40000 + TLSPORT % 1000 * 10))

@@ -26,22 +26,7 @@ done
 [ -x "$BIN/turnd" ] || { not_ok "setup: no turnd in $BIN"; exit 1; }
 
 # Ports free on $EXT for UDP and TCP (bounded tries): two turnd, a bus.
-set -- $("$PY" - "$EXT" <<'EOF2'
-import socket, sys
-ip, out = sys.argv[1], []
-for _ in range(200):
-    t = socket.socket(); t.bind((ip, 0)); p = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        u.bind((ip, p))
-    except OSError:
-        continue
-    out.append(p); t.close(); u.close()
-    if len(out) == 3:
-        break
-print(*out)
-EOF2
-)
+set -- $(free_ports 3)
 PORT=$1 PORT2=$2 BUSPORT=$3
 [ -n "$BUSPORT" ] || { not_ok "setup: no free ports"; exit 1; }
 RELAY1=$((40000 + PORT % 1000 * 10))   # 10 relay ports each, away from others
