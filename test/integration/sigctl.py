@@ -28,40 +28,28 @@ def field(num, wire, payload):
     return key + varint(len(payload)) + payload
 
 
+def read_varint(buf, i):
+    """The varint at buf[i:]: (value, index after it)."""
+    v = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return v, i
+
+
 def fields(buf):
     i = 0
     while i < len(buf):
-        key = 0
-        shift = 0
-        while True:
-            b = buf[i]
-            i += 1
-            key |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
+        key, i = read_varint(buf, i)
         num, wire = key >> 3, key & 7
         if wire == 0:
-            v = 0
-            shift = 0
-            while True:
-                b = buf[i]
-                i += 1
-                v |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
+            v, i = read_varint(buf, i)
             yield num, v
         elif wire == 2:
-            n = 0
-            shift = 0
-            while True:
-                b = buf[i]
-                i += 1
-                n |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
+            n, i = read_varint(buf, i)
             yield num, buf[i:i + n]
             i += n
         else:
