@@ -8,7 +8,7 @@
 #   make fuzz                         build libFuzzer targets (clang)
 #   make clean
 
-PKGS      := sofia-sip-ua libsrtp2 gnutls libzmq libprotobuf-c libuv inih
+PKGS      := sofia-sip-ua libsrtp2 gnutls libzmq libprotobuf-c libuv inih openssl nss
 SANITIZE  ?=
 V         ?=
 Q         := $(if $(V),,@)
@@ -58,8 +58,8 @@ GWCTL_O  := $(patsubst %.c,$(B)/%.o,$(GWCTL_SRC))
 
 BINS := $(B)/bin/sigd $(B)/bin/mediad $(B)/bin/turnd $(B)/bin/gwctl
 
-SIGD_PKGS   := sofia-sip-ua libzmq libprotobuf-c inih gnutls
-MEDIAD_PKGS := libuv libsrtp2 gnutls libzmq libprotobuf-c inih
+SIGD_PKGS   := sofia-sip-ua libzmq libprotobuf-c inih gnutls openssl
+MEDIAD_PKGS := libuv libsrtp2 gnutls libzmq libprotobuf-c inih nss
 TURND_PKGS  := libuv gnutls libzmq libprotobuf-c inih
 GWCTL_PKGS  := libuv libzmq libprotobuf-c inih
 
@@ -126,7 +126,7 @@ UNIT_SRC  := $(wildcard test/unit/test-*.c)
 UNIT_BINS := $(patsubst test/unit/%.c,$(B)/test/%,$(UNIT_SRC))
 UNIT_LIB_O := $(COMMON_CORE_O) $(COMMON_UV_O) \
               $(filter-out %/main.o,$(SIGD_O) $(MEDIAD_O) $(TURND_O))
-UNIT_PKGS := sofia-sip-ua libuv libsrtp2 gnutls libzmq libprotobuf-c inih
+UNIT_PKGS := sofia-sip-ua libuv libsrtp2 gnutls libzmq libprotobuf-c inih openssl nss
 
 $(B)/test/runner.o: test/unit/runner.c test/unit/runner.h
 	@mkdir -p $(dir $@)
