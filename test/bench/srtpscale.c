@@ -1,16 +1,34 @@
 /* srtpscale: what one protect + unprotect costs in the libsrtp2 we link,
  * as the number of live SRTP contexts grows (a relay holds two per SRTP
  * leg). Debian's libsrtp2 does its crypto through NSS; this shows how its
- * cost per packet behaves at call-centre scale, apart from mediad.
+ * cost per packet behaves at call-centre scale, apart from mediad. Also
+ * per context: the resident memory it adds, and what creating and freeing
+ * it costs (once per call, but on the control path).
  *
- *   srtpscale [packets]      prints one line per context count and suite */
+ *   srtpscale [packets [libsrtp|mediad]]
+ *
+ * prints one line per context count and suite. "libsrtp" (the default)
+ * lets libsrtp2 initialise NSS itself; "mediad" first initialises NSS the
+ * way md_srtp_global_init() does (mediad/srtp.c: no OPTIMIZESPACE), so
+ * that the two can be compared in the same run. NSS can be initialised
+ * once per process, hence two runs of this tool. */
+#include <dlfcn.h>
 #include <srtp2/srtp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAXCTX 1000
+
+/* This tool is linked with libsrtp2 only, so NSS (loaded as libsrtp2's
+ * dependency) is reached through dlsym. The flags are nss.h's
+ * NSS_INIT_READONLY | NOCERTDB | NOMODDB | FORCEOPEN | NOROOTINIT, as in
+ * mediad/srtp.c. */
+typedef void *(*nss_init_context_fn)(const char *, const char *, const char *,
+                                     const char *, void *, unsigned);
+#define NSS_FLAGS_LIKE_MEDIAD 0x1fu
 
 static double now(void)
 {
@@ -19,14 +37,30 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void run(const char *name, int gcm, int nctx, int n)
+static long rss_bytes(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    if (f == NULL)
+        return 0;
+    if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+        rss = 0;
+    fclose(f);
+    return rss * sysconf(_SC_PAGESIZE);
+}
+
+static void run(const char *name, const char *nss, int gcm, int nctx, int n)
 {
     static srtp_t tx[MAXCTX], rx[MAXCTX];
     unsigned char key[30], buf[256];
-    double t0;
+    double t0, t_create, t_ops;
+    long rss0;
 
     for (int i = 0; i < 30; i++)
         key[i] = (unsigned char)i;
+    rss0 = rss_bytes();
+    t0 = now();
     for (int c = 0; c < nctx; c++) {
         srtp_policy_t p;
         memset(&p, 0, sizeof p);
@@ -40,10 +74,13 @@ static void run(const char *name, int gcm, int nctx, int n)
         p.key = key;
         p.window_size = 1024;
         p.ssrc.type = ssrc_any_outbound;
-        srtp_create(&tx[c], &p);
+        if (srtp_create(&tx[c], &p) != srtp_err_status_ok)
+            exit(3);
         p.ssrc.type = ssrc_any_inbound;
-        srtp_create(&rx[c], &p);
+        if (srtp_create(&rx[c], &p) != srtp_err_status_ok)
+            exit(3);
     }
+    t_create = now() - t0;
     t0 = now();
     for (int i = 0; i < n; i++) {
         int c = i % nctx, len = 172, seq = i / nctx;
@@ -53,26 +90,48 @@ static void run(const char *name, int gcm, int nctx, int n)
         buf[2] = (unsigned char)(seq >> 8);
         buf[3] = (unsigned char)seq;
         buf[11] = (unsigned char)c;
-        srtp_protect(tx[c], buf, &len);
-        srtp_unprotect(rx[c], buf, &len);
+        if (srtp_protect(tx[c], buf, &len) != srtp_err_status_ok ||
+            srtp_unprotect(rx[c], buf, &len) != srtp_err_status_ok)
+            exit(4);
     }
-    printf("{\"suite\":\"%s\",\"contexts\":%d,\"us_per_protect_unprotect\":%.2f}\n",
-           name, 2 * nctx, (now() - t0) / n * 1e6);
+    t_ops = now() - t0;
+    /* After the packets: a context's stream is cloned on its first one. */
+    long rss = rss_bytes() - rss0;
+    t0 = now();
     for (int c = 0; c < nctx; c++) {
         srtp_dealloc(tx[c]);
         srtp_dealloc(rx[c]);
     }
+    printf("{\"suite\":\"%s\",\"nss_init\":\"%s\",\"contexts\":%d,"
+           "\"us_per_protect_unprotect\":%.2f,\"rss_bytes_per_context\":%ld,"
+           "\"us_per_create\":%.1f,\"us_per_dealloc\":%.1f}\n",
+           name, nss, 2 * nctx, t_ops / n * 1e6, rss / (2 * nctx),
+           t_create / (2 * nctx) * 1e6, (now() - t0) / (2 * nctx) * 1e6);
+    fflush(stdout);
 }
 
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 100000;
+    const char *nss = argc > 2 ? argv[2] : "libsrtp";
 
-    if (n < 1000 || n > 10000000 || srtp_init() != srtp_err_status_ok)
+    if (n < 1000 || n > 10000000)
+        return 2;
+    if (strcmp(nss, "mediad") == 0) {
+        nss_init_context_fn init;
+        *(void **)&init = dlsym(RTLD_DEFAULT, "NSS_InitContext");
+        if (init == NULL || init("", "", "", "", NULL, NSS_FLAGS_LIKE_MEDIAD) == NULL) {
+            fprintf(stderr, "srtpscale: NSS_InitContext not found or failed\n");
+            return 2;
+        }
+    } else if (strcmp(nss, "libsrtp") != 0) {
+        return 2;
+    }
+    if (srtp_init() != srtp_err_status_ok)
         return 2;
     for (int k = 1; k <= MAXCTX; k *= 10) {
-        run("AES_CM_128_HMAC_SHA1_80", 0, k, n);
-        run("AEAD_AES_128_GCM", 1, k, n);
+        run("AES_CM_128_HMAC_SHA1_80", nss, 0, k, n);
+        run("AEAD_AES_128_GCM", nss, 1, k, n);
     }
     srtp_shutdown();
     return 0;
