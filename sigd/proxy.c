@@ -35,7 +35,11 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_util.h>
+#include <sofia-sip/sresolv.h>
 #include <sofia-sip/su_string.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 
 #define EXT GW__SIDE__SIDE_EXT
@@ -69,12 +73,19 @@ struct sig_tx_s {
     int canceled;                 /* CANCELed while waiting for media */
     char tried_node[GW_BUS_PEERLEN];
     int target;                   /* index of the internal target tried (routes.c) */
+    int out_alt;                  /* outbound: alternative of the route tried */
+    int out_more;                 /* outbound: another alternative follows */
+    char number[64];              /* outbound: the number routed */
+    int tls_wait;                 /* sent over TLS, nothing back yet */
+    long long tls_sent_ms;        /* when (sig_tls_now_ms()) */
     msg_t *retry;                 /* copy of a new EXT request, for failover */
     int provisional;              /* a 101-199 was relayed */
     sig_tx_t *next, **prev;       /* sig-wide list, for shutdown */
 };
 
 static sig_tx_t *tx_list;
+static unsigned tls_waiting;      /* txs with tls_wait set */
+static su_timer_t *tls_timer;
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -107,10 +118,12 @@ static int is_ours(sig_daemon_t *sig, const url_t *u)
         size_t hl = strlen(u->url_host);
         const char *h = u->url_host;
         /* [v6] in URIs */
-        if (h[0] == '[' && hl > 2 && strncmp(h + 1, a, hl - 2) == 0 &&
-            strlen(a) == hl - 2 && port == (unsigned)side_port(sig, (Gw__Side)s))
-            return 1;
-        if (strcmp(h, a) == 0 && port == (unsigned)side_port(sig, (Gw__Side)s))
+        int match = (h[0] == '[' && hl > 2 && strncmp(h + 1, a, hl - 2) == 0 &&
+                     strlen(a) == hl - 2) || strcmp(h, a) == 0;
+
+        if (match && (port == (unsigned)side_port(sig, (Gw__Side)s) ||
+                      (s == EXT && sig_tls_enabled() &&
+                       port == (unsigned)sig->cfg.tls.port)))
             return 1;
     }
     return 0;
@@ -135,6 +148,8 @@ static void tx_free(sig_tx_t *tx)
             tx->next->prev = tx->prev;
     }
     sig_media_forget(tx->sig, tx);
+    if (tx->tls_wait)
+        tls_waiting--;
     if (tx->cancel)
         nta_outgoing_destroy(tx->cancel);
     if (tx->orq)
@@ -214,6 +229,12 @@ static int has_sdp(const sip_t *sip)
 
 /* ---- forwarding ------------------------------------------------------- */
 
+/* 1 when a next hop is reached over TLS (sips: or transport=tls). */
+static int hop_is_tls(const url_t *hop)
+{
+    return hop && (hop->url_type == url_sips || url_has_param(hop, "transport=tls"));
+}
+
 static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *sip);
 static int on_cancel(sig_tx_t *tx, nta_incoming_t *irq, const sip_t *sip);
 static int answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip,
@@ -228,8 +249,8 @@ static int send_out(sig_tx_t *tx)
     tx->msg = NULL;
     /* A new request from EXT keeps a copy (without our Via) in case its
      * internal target fails and the next one must be tried. */
-    if (tx->initial && tx->in_side == EXT && tx->retry == NULL &&
-        sig_routes_more(tx->target))
+    if (tx->initial && tx->retry == NULL &&
+        ((tx->in_side == EXT && sig_routes_more(tx->target)) || tx->out_more))
         tx->retry = msg_dup(msg);
     tx->orq = nta_outgoing_mcreate(sig->agent[tx->out_side], on_response, tx,
                                    (url_string_t *)tx->hop, msg, TAG_END());
@@ -237,6 +258,14 @@ static int send_out(sig_tx_t *tx)
         gw_log(GW_LOG_WARN, NULL, "cannot forward %s to " URL_PRINT_FORMAT,
                sip_method_name(tx->method, "?"), URL_PRINT_ARGS(tx->hop));
         return -1;
+    }
+    /* Over TLS, nta learns of a failed connection only when timer B
+     * fires (32 s): watched in on_tls_timer() instead. */
+    if (hop_is_tls(tx->hop) && tx->method != sip_method_ack && tls_timer) {
+        if (!tx->tls_wait)
+            tls_waiting++;
+        tx->tls_wait = 1;
+        tx->tls_sent_ms = sig_tls_now_ms();
     }
     return 0;
 }
@@ -482,8 +511,10 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
         /* From INT, a new request addressed to sigd itself goes out by
          * the outbound routes (routes.c). */
         const url_t *ru = sip->sip_request->rq_url;
-        hop = sig_routes_outbound(sig, tx->home,
-                                  ru->url_type == url_tel ? ru->url_host : ru->url_user);
+        snprintf(tx->number, sizeof tx->number, "%s",
+                 (ru->url_type == url_tel ? ru->url_host : ru->url_user) ?
+                 (ru->url_type == url_tel ? ru->url_host : ru->url_user) : "");
+        hop = sig_routes_outbound(sig, tx->home, tx->number, 0, &tx->out_more);
         if (hop == NULL)
             return 404;
         if (retarget(msg, sip, hop) < 0)
@@ -508,12 +539,25 @@ static int add_record_route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *
         char buf[160];
         sip_record_route_t *rr;
 
-        if (s == tx->in_side)
+        int tls = 0;
+
+        if (s == tx->in_side) {
             tcp = sip->sip_via && su_casematch(sip->sip_via->v_protocol, "SIP/2.0/TCP");
-        else
+            tls = sip->sip_via && su_casematch(sip->sip_via->v_protocol, "SIP/2.0/TLS");
+        } else {
             tcp = tx->hop && url_has_param(tx->hop, "transport=tcp");
-        snprintf(buf, sizeof buf, strchr(a, ':') ? "<sip:[%s]:%d;lr%s>" : "<sip:%s:%d;lr%s>",
-                 a, side_port(sig, s), tcp ? ";transport=tcp" : "");
+            tls = hop_is_tls(tx->hop);
+        }
+        /* Our TLS entry point for a party that reached us (or that we
+         * reach) over TLS, so that its in-dialog requests come over TLS. */
+        if (tls && s == EXT && sig_tls_enabled())
+            snprintf(buf, sizeof buf, strchr(a, ':') ? "<sip:[%s]:%d;transport=tls;lr>"
+                                                     : "<sip:%s:%d;transport=tls;lr>",
+                     a, sig->cfg.tls.port);
+        else
+            snprintf(buf, sizeof buf, strchr(a, ':') ? "<sip:[%s]:%d;lr%s>"
+                                                     : "<sip:%s:%d;lr%s>",
+                     a, side_port(sig, s), tcp ? ";transport=tcp" : "");
         rr = sip_record_route_make(msg_home(msg), buf);
         if (rr == NULL || msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
             return -1;
@@ -796,13 +840,19 @@ static void on_answer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
 static int failover(sig_tx_t *tx, int status)
 {
     sig_daemon_t *sig = tx->sig;
-    int idx = tx->target + 1;
+    int idx = tx->target + 1, alt = tx->out_alt + 1, more;
     url_t *hop, *old = tx->hop;
     msg_t *msg;
     sip_t *sip;
 
-    sig_routes_target_failed(sig, tx->target);
-    hop = sig_routes_internal(sig, tx->home, &idx);
+    if (tx->in_side == EXT) {
+        sig_routes_target_failed(sig, tx->target);
+        hop = sig_routes_internal(sig, tx->home, &idx);
+        more = sig_routes_more(idx);
+    } else {
+        /* From INT: the next URI of the outbound route (trunks). */
+        hop = sig_routes_outbound(sig, tx->home, tx->number, alt, &more);
+    }
     if (hop == NULL)
         return -1;
     msg = tx->retry;
@@ -820,10 +870,17 @@ static int failover(sig_tx_t *tx, int status)
            URL_PRINT_ARGS(old), status, URL_PRINT_ARGS(hop));
     nta_outgoing_destroy(tx->orq);
     tx->orq = NULL;
-    tx->target = idx;
+    if (tx->tls_wait)
+        tls_waiting--;
+    tx->tls_wait = 0;
+    if (tx->in_side == EXT)
+        tx->target = idx;
+    else
+        tx->out_alt = alt;
+    tx->out_more = tx->in_side == EXT ? 0 : more;
     tx->hop = hop;
     tx->msg = msg;
-    if (sig_routes_more(idx))
+    if (more)
         tx->retry = msg_dup(msg);
     return send_out(tx);
 }
@@ -834,6 +891,10 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
     msg_t *msg;
     sip_t *sip;
 
+    if (tx->tls_wait) {
+        tx->tls_wait = 0;
+        tls_waiting--;
+    }
     if ((status == 408 || status == 503) && tx->retry && !tx->provisional &&
         failover(tx, status) == 0)
         return 0;
@@ -893,6 +954,70 @@ final:
         sig_call_end(tx->call, "call failed");
     tx_free(tx);
     return 0;
+}
+
+/* ---- outbound TLS watch ------------------------------------------------ */
+
+/* A request sent over TLS whose connection failed (handshake refused:
+ * untrusted chain, wrong name, version; or closed), or that got nothing
+ * back within tls_timeout_ms, goes to the next URI of its route, or is
+ * answered 503 when there is none. */
+static void tls_give_up(sig_tx_t *tx, const char *why, int timed_out)
+{
+    sig_daemon_t *sig = tx->sig;
+
+    tx->tls_wait = 0;
+    tls_waiting--;
+    gw_log(GW_LOG_WARN, tx->call ? tx->call->call_id : NULL,
+           "%s to " URL_PRINT_FORMAT " over TLS failed: %s",
+           sip_method_name(tx->method, "?"), URL_PRINT_ARGS(tx->hop), why);
+    /* Silent but connected: the INVITE may have arrived; cancel it. */
+    if (timed_out && tx->method == sip_method_invite && tx->orq)
+        nta_outgoing_tcancel(tx->orq, NULL, NULL, TAG_END());
+    if (tx->retry && !tx->provisional && failover(tx, 503) == 0)
+        return;
+    (void)sig;
+    tx_fail(tx, SIP_503_SERVICE_UNAVAILABLE, "TLS connection failed");
+}
+
+static void on_tls_timer(sig_daemon_t *sig, su_timer_t *t, sig_daemon_t *arg)
+{
+    long long now;
+    sig_tx_t *tx, *next;
+
+    (void)t;
+    (void)arg;
+    if (tls_waiting == 0)
+        return;
+    now = sig_tls_now_ms();
+    for (tx = tx_list; tx; tx = next) {
+        tport_t *tp;
+        const su_addrinfo_t *ai;
+        const char *why = NULL;
+        char buf[64];
+        int timed_out = 0;
+
+        next = tx->next;
+        if (!tx->tls_wait || tx->orq == NULL)
+            continue;
+        tp = nta_outgoing_transport(tx->orq);
+        ai = tp ? tport_get_address(tp) : NULL;
+        if (ai && ai->ai_addr)
+            why = sig_tls_failure(ai->ai_addr, tx->tls_sent_ms,
+                                  tp && tport_is_closed(tp));
+        if (why == NULL && now - tx->tls_sent_ms >= sig->cfg.tls.timeout_ms) {
+            snprintf(buf, sizeof buf, "nothing back within %d ms", sig->cfg.tls.timeout_ms);
+            why = buf;
+            timed_out = 1;
+        }
+        if (tp)
+            tport_unref(tp);
+        if (why) {
+            /* failover() may free or re-add entries: start over. */
+            tls_give_up(tx, why, timed_out);
+            next = tx_list;
+        }
+    }
 }
 
 static int on_cancel_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *sip)
@@ -989,6 +1114,8 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
                                      /* oversize requests get 413 (UDP) or
                                       * are dropped (TCP), never relayed */
                                      NTATAG_MAXSIZE(sig->cfg.max_message),
+                                     TAG_IF(sig->cfg.resolv_conf[0],
+                                            SRESTAG_RESOLV_CONF(sig->cfg.resolv_conf)),
                                      TAG_END());
     if (sig->agent[s] == NULL) {
         GW_ERR("SIP %s: cannot listen on %s (UDP+TCP): %s", SIDE_NAME(s), url,
@@ -996,18 +1123,59 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
         return -1;
     }
     GW_INFO("SIP %s listening on %s (udp, tcp)", SIDE_NAME(s), url);
+    if (s == EXT && sig_tls_enabled()) {
+        /* Sofia's certificate directory is required by the tag; the files
+         * it would read there are replaced by tls_cert/tls_key/tls_ca
+         * (tls.c), and the verification is OpenSSL's, set up there. */
+        char dir[GW_CFG_STRLEN], *slash;
+
+        snprintf(dir, sizeof dir, "%s", sig->cfg.tls.cert);
+        slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        snprintf(url, sizeof url, strchr(a, ':') ? "sips:[%s]:%d" : "sips:%s:%d", a,
+                 sig->cfg.tls.port);
+        if (nta_agent_add_tport(sig->agent[s], (url_string_t *)url,
+                                TPTAG_CERTIFICATE(dir),
+                                TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT),
+                                TAG_END()) < 0) {
+            GW_ERR("SIP %s: cannot listen on %s (TLS): %s", SIDE_NAME(s), url,
+                   strerror(errno));
+            return -1;
+        }
+        GW_INFO("SIP %s listening on %s (tls, TLS %s-%s, groups %s)", SIDE_NAME(s), url,
+                sig->cfg.tls.min_version, sig->cfg.tls.max_version,
+                sig->cfg.tls.groups);
+    }
     return 0;
 }
 
 int sig_proxy_start(sig_daemon_t *sig)
 {
+    char err[512];
+
+    if (sig_tls_setup(&sig->cfg.tls, err, sizeof err) < 0) {
+        GW_ERR("%s", err);
+        return -1;
+    }
     if (start_side(sig, EXT) < 0 || start_side(sig, INT) < 0)
         return -1;
+    if (sig_tls_enabled()) {
+        tls_timer = su_timer_create(su_root_task(sig->root), 100);
+        if (tls_timer == NULL)
+            return -1;
+        su_timer_set_for_ever(tls_timer, on_tls_timer, sig);
+    }
     return 0;
 }
 
 void sig_proxy_stop(sig_daemon_t *sig)
 {
+    if (tls_timer)
+        su_timer_destroy(tls_timer);
+    tls_timer = NULL;
     while (tx_list)
         tx_free(tx_list);
     sig_dialog_stop(sig);

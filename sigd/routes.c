@@ -15,7 +15,9 @@
  *
  * Outbound: a new request from INT addressed to sigd itself is routed by
  * the longest prefix of its Request-URI user in `outbound`, else to
- * [sigd] ext_default_route.
+ * [sigd] ext_default_route. A route may list several URIs (sip: or sips:)
+ * separated by '|': when one fails before anything came back (408, 503,
+ * a TLS connection refused), proxy.c tries the next.
  *
  * Lists are parsed once at start into fixed arrays (SIG_ROUTES_MAX
  * entries each); a bad entry stops sigd with the reason.
@@ -51,8 +53,9 @@ const gw_cfg_directive_t sig_routes_directives[] = {
     { "trunks", GW_CFG_STR, F(trunks), "", 0, 0,
       "carrier trunks by source address: NAME=CIDR, comma-separated" },
     { "outbound", GW_CFG_STR, F(outbound), "", 0, 0,
-      "routes for numbers dialled from INT: PREFIX=URI, comma-separated; "
-      "longest prefix wins, else [sigd] ext_default_route" },
+      "routes for numbers dialled from INT: PREFIX=URI[|URI...], comma-separated; "
+      "longest prefix wins, else [sigd] ext_default_route; URIs (sip: or sips:) "
+      "are tried in order when one fails" },
     GW_CFG_END
 };
 
@@ -68,9 +71,12 @@ typedef struct {
     char cidr[64];
 } sig_trunk_t;
 
+#define SIG_ROUTE_ALTS 4
+
 typedef struct {
     char prefix[32];
-    char uri[GW_CFG_STRLEN];
+    char uri[SIG_ROUTE_ALTS][GW_CFG_STRLEN];   /* tried in order */
+    int nuri;
 } sig_oroute_t;
 
 static sig_target_t targets[SIG_ROUTES_MAX];
@@ -188,20 +194,45 @@ static int add_trunk(char *item, void *arg)
     return 0;
 }
 
+/* PREFIX=URI[|URI...]: the URIs are tried in order (a trunk that fails,
+ * TLS included, passes the call to the next one). */
 static int add_oroute(char *item, void *arg)
 {
-    char *eq = strchr(item, '=');
+    char *eq = strchr(item, '='), *save = NULL, *u;
+    sig_oroute_t *r = &oroutes[noroutes];
 
     (void)arg;
     if (noroutes >= SIG_ROUTES_MAX || eq == NULL || eq == item ||
-        (size_t)(eq - item) >= sizeof oroutes[0].prefix ||
-        strncmp(eq + 1, "sip:", 4) != 0) {
-        GW_ERR("[routes] outbound: '%s': want PREFIX=sip:URI", item);
+        (size_t)(eq - item) >= sizeof r->prefix) {
+        GW_ERR("[routes] outbound: '%s': want PREFIX=URI[|URI...]", item);
         return -EINVAL;
     }
     *eq = '\0';
-    snprintf(oroutes[noroutes].prefix, sizeof oroutes[0].prefix, "%s", item);
-    snprintf(oroutes[noroutes].uri, sizeof oroutes[0].uri, "%s", eq + 1);
+    snprintf(r->prefix, sizeof r->prefix, "%s", item);
+    r->nuri = 0;
+    for (u = strtok_r(eq + 1, "|", &save); u; u = strtok_r(NULL, "|", &save)) {
+        url_t *parsed;
+        su_home_t home[1] = { SU_HOME_INIT(home) };
+
+        while (*u == ' ')
+            u++;
+        parsed = url_make(home, u);
+        if (r->nuri >= SIG_ROUTE_ALTS || parsed == NULL ||
+            (parsed->url_type != url_sip && parsed->url_type != url_sips) ||
+            parsed->url_host == NULL) {
+            GW_ERR("[routes] outbound: '%s=%s': %s", r->prefix, u,
+                   r->nuri >= SIG_ROUTE_ALTS ? "more than 4 URIs"
+                                             : "not a sip: or sips: URI");
+            su_home_deinit(home);
+            return -EINVAL;
+        }
+        su_home_deinit(home);
+        snprintf(r->uri[r->nuri++], sizeof r->uri[0], "%s", u);
+    }
+    if (r->nuri == 0) {
+        GW_ERR("[routes] outbound: '%s=': no URI", r->prefix);
+        return -EINVAL;
+    }
     noroutes++;
     return 0;
 }
@@ -244,20 +275,29 @@ void sig_routes_target_failed(sig_daemon_t *sig, int idx)
     GW_WARN("internal target %s down: a request to it failed", targets[idx].uri);
 }
 
-url_t *sig_routes_outbound(sig_daemon_t *sig, su_home_t *home, const char *number)
+url_t *sig_routes_outbound(sig_daemon_t *sig, su_home_t *home, const char *number,
+                           int alt, int *more)
 {
     size_t best = 0;
+    const sig_oroute_t *r = NULL;
     const char *uri = NULL;
 
+    *more = 0;
     for (int i = 0; number && i < noroutes; i++) {
         size_t n = strlen(oroutes[i].prefix);
         if (n > best && strncmp(number, oroutes[i].prefix, n) == 0) {
             best = n;
-            uri = oroutes[i].uri;
+            r = &oroutes[i];
         }
     }
-    if (uri == NULL && sig->cfg.ext_default_route[0])
+    if (r) {
+        if (alt < r->nuri) {
+            uri = r->uri[alt];
+            *more = alt + 1 < r->nuri;
+        }
+    } else if (alt == 0 && sig->cfg.ext_default_route[0]) {
         uri = sig->cfg.ext_default_route;
+    }
     return uri ? dup_url(home, uri) : NULL;
 }
 

@@ -21,7 +21,7 @@ typedef struct {
     int health_interval;                   /* s between OPTIONS; 0 = none */
     int health_failures;                   /* missed OPTIONS before down */
     char trunks[GW_CFG_STRLEN];            /* NAME=CIDR, ... */
-    char outbound[GW_CFG_STRLEN];          /* PREFIX=URI, ... */
+    char outbound[GW_CFG_STRLEN];          /* PREFIX=URI[|URI...], ... */
 } sig_routes_config_t;
 
 extern const gw_cfg_directive_t sig_routes_directives[];
@@ -43,10 +43,12 @@ int sig_routes_more(int idx);
  * (the health checks bring it back). */
 void sig_routes_target_failed(struct sig_s *sig, int idx);
 
-/* The route for a number dialled from INT to sigd: the longest matching
- * outbound prefix, else [sigd] ext_default_route; NULL when none. */
+/* The route for a number dialled from INT to sigd: URI number alt (from
+ * 0) of the longest matching outbound prefix, else [sigd]
+ * ext_default_route; NULL when none (or no such alternative). *more is
+ * set to 1 when another alternative follows. */
 url_t *sig_routes_outbound(struct sig_s *sig, su_home_t *home,
-                                  const char *number);
+                           const char *number, int alt, int *more);
 
 /* The name of the trunk msg came from (by source CIDR), or NULL. */
 const char *sig_routes_trunk(struct sig_s *sig, struct msg_s *msg);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "antifraud.h"
 #include "routes.h"
+#include "tls.h"
 
 typedef struct sig_s sig_daemon_t;
 typedef struct sig_call_s sig_call_t;
@@ -54,6 +55,8 @@ typedef struct {
     int max_message;            /* bytes; larger SIP messages are refused */
     int ext_srtp;               /* offer SRTP to EXT parties (srtp.c) */
     int int_srtp;               /* offer SRTP to INT parties (srtp.c) */
+    char resolv_conf[GW_CFG_STRLEN];  /* DNS servers for next hops by name */
+    sig_tls_config_t tls;       /* SIP over TLS on EXT (tls.c) */
     gw_log_level_t log_level;
 } sig_config_t;
 

@@ -1,0 +1,151 @@
+#!/bin/sh
+# SIP over TLS on EXT (sigd/tls.c): the trunk spec's policy and the
+# outbound trunk checks, with independent peers.
+#  - inbound, gnutls-cli as the client: TLS 1.2 with ECDHE secp384r1 and
+#    the whole chain presented; TLS 1.3; TLS 1.1 and a cipher outside
+#    tls_ciphers refused; OPTIONS answered over the TLS connection;
+#  - outbound, trunks dialled by DNS name (dnspeer.py answers for them)
+#    and served by tlspeer.py (Python's ssl, i.e. OpenSSL) or a silent TCP
+#    listener: a trunk whose certificate names another host, one signed by
+#    an unknown CA, one dialled by IP address with an IP-only certificate,
+#    and one that never completes a handshake are each refused and the
+#    call goes to the next trunk of the route, well before nta's 32 s;
+#    mutual TLS towards a trunk that requires sigd's certificate;
+#  - calls have their media anchored in mediad and leave no session.
+. "$(dirname "$0")/lib.sh"
+
+SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+TRUNK=$NET.4
+DNS=$NET.53
+PKI=$T/pki
+
+sh "$HERE/tlscerts.sh" "$PKI" sigd.test c.tk f.tk other.invalid
+set -- $(free_ports 7)
+PA=$1; PB=$2; PC=$3; PD=$4; PE=$5; PF=$6; TLSP=$7
+
+echo "nameserver $DNS" >"$T/resolv.conf"
+start_daemon dns /usr/bin/python3 "$HERE/dnspeer.py" "$DNS" \
+    a.tk="$TRUNK" b.tk="$TRUNK" c.tk="$TRUNK" \
+    e.tk="$TRUNK" f.tk="$TRUNK"
+peer() { # peer NAME PORT CERTBASE [args]
+    n=$1; p=$2; c=$3; shift 3
+    start_daemon "$n" /usr/bin/python3 "$HERE/tlspeer.py" "$TRUNK" "$p" \
+        "$PKI/$c.pem" "$PKI/$c.key" "$@"
+}
+peer trunk-a "$PA" other.invalid            # names another host
+peer trunk-b "$PB" untrusted                # signed by a CA nobody trusts
+peer trunk-c "$PC" c.tk             # the good one
+peer trunk-d "$PD" ip                       # IP SAN only, dialled by IP
+peer trunk-f "$PF" f.tk --ca "$PKI/ca.pem" --require-client-cert
+# trunk-e accepts TCP and never answers the handshake
+start_daemon trunk-e /usr/bin/python3 -c "
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('$TRUNK', $PE)); s.listen(8); print('listening', flush=True)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+"
+
+write_config
+cat >>"$T/gw.ini" <<EOC
+
+[sigd]
+resolv_conf = $T/resolv.conf
+tls_port = $TLSP
+tls_cert = $PKI/sigd.test.pem
+tls_key = $PKI/sigd.test.key
+tls_ca = $PKI/ca.pem
+tls_groups = X25519:P-256:P-384
+
+[antifraud]
+allowed_prefixes = +41,+33,+49,+43
+
+[routes]
+outbound = +41=sips:a.tk:$PA|sips:b.tk:$PB|sips:c.tk:$PC, +33=sips:$TRUNK:$PD|sips:c.tk:$PC, +49=sips:e.tk:$PE|sips:c.tk:$PC, +43=sips:f.tk:$PF
+EOC
+
+for n in trunk-a trunk-b trunk-c trunk-d trunk-e trunk-f; do
+    wait_until 10 grep -q listening "$T/$n.log" || not_ok "test peer $n did not start"
+done
+start_daemon sigd "$BIN/sigd" -c "$T/gw.ini"
+start_daemon mediad "$BIN/mediad" -c "$T/gw.ini"
+check "sigd listens for TLS on EXT" wait_until 10 grep -q "listening on sips:$EXT:$TLSP (tls" "$T/sigd.log"
+check "media node registers with sigd" wait_until 10 sh -c \
+    "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 role=media state=live'"
+
+# ---- inbound: gnutls-cli against sigd's TLS port
+options() { # options CALLID: an OPTIONS request for sigd itself
+    printf 'OPTIONS sip:%s:%s SIP/2.0\r\nVia: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK-%s\r\nMax-Forwards: 70\r\nFrom: <sip:probe@sigd.test>;tag=%s\r\nTo: <sip:%s>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' \
+        "$EXT" "$TLSP" "$1" "$1" "$EXT" "$1"
+}
+tlscli() { # tlscli NAME PRIORITY: OPTIONS over a TLS session, output in $T/NAME.cli
+    n=$1; shift
+    (options "$n"; sleep 1) | timeout 10 gnutls-cli --x509cafile="$PKI/ca.pem" \
+        --verify-hostname=sigd.test --priority "$1" -p "$TLSP" "$EXT" >"$T/$n.cli" 2>&1
+}
+tlscli cli12 'NORMAL:-VERS-ALL:+VERS-TLS1.2:-GROUP-ALL:+GROUP-SECP384R1'
+check "TLS 1.2 with ECDHE secp384r1 is negotiated" \
+    grep -q 'Description: (TLS1.2-X.509)-(ECDHE-SECP384R1)' "$T/cli12.cli"
+check "  the server presents its whole chain (leaf and intermediate)" \
+    grep -q "subject .CN=gw test intermediate', issuer .CN=gw test root'" "$T/cli12.cli"
+check "  the chain verifies for the name sigd.test" \
+    grep -q 'The certificate is trusted' "$T/cli12.cli"
+check "  OPTIONS over it is answered 200 by sigd" grep -q '^SIP/2.0 200 OK' "$T/cli12.cli"
+tlscli cli13 'NORMAL:-VERS-ALL:+VERS-TLS1.3'
+check "TLS 1.3 is negotiated" grep -q 'Description: (TLS1.3' "$T/cli13.cli"
+tlscli cli11 'NORMAL:-VERS-ALL:+VERS-TLS1.1'
+check "TLS 1.1 is refused" sh -c "! grep -q 'Handshake was completed' '$T/cli11.cli' && grep -q 'protocol version' '$T/cli11.cli'"
+tlscli clicbc 'NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-CBC:+AES-256-CBC'
+check "a TLS 1.2 cipher outside tls_ciphers (AES-CBC) is refused" \
+    sh -c "! grep -q 'Handshake was completed' '$T/clicbc.cli'"
+
+# ---- outbound: calls from the platform to TLS trunks
+call() { # call NAME RURI: sipp UAC on the platform's address through INT
+    (cd "$T" && timeout 30 sipp "$INT:15060" -sf "$SIPP_DIR/uac_out.xml" -i "$LAN" \
+        -p 15091 -mi "$LAN" -mp 17000 -m 1 -nostdin -trace_err -timeout 25s \
+        -key ruri "$2" >"$T/$1-uac.out" 2>&1)
+}
+elapsed() { # elapsed CMD...: runs CMD, prints whole seconds taken; CMD's status
+    s=$(date +%s); "$@"; rc=$?; echo $(( $(date +%s) - s )) >"$T/elapsed"; return $rc
+}
+
+check "a call to +41 succeeds through the third trunk" elapsed call c41 "sip:+41445551234@$INT:15060"
+sec=$(cat "$T/elapsed")
+check "  trunk a (certificate for another name) refused, named in the log" \
+    grep -q "to sips:a.tk:$PA over TLS failed: certificate names (DNS:other.invalid) do not match" "$T/sigd.log"
+check "  trunk b (unknown CA) refused" \
+    grep -q "to sips:b.tk:$PB over TLS failed: certificate: unable to get local issuer" "$T/sigd.log"
+check "  the INVITE reached trunk c over TLS, and the BYE too" \
+    sh -c "grep -q '^INVITE .* tls=TLSv1.[23]' '$T/trunk-c.log' && grep -q '^BYE ' '$T/trunk-c.log'"
+check "  trunks a and b saw no SIP message" \
+    sh -c "! grep -q '^INVITE' '$T/trunk-a.log' && ! grep -q '^INVITE' '$T/trunk-b.log'"
+check "  two refused trunks cost seconds, not timer B's 32 s ($sec s)" [ "$sec" -lt 10 ]
+
+check "a call to +33 skips the trunk dialled by IP (IP names never match)" \
+    call c33 "sip:+33145551234@$INT:15060"
+check "  the IP trunk was refused for its names" \
+    grep -q "to sips:$TRUNK:$PD over TLS failed: certificate names (IP address) do not match" "$T/sigd.log"
+
+check "a call to +49 gets past a trunk that never completes the handshake" \
+    elapsed call c49 "sip:+49305551234@$INT:15060"
+sec=$(cat "$T/elapsed")
+check "  the silent trunk is given up after tls_timeout_ms" \
+    grep -q "to sips:e.tk:$PE over TLS failed: nothing back within 2000 ms" "$T/sigd.log"
+check "  ... and the call still completes well before 32 s ($sec s)" [ "$sec" -lt 15 ]
+
+check "a call to +43 succeeds over mutual TLS" call c43 "sip:+43155551234@$INT:15060"
+check "  the trunk saw sigd's certificate (CN sigd.test)" \
+    grep -q '^INVITE .* peer-cert=sigd.test' "$T/trunk-f.log"
+
+no_sessions() { [ "$(gwctl_field media1 sessions)" = 0 ]; }
+wait_until 10 no_sessions
+sessions=$(gwctl_field media1 sessions)
+check "no media session is left on the node (got '$sessions')" [ "$sessions" = 0 ]
+calls=$(grep -c 'media on .media1.' "$T/sigd.log")
+check "  every call had its media on the node ($calls)" [ "$calls" -ge 4 ]
+check "no key material in sigd's log" sh -c "! grep -q 'PRIVATE KEY' '$T/sigd.log'"
+check "sigd stops cleanly" stop_daemon sigd
+check "mediad stops cleanly" stop_daemon mediad
+finish
