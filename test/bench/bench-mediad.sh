@@ -12,7 +12,11 @@
 # does not count against either relay.
 # mdload creates the sessions over the real bus, as sigd does. Results go
 # to $OUT/mediad.json and a table; ratios are against the baseline of the
-# same run. Nothing here asserts timings: the figures are for the notes.
+# same run ("vs bare"; for SRTP rows also "vs plain": the plain mediad row
+# of the same mode, workers and calls). Nothing here asserts timings: the
+# figures are for the notes.
+#   ONLY=srtp   runs only what the SRTP ratios need: 1 and 2 above, with
+#               one worker, plus 3 (and srtpscale), about 40 s.
 set -u
 B=${B:-build/rel}
 OUT=${OUT:-build/bench}
@@ -22,6 +26,7 @@ CALLS=${CALLS:-1500}
 LAT_CALLS=${LAT_CALLS:-1000}
 BURST_CALLS=${BURST_CALLS:-500}
 BURST_COUNT=${BURST_COUNT:-1000000}
+ONLY=${ONLY:-}
 mkdir -p "$OUT"
 T=$(mktemp -d /tmp/gw-bench.XXXXXX)
 pids=""
@@ -53,7 +58,8 @@ EOC
     "$B/bin/mediad" -c "$T/md.ini" >"$T/md.log" 2>&1 &
     mp=$!; pids="$pids $mp"
     load --bus "tcp://$NET.1:17800" --pid "$mp" --sessions "$3" --seconds "$SECS" \
-        --mode "$2" --count "$BURST_COUNT" --srtp "${4:-0}"
+        --mode "$2" --count "$BURST_COUNT" --srtp "${4:-0}" |
+        sed "s/^{/{\"workers\":\"$([ "$1" = 0 ] && echo cores || echo "$1")\",/"
     kill "$mp"; wait "$mp" 2>/dev/null
 }
 
@@ -62,36 +68,44 @@ EOC
     bare burst "$BURST_CALLS"
     mediad 1 paced "$CALLS"
     mediad 1 burst "$BURST_CALLS"
-    mediad 1 paced "$LAT_CALLS"
+    [ "$ONLY" = srtp ] || mediad 1 paced "$LAT_CALLS"
     mediad 1 paced "$CALLS" 1
     mediad 1 burst "$BURST_CALLS" 1
-    mediad 0 paced "$CALLS"
-    mediad 0 burst "$BURST_CALLS"
+    if [ "$ONLY" != srtp ]; then
+        mediad 0 paced "$CALLS"
+        mediad 0 burst "$BURST_CALLS"
+    fi
 } >"$T/results.jsonl"
 
 /usr/bin/python3 - "$T/results.jsonl" "$OUT/mediad.json" <<'EOPY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-workers = ["-", "-", "1", "1", "1", "1", "1", "cores", "cores"]
-for r, w in zip(rows, workers):
-    r["workers"] = w
+for r in rows:
+    r.setdefault("workers", "-")
 json.dump(rows, open(sys.argv[2], "w"), indent=1)
 base = {r["mode"]: r for r in rows if r["target"] == "bare"}
-print("%-7s %-5s %-6s %-7s %6s %9s %8s %8s %8s %6s %9s %8s" % ("target", "srtp", "mode",
-      "workers", "calls", "pkt/s", "loss%", "p50 us", "p99 us", "cpu%", "pkt/s/core", "vs bare"))
+plain = {(r["mode"], r["workers"], r["sessions"]): r for r in rows
+         if r["target"] != "bare" and not r.get("srtp")}
+def ratio(r, b):
+    return r.get("pps_per_core", 0) / b["pps_per_core"] if b and b.get("pps_per_core") else 0
+print("%-7s %-5s %-6s %-7s %6s %9s %8s %8s %8s %6s %9s %8s %9s" % ("target", "srtp", "mode",
+      "workers", "calls", "pkt/s", "loss%", "p50 us", "p99 us", "cpu%", "pkt/s/core", "vs bare",
+      "vs plain"))
 for r in rows:
-    b = base.get(r["mode"])
-    ratio = (r.get("pps_per_core", 0) / b["pps_per_core"]) if b and b.get("pps_per_core") else 0
-    print("%-7s %-5s %-6s %-7s %6d %9.0f %8.4f %8.0f %8.0f %6s %9.0f %7.2fx" % (
+    p = plain.get((r["mode"], r["workers"], r["sessions"])) if r.get("srtp") else None
+    print("%-7s %-5s %-6s %-7s %6d %9.0f %8.4f %8.0f %8.0f %6s %9.0f %7.2fx %9s" % (
         r["target"], "yes" if r.get("srtp") else "no", r["mode"], r["workers"], r["sessions"],
         r["relayed_pps"], r["loss_pct"], r["latency_p50_us"], r["latency_p99_us"],
-        str(r.get("cpu_pct", "-")), r.get("pps_per_core", 0), ratio))
+        str(r.get("cpu_pct", "-")), r.get("pps_per_core", 0), ratio(r, base.get(r["mode"])),
+        "%.2fx" % ratio(r, p) if p else "-"))
 for srtp in (0, 1):
     mem = [r["bytes_per_session"] for r in rows if "bytes_per_session" in r and r.get("srtp") == srtp]
     if mem:
         print("user memory per %s session (RSS growth over the second half of the set-up): %.0f bytes"
               % ("SRTP" if srtp else "plain RTP", max(mem)))
 EOPY
-echo "libsrtp2 alone, cost per packet as live contexts grow (2 per SRTP leg):"
-"$B/test/srtpscale" 100000 | tee "$OUT/srtpscale.jsonl"
+echo "libsrtp2 alone, cost per packet as live contexts grow (2 per SRTP leg),"
+echo "with NSS initialised by libsrtp2 itself, then as mediad does it (mediad/srtp.c):"
+{ "$B/test/srtpscale" 100000 libsrtp; "$B/test/srtpscale" 100000 mediad; } |
+    tee "$OUT/srtpscale.jsonl"
 echo "results: $OUT/mediad.json $OUT/srtpscale.jsonl"
