@@ -408,8 +408,17 @@ static int is_number(const char *u)
 static int check_outbound(sig_daemon_t *sig, const sip_t *sip)
 {
     const url_t *ru = sip->sip_request->rq_url;
-    const char *number = ru->url_type == url_tel ? ru->url_host : ru->url_user;
+    const char *user = ru->url_type == url_tel ? ru->url_host : ru->url_user;
+    char buf[128];
+    const char *number = user;
     int status;
+
+    /* "+41...;tgrp=x;trunk-context=y" (RFC 4904): the number is what
+     * comes before the parameters, and it is what the policy judges. */
+    if (user && strchr(user, ';')) {
+        snprintf(buf, sizeof buf, "%.*s", (int)strcspn(user, ";"), user);
+        number = buf;
+    }
 
     if (sip->sip_request->rq_method != sip_method_invite ||
         (sip->sip_to && sip->sip_to->a_tag) || sig_proxy_to_agent(sig, sip))

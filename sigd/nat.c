@@ -77,7 +77,9 @@ int sig__nat_is_private(const char *host)
 }
 
 /* The flow of a received message: "tcp~IP~PORT" from its top Via's
- * transport and its source address. 0 or -EINVAL. */
+ * transport (udp, tcp or tls) and its source address. 0 or -EINVAL. A
+ * request for the agent then goes to that address over that transport,
+ * which Sofia sends on the connection the agent opened. */
 static int msg_flow(msg_t *m, const sip_t *sip, char *flow, size_t len)
 {
     su_addrinfo_t *ai = m ? msg_addrinfo(m) : NULL;
@@ -89,6 +91,9 @@ static int msg_flow(msg_t *m, const sip_t *sip, char *flow, size_t len)
     if (sip && sip->sip_via && sip->sip_via->v_protocol &&
         su_casematch(sip->sip_via->v_protocol, "SIP/2.0/TCP"))
         tr = "tcp";
+    else if (sip && sip->sip_via && sip->sip_via->v_protocol &&
+             su_casematch(sip->sip_via->v_protocol, "SIP/2.0/TLS"))
+        tr = "tls";
     gw_addr_ip(ai->ai_addr, ip, sizeof ip);
     snprintf(flow, len, "%s~%s~%u", tr, ip, gw_addr_port(ai->ai_addr));
     return 0;
@@ -113,7 +118,7 @@ static url_t *flow_url(su_home_t *home, const char *flow)
 
     if (sscanf(flow, "%7[a-z]~%45[0-9a-fA-F.:]~%u", tr, ip, &port) != 3 ||
         port == 0 || port > 65535 || gw_addr_parse(ip, port, &ss) < 0 ||
-        (strcmp(tr, "udp") != 0 && strcmp(tr, "tcp") != 0))
+        (strcmp(tr, "udp") != 0 && strcmp(tr, "tcp") != 0 && strcmp(tr, "tls") != 0))
         return NULL;
     snprintf(buf, sizeof buf, strchr(ip, ':') ? "sip:[%s]:%u;transport=%s"
                                               : "sip:%s:%u;transport=%s",

@@ -455,8 +455,13 @@ static int start_offer(sig_tx_t *tx, sip_t *sip)
     return 0;
 }
 
-/* A Request-URI naming us is rewritten to the host and port of hop. */
-static int retarget(msg_t *msg, sip_t *sip, const url_t *hop)
+/* The trunk a new request from EXT came from (routes.c), set by
+ * on_message() around on_request(): route() tags the Request-URI with it. */
+static const char *current_trunk;
+
+/* A Request-URI naming us is rewritten to the host and port of hop (and
+ * to user, when not NULL). */
+static int retarget_user(msg_t *msg, sip_t *sip, const url_t *hop, const char *user)
 {
     url_t *ru;
     sip_request_t *rq;
@@ -464,8 +469,12 @@ static int retarget(msg_t *msg, sip_t *sip, const url_t *hop)
     ru = url_hdup(msg_home(msg), sip->sip_request->rq_url);
     if (ru == NULL)
         return -ENOMEM;
-    ru->url_host = hop->url_host;
-    ru->url_port = hop->url_port;
+    if (hop) {
+        ru->url_host = hop->url_host;
+        ru->url_port = hop->url_port;
+    }
+    if (user)
+        ru->url_user = user;
     rq = sip_request_create(msg_home(msg), sip->sip_request->rq_method,
                             sip->sip_request->rq_method_name, (url_string_t *)ru,
                             NULL);
@@ -474,6 +483,41 @@ static int retarget(msg_t *msg, sip_t *sip, const url_t *hop)
     msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_request,
                        (msg_header_t *)rq);
     return 0;
+}
+
+static int retarget(msg_t *msg, sip_t *sip, const url_t *hop)
+{
+    return retarget_user(msg, sip, hop, NULL);
+}
+
+/* RFC 4904 trunk groups in the user part of a telephone-number URI
+ * ("+41441234567;tgrp=carrier-a;trunk-context=gw.example.com"): a call
+ * from a trunk recognised by [routes] trunks is tagged with the trunk's
+ * name towards the platform (when [routes] trunk_context is set); a call
+ * from the platform may name its trunk group, which selects the route
+ * "tgrp:NAME", and the tags are removed before it leaves. */
+static int tag_trunk(sig_daemon_t *sig, msg_t *msg, sip_t *sip, const char *trunk)
+{
+    const char *user = sip->sip_request->rq_url->url_user;
+    const char *ctx = sig->routes_cfg.trunk_context;
+
+    if (trunk == NULL || ctx[0] == '\0' || user == NULL ||
+        (user[0] != '+' && (user[0] < '0' || user[0] > '9')) || strchr(user, ';'))
+        return 0;
+    return retarget_user(msg, sip, NULL,
+                         su_sprintf(msg_home(msg), "%s;tgrp=%s;trunk-context=%s", user,
+                                    trunk, ctx));
+}
+
+static int untag_trunk(msg_t *msg, sip_t *sip)
+{
+    const char *user = sip->sip_request->rq_url->url_user;
+
+    if (user == NULL || strchr(user, ';') == NULL ||
+        (!strstr(user, ";tgrp=") && !strstr(user, ";trunk-context=")))
+        return 0;
+    return retarget_user(msg, sip, NULL,
+                         su_strndup(msg_home(msg), user, (isize_t)strcspn(user, ";")));
 }
 
 /* Removes Route entries naming us, then picks the next hop. Returns 0, or
@@ -505,7 +549,8 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
     } else if (tx->initial && tx->in_side == EXT) {
         hop = sig_routes_internal(sig, tx->home, &tx->target);
         if (hop == NULL ||
-            (is_ours(sig, sip->sip_request->rq_url) && retarget(msg, sip, hop) < 0))
+            (is_ours(sig, sip->sip_request->rq_url) && retarget(msg, sip, hop) < 0) ||
+            tag_trunk(sig, msg, sip, current_trunk) < 0)
             return 500;
     } else if (tx->initial && is_ours(sig, sip->sip_request->rq_url)) {
         /* From INT, a new request addressed to sigd itself goes out by
@@ -517,7 +562,7 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
         hop = sig_routes_outbound(sig, tx->home, tx->number, 0, &tx->out_more);
         if (hop == NULL)
             return 404;
-        if (retarget(msg, sip, hop) < 0)
+        if (retarget(msg, sip, hop) < 0 || untag_trunk(msg, sip) < 0)
             return 500;
     } else {
         hop = sip->sip_request->rq_url;
@@ -1082,10 +1127,13 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
         nta_msg_treply(agent, msg, status, NULL, TAG_END());
         return 0;
     }
+    current_trunk = side == EXT && sip->sip_to && !sip->sip_to->a_tag
+                    ? sig_routes_trunk(sig, msg) : NULL;
     irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
     if (irq == NULL)
         return 0;     /* nta freed msg */
     status = on_request(sig, side, irq, sip);
+    current_trunk = NULL;
     if (status == 0)
         return 0;
     if (status < 100 || status > 699 ||

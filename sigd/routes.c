@@ -32,6 +32,8 @@
 #include <string.h>
 
 #include <sofia-sip/msg_addr.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/tport.h>
 #include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
@@ -51,7 +53,12 @@ const gw_cfg_directive_t sig_routes_directives[] = {
     { "health_failures", GW_CFG_INT, F(health_failures), "2", 1, 100,
       "unanswered OPTIONS in a row after which a target is down" },
     { "trunks", GW_CFG_STR, F(trunks), "", 0, 0,
-      "carrier trunks by source address: NAME=CIDR, comma-separated" },
+      "carrier trunks by source address or TLS name: NAME=CIDR or "
+      "NAME=tls:DNSNAME (the name in the certificate the trunk presents; needs "
+      "[sigd] tls_verify_clients), comma-separated" },
+    { "trunk_context", GW_CFG_STR, F(trunk_context), "", 0, 0,
+      "when set, a call from a recognised trunk reaches the platform with "
+      "';tgrp=NAME;trunk-context=THIS' in its Request-URI user (RFC 4904)" },
     { "outbound", GW_CFG_STR, F(outbound), "", 0, 0,
       "routes for numbers dialled from INT: PREFIX=URI[|URI...], comma-separated; "
       "longest prefix wins, else [sigd] ext_default_route; URIs (sip: or sips:) "
@@ -68,7 +75,8 @@ typedef struct {
 
 typedef struct {
     char name[64];
-    char cidr[64];
+    char cidr[64];         /* by source address, or */
+    char tls_name[128];    /* by the name in its verified TLS certificate */
 } sig_trunk_t;
 
 #define SIG_ROUTE_ALTS 4
@@ -181,13 +189,26 @@ static int add_trunk(char *item, void *arg)
     char *eq = strchr(item, '=');
 
     (void)arg;
+    if (ntrunks < SIG_ROUTES_MAX && eq && eq != item &&
+        (size_t)(eq - item) < sizeof trunks[0].name && strncmp(eq + 1, "tls:", 4) == 0 &&
+        eq[5] != '\0' && strlen(eq + 5) < sizeof trunks[0].tls_name &&
+        strspn(eq + 5, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*") ==
+            strlen(eq + 5)) {
+        *eq = '\0';
+        memset(&trunks[ntrunks], 0, sizeof trunks[0]);
+        snprintf(trunks[ntrunks].name, sizeof trunks[0].name, "%s", item);
+        snprintf(trunks[ntrunks].tls_name, sizeof trunks[0].tls_name, "%s", eq + 5);
+        ntrunks++;
+        return 0;
+    }
     if (ntrunks >= SIG_ROUTES_MAX || eq == NULL || eq == item ||
         (size_t)(eq - item) >= sizeof trunks[0].name ||
         strlen(eq + 1) >= sizeof trunks[0].cidr || !cidr_valid(eq + 1)) {
-        GW_ERR("[routes] trunks: '%s': want NAME=CIDR", item);
+        GW_ERR("[routes] trunks: '%s': want NAME=CIDR or NAME=tls:DNSNAME", item);
         return -EINVAL;
     }
     *eq = '\0';
+    memset(&trunks[ntrunks], 0, sizeof trunks[0]);
     snprintf(trunks[ntrunks].name, sizeof trunks[0].name, "%s", item);
     snprintf(trunks[ntrunks].cidr, sizeof trunks[0].cidr, "%s", eq + 1);
     ntrunks++;
@@ -280,10 +301,21 @@ url_t *sig_routes_outbound(sig_daemon_t *sig, su_home_t *home, const char *numbe
 {
     size_t best = 0;
     const sig_oroute_t *r = NULL;
-    const char *uri = NULL;
+    const char *uri = NULL, *tg = NULL;
+    char key[64 + 5];
+    int by_tgrp = 0;
 
     *more = 0;
-    for (int i = 0; number && i < noroutes; i++) {
+    /* A destination trunk group (RFC 4904: ";tgrp=NAME" in the user part)
+     * selects the route "tgrp:NAME" when there is one. */
+    if (number && (tg = strstr(number, ";tgrp=")) != NULL) {
+        snprintf(key, sizeof key, "tgrp:%.*s", (int)strcspn(tg + 6, ";"), tg + 6);
+        for (int i = 0; i < noroutes && r == NULL; i++)
+            if (strcmp(oroutes[i].prefix, key) == 0)
+                r = &oroutes[i];
+        by_tgrp = r != NULL;
+    }
+    for (int i = 0; number && !by_tgrp && i < noroutes; i++) {
         size_t n = strlen(oroutes[i].prefix);
         if (n > best && strncmp(number, oroutes[i].prefix, n) == 0) {
             best = n;
@@ -305,14 +337,32 @@ const char *sig_routes_trunk(sig_daemon_t *sig, msg_t *msg)
 {
     su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
     char ip[INET6_ADDRSTRLEN];
+    su_strlst_t const *subjects = NULL;
+    tport_t *tp = NULL;
+    int looked = 0;
 
-    (void)sig;
     if (ntrunks == 0 || ai == NULL || ai->ai_addr == NULL)
         return NULL;
     gw_addr_ip(ai->ai_addr, ip, sizeof ip);
-    for (int i = 0; i < ntrunks; i++)
-        if (sig__routes_cidr_match(trunks[i].cidr, ip))
+    for (int i = 0; i < ntrunks; i++) {
+        if (trunks[i].cidr[0]) {
+            if (sig__routes_cidr_match(trunks[i].cidr, ip))
+                return trunks[i].name;
+            continue;
+        }
+        /* By TLS name: the subjects (SAN DNS, CN) of the certificate the
+         * peer presented on the connection this message came on. Only
+         * with tls_verify_clients, where a presented chain that does not
+         * verify against tls_ca ends the handshake (tls.c). */
+        if (!looked) {
+            looked = 1;
+            tp = tport_delivered_by(nta_agent_tports(sig->agent[GW__SIDE__SIDE_EXT]), msg);
+            subjects = tp && tport_has_tls(tp) ? tport_delivered_from_subjects(tp, msg)
+                                                 : NULL;
+        }
+        if (subjects && tport_subject_search(trunks[i].tls_name, subjects))
             return trunks[i].name;
+    }
     return NULL;
 }
 

@@ -20,7 +20,8 @@ typedef struct {
     char internal_targets[GW_CFG_STRLEN];  /* comma list of URIs, in order */
     int health_interval;                   /* s between OPTIONS; 0 = none */
     int health_failures;                   /* missed OPTIONS before down */
-    char trunks[GW_CFG_STRLEN];            /* NAME=CIDR, ... */
+    char trunks[GW_CFG_STRLEN];            /* NAME=CIDR or NAME=tls:DNSNAME, ... */
+    char trunk_context[GW_CFG_STRLEN];     /* RFC 4904 tags towards INT */
     char outbound[GW_CFG_STRLEN];          /* PREFIX=URI[|URI...], ... */
 } sig_routes_config_t;
 
@@ -50,7 +51,9 @@ void sig_routes_target_failed(struct sig_s *sig, int idx);
 url_t *sig_routes_outbound(struct sig_s *sig, su_home_t *home,
                            const char *number, int alt, int *more);
 
-/* The name of the trunk msg came from (by source CIDR), or NULL. */
+/* The name of the trunk msg came from (by source CIDR, or by the name in
+ * the verified certificate of its TLS connection), or NULL. While msg is
+ * being delivered (Sofia's record of the last delivery). */
 const char *sig_routes_trunk(struct sig_s *sig, struct msg_s *msg);
 
 /* Exported for the unit tests: 1 when ip is inside cidr ("a.b.c.d/n",

@@ -13,8 +13,8 @@
 #       DST, then listens SECONDS and answers 200 to every OPTIONS that
 #       comes; prints "registered STATUS options N".
 #   sipprobe.py responder IP:PORT
-#       Answers 200 to every OPTIONS (a platform that is up). Runs until
-#       killed.
+#       Answers 200 to every OPTIONS (a platform that is up) and prints
+#       its request line. Runs until killed.
 #   sipprobe.py registrar IP:PORT
 #       A registrar stand-in: REGISTER for user "ghost" -> 404, any other
 #       REGISTER -> 401 with a Digest challenge (realm "pbx.test"), so that
@@ -135,6 +135,7 @@ def cmd_responder(argv):
         msg = data.decode(errors="replace")
         if not msg.startswith("OPTIONS "):
             continue
+        print(msg.split("\r\n", 1)[0], flush=True)
         keep = [l for l in msg.split("\r\n")[1:] if l.split(":", 1)[0].lower() in
                 ("via", "from", "to", "call-id", "cseq")]
         out = ["SIP/2.0 200 OK"] + keep + ["Content-Length: 0"]

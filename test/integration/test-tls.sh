@@ -58,17 +58,21 @@ tls_cert = $PKI/sigd.test.pem
 tls_key = $PKI/sigd.test.key
 tls_ca = $PKI/ca.pem
 tls_groups = X25519:P-256:P-384
+tls_verify_clients = yes
 
 [antifraud]
 allowed_prefixes = +41,+33,+49,+43
 
 [routes]
-outbound = +41=sips:a.tk:$PA|sips:b.tk:$PB|sips:c.tk:$PC, +33=sips:$TRUNK:$PD|sips:c.tk:$PC, +49=sips:e.tk:$PE|sips:c.tk:$PC, +43=sips:f.tk:$PF
+outbound = +41=sips:a.tk:$PA|sips:b.tk:$PB|sips:c.tk:$PC, +33=sips:$TRUNK:$PD|sips:c.tk:$PC, +49=sips:e.tk:$PE|sips:c.tk:$PC, +43=sips:f.tk:$PF, tgrp:viaF=sips:f.tk:$PF
+trunks = carrierC=tls:c.tk
+trunk_context = gw.test
 EOC
 
 for n in trunk-a trunk-b trunk-c trunk-d trunk-e trunk-f; do
     wait_until 10 grep -q listening "$T/$n.log" || not_ok "test peer $n did not start"
 done
+start_daemon platform /usr/bin/python3 "$HERE/sipprobe.py" responder "$LAN:15080"
 start_daemon sigd "$BIN/sigd" -c "$T/gw.ini"
 start_daemon mediad "$BIN/mediad" -c "$T/gw.ini"
 check "sigd listens for TLS on EXT" wait_until 10 grep -q "listening on sips:$EXT:$TLSP (tls" "$T/sigd.log"
@@ -100,6 +104,27 @@ check "TLS 1.1 is refused" sh -c "! grep -q 'Handshake was completed' '$T/cli11.
 tlscli clicbc 'NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-CBC:+AES-256-CBC'
 check "a TLS 1.2 cipher outside tls_ciphers (AES-CBC) is refused" \
     sh -c "! grep -q 'Handshake was completed' '$T/clicbc.cli'"
+
+# ---- trunks by TLS name, RFC 4904 trunk groups towards the platform
+tlscli_cert() { # tlscli_cert NAME USER CERTBASE: OPTIONS for USER, with a client certificate
+    n=$1
+    (printf 'OPTIONS sip:%s@%s:%s SIP/2.0\r\nVia: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK-%s\r\nMax-Forwards: 70\r\nFrom: <sip:carrier@c.tk>;tag=%s\r\nTo: <sip:%s@%s>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n' \
+        "$2" "$EXT" "$TLSP" "$n" "$n" "$2" "$EXT" "$n"; sleep 1) |
+        timeout 10 gnutls-cli --x509cafile="$PKI/ca.pem" --verify-hostname=sigd.test \
+        ${3:+--x509certfile="$PKI/$3.pem" --x509keyfile="$PKI/$3.key"} \
+        -p "$TLSP" "$EXT" >"$T/$n.cli" 2>&1
+}
+tlscli_cert tgin +41445551234 c.tk
+check "a request from the trunk's TLS connection (certificate c.tk) is answered" \
+    grep -q '^SIP/2.0 200 OK' "$T/tgin.cli"
+check "  it reached the platform tagged tgrp=carrierC;trunk-context=gw.test" \
+    grep -q "^OPTIONS sip:+41445551234;tgrp=carrierC;trunk-context=gw.test@$LAN:15080 SIP/2.0" "$T/platform.log"
+tlscli_cert tgnone +41445551235
+check "the same request without a client certificate is not tagged" \
+    sh -c "grep -q '^OPTIONS sip:+41445551235@$LAN:15080 SIP/2.0' '$T/platform.log'"
+tlscli_cert tgother +41445551236 f.tk
+check "  nor with a certificate for another name" \
+    sh -c "grep -q '^OPTIONS sip:+41445551236@$LAN:15080 SIP/2.0' '$T/platform.log'"
 
 # ---- outbound: calls from the platform to TLS trunks
 call() { # call NAME RURI: sipp UAC on the platform's address through INT
@@ -139,12 +164,17 @@ check "a call to +43 succeeds over mutual TLS" call c43 "sip:+43155551234@$INT:1
 check "  the trunk saw sigd's certificate (CN sigd.test)" \
     grep -q '^INVITE .* peer-cert=sigd.test' "$T/trunk-f.log"
 
+check "a call naming trunk group viaF goes to that route, not to +41's" \
+    call tgout "sip:+41445559999;tgrp=viaF;trunk-context=gw.test@$INT:15060"
+check "  trunk f got it, without the trunk-group tags" \
+    grep -q "^INVITE .* uri=sip:+41445559999@f.tk:$PF" "$T/trunk-f.log"
+
 no_sessions() { [ "$(gwctl_field media1 sessions)" = 0 ]; }
 wait_until 10 no_sessions
 sessions=$(gwctl_field media1 sessions)
 check "no media session is left on the node (got '$sessions')" [ "$sessions" = 0 ]
 calls=$(grep -c 'media on .media1.' "$T/sigd.log")
-check "  every call had its media on the node ($calls)" [ "$calls" -ge 4 ]
+check "  every call had its media on the node ($calls)" [ "$calls" -ge 5 ]
 check "no key material in sigd's log" sh -c "! grep -q 'PRIVATE KEY' '$T/sigd.log'"
 check "sigd stops cleanly" stop_daemon sigd
 check "mediad stops cleanly" stop_daemon mediad

@@ -6,7 +6,8 @@ tlspeer.py HOST PORT CERT KEY [--ca CA] [--require-client-cert]
 Answers OPTIONS with 200; INVITE with 100 and then 200 carrying an SDP
 answer (audio to HOST:40000, the address the relay must be told about);
 BYE with 200; ACK silently. One line per message on stdout:
-  "<method or status> <Call-ID> tls=<version> cipher=<name> peer-cert=<CN|->"
+  "<method or status> <Call-ID> tls=<version> cipher=<name> peer-cert=<CN|->
+   uri=<Request-URI>" (no uri for responses)
 so that the test can see what reached the trunk and over what. Runs until
 killed (the test stops it by PID); every connection has its own thread.
 """
@@ -89,7 +90,7 @@ def serve(conn, host, port):
                     print("%s %s %s" % (start.split()[1], cid, info), flush=True)
                     continue
                 method = start.split()[0]
-                print("%s %s %s" % (method, cid, info), flush=True)
+                print("%s %s %s uri=%s" % (method, cid, info, start.split()[1]), flush=True)
                 if method == "INVITE":
                     conn.sendall(reply(start, hdrs, 100, "Trying", host, port))
                     sdp = ("v=0\r\no=trunk 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\n"
