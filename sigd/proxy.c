@@ -23,6 +23,7 @@
 #include "routes.h"
 #include "nodes.h"
 #include "sdp.h"
+#include "net.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -104,6 +105,14 @@ static const char *side_addr(sig_daemon_t *sig, Gw__Side s)
     return s == EXT ? sig->cfg.ext_addr : sig->cfg.int_addr;
 }
 
+/* The extra listener sets ([sigd] ext_listeners, int_listeners). */
+#define MAX_LISTENERS 8
+static struct {
+    char host[64];          /* as in the URI (IPv6 without brackets) */
+    unsigned port;
+} listeners[MAX_LISTENERS];
+static int nlisteners;
+
 /* 1 when the URI addresses one of our listeners. */
 static int is_ours(sig_daemon_t *sig, const url_t *u)
 {
@@ -113,6 +122,18 @@ static int is_ours(sig_daemon_t *sig, const url_t *u)
         return 0;
     port = u->url_port ? (unsigned)atoi(u->url_port)
                        : (u->url_type == url_sips ? 5061 : 5060);
+    for (int i = 0; i < nlisteners; i++) {
+        const char *h = u->url_host;
+        size_t hl = strlen(h);
+
+        if (h[0] == '[' && hl > 2) {
+            h++;
+            hl -= 2;
+        }
+        if (port == listeners[i].port && strlen(listeners[i].host) == hl &&
+            strncasecmp(listeners[i].host, h, hl) == 0)
+            return 1;
+    }
     for (int s = 0; s < 2; s++) {
         const char *a = side_addr(sig, (Gw__Side)s);
         size_t hl = strlen(u->url_host);
@@ -1200,6 +1221,58 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
     return 0;
 }
 
+/* Adds the listener sets of list ("sip:ADDR:PORT, sips:ADDR:PORT") to
+ * side s. 0 or -1 (logged). */
+static int add_listeners(sig_daemon_t *sig, Gw__Side s, const char *list)
+{
+    char buf[GW_CFG_STRLEN], *save = NULL, *it;
+    const char *dname = s == EXT ? "ext_listeners" : "int_listeners";
+
+    snprintf(buf, sizeof buf, "%s", list);
+    for (it = strtok_r(buf, ", ", &save); it; it = strtok_r(NULL, ", ", &save)) {
+        su_home_t home[1] = { SU_HOME_INIT(home) };
+        url_t *u = url_make(home, it);
+        struct sockaddr_storage ss;
+        const char *h;
+        int tls, rc;
+
+        tls = u && u->url_type == url_sips;
+        h = u && u->url_host ? u->url_host : "";
+        if (h[0] == '[')
+            h = su_strndup(home, h + 1, (isize_t)(strlen(h) - 2));
+        if (u == NULL || (u->url_type != url_sip && !tls) || u->url_port == NULL ||
+            atoi(u->url_port) <= 0 || atoi(u->url_port) > 65535 ||
+            gw_addr_parse(h, (unsigned)atoi(u->url_port), &ss) < 0 ||
+            nlisteners >= MAX_LISTENERS || (tls && (s != EXT || !sig_tls_enabled()))) {
+            GW_ERR("[sigd] %s: '%s': %s", dname, it,
+                   nlisteners >= MAX_LISTENERS ? "more than 8 listener sets"
+                   : tls && s != EXT ? "TLS listens on EXT only"
+                   : tls ? "sips: needs tls_cert"
+                         : "want sip:ADDR:PORT or sips:ADDR:PORT (numeric address)");
+            su_home_deinit(home);
+            return -1;
+        }
+        if (tls)
+            rc = nta_agent_add_tport(sig->agent[s], (url_string_t *)u,
+                                     TPTAG_CERTIFICATE(sig->cfg.tls.cert),
+                                     TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT),
+                                     TAG_END());
+        else
+            rc = nta_agent_add_tport(sig->agent[s], (url_string_t *)u, TAG_END());
+        if (rc < 0) {
+            GW_ERR("SIP %s: cannot listen on %s: %s", SIDE_NAME(s), it, strerror(errno));
+            su_home_deinit(home);
+            return -1;
+        }
+        snprintf(listeners[nlisteners].host, sizeof listeners[0].host, "%s", h);
+        listeners[nlisteners].port = (unsigned)atoi(u->url_port);
+        nlisteners++;
+        GW_INFO("SIP %s listening on %s (%s)", SIDE_NAME(s), it, tls ? "tls" : "udp, tcp");
+        su_home_deinit(home);
+    }
+    return 0;
+}
+
 int sig_proxy_start(sig_daemon_t *sig)
 {
     char err[512];
@@ -1208,7 +1281,10 @@ int sig_proxy_start(sig_daemon_t *sig)
         GW_ERR("%s", err);
         return -1;
     }
-    if (start_side(sig, EXT) < 0 || start_side(sig, INT) < 0)
+    nlisteners = 0;
+    if (start_side(sig, EXT) < 0 || start_side(sig, INT) < 0 ||
+        add_listeners(sig, EXT, sig->cfg.ext_listeners) < 0 ||
+        add_listeners(sig, INT, sig->cfg.int_listeners) < 0)
         return -1;
     if (sig_tls_enabled()) {
         tls_timer = su_timer_create(su_root_task(sig->root), 100);
