@@ -41,8 +41,11 @@ static const struct {
     { "plan", 0, 0, gwctl_cmd_plan, "plan                  the port plan of the running gateway" },
     { "firewall", 0, 0, gwctl_cmd_firewall, "firewall [-p PUBLIC]  nftables rules the port plan needs" },
     { "turn-secret", 1, 1, gwctl_cmd_turn, "turn-secret SECRET    rotate the TURN REST secret (pushed to TURN nodes)" },
-    { "turn-cred", 1, 2, gwctl_cmd_turn, "turn-cred USER [TTL]  mint TURN REST credentials (default 3600 s)" },
+    { "turn-cred", 1, 3, gwctl_cmd_turn, "turn-cred USER [TTL] [call|ttl]  mint TURN REST credentials (default 3600 s);\n"
+      "                        call (default): revoked when USER's calls end; ttl: until TTL only" },
     { "turn-revoke", 1, 1, gwctl_cmd_turn, "turn-revoke USERNAME  end that user's allocations on every TURN node" },
+    { "turn-agents", 0, 0, gwctl_cmd_turn, "turn-agents           agents with call-scoped TURN names, their calls" },
+    { "turn-grace", 0, 1, gwctl_cmd_turn, "turn-grace [SECONDS]  show or set the revocation grace (run time)" },
     { NULL, 0, 0, NULL, NULL }
 };
 

@@ -1,6 +1,8 @@
-/* gwctl turn-secret / turn-cred / turn-revoke: call-scoped TURN access,
- * asked of sigd, which keeps the REST secrets and pushes them to the TURN
- * nodes (sigd/turn.c). Each answer is one line of key=value text. */
+/* gwctl turn-secret / turn-cred / turn-revoke / turn-agents / turn-grace:
+ * call-scoped TURN access, asked of sigd, which keeps the REST secrets,
+ * pushes them to the TURN nodes (sigd/turn.c) and revokes an agent's
+ * call-scoped names when its calls end (sigd/turnscope.c). Each answer is
+ * key=value text, one line per item. */
 #include <stdio.h>
 
 #include "gwctl.h"

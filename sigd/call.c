@@ -1,6 +1,7 @@
 /* Dialog table: see call.h. Chained hash on the Call-ID. */
 #include "call.h"
 #include "media.h"
+#include "turn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,7 @@ void sig_call_end(sig_call_t *c, const char *reason)
         }
     }
     gw_log(GW_LOG_INFO, c->call_id, "call ended: %s", reason);
+    sig_turn_call_end(c);   /* may schedule the agent's TURN revocation */
     sig_call_unref(c);  /* the table's reference */
 }
 
@@ -92,6 +94,7 @@ void sig_calls_fini(sig_daemon_t *sig)
     for (unsigned b = 0; b < CALL_BUCKETS; b++)
         while (sig->buckets[b])
             sig_call_end(sig->buckets[b], "shutdown");
+    sig_turn_stop(sig);     /* revocations still in their grace go now */
     free(sig->buckets);
     sig->buckets = NULL;
 }

@@ -12,6 +12,8 @@
 #include "dialog.h"
 #include "sdp.h"
 
+#define SIG_CALL_AGENTS 3   /* a spiral: From from EXT, then R-URI + To from INT */
+
 struct sig_call_s {
     su_home_t home[1];            /* must be first: the call is its home */
     /* read-only */
@@ -27,7 +29,12 @@ struct sig_call_s {
     sig_party_t party[2];         /* [SIG_CALLER], [SIG_CALLEE] (dialog.c) */
     int confirmed;                /* a 2xx to the INVITE passed */
     int late_offer;               /* an offer left in a 2xx: answer due in the ACK */
+    /* Call-scoped TURN (turn.c): the SIP users of the EXT party this call
+     * counts for (From user of a call from EXT; Request-URI and To user of
+     * a call to EXT), in the call's home; NULL = free slot. */
+    char *agent[SIG_CALL_AGENTS];
     /* private */
+    struct sig_turn_agent_s *turn_agent[SIG_CALL_AGENTS];  /* turn.c: counted in */
     sig_daemon_t *sig;
     sig_call_t *hnext;
     int refs;

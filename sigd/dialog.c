@@ -14,6 +14,7 @@
 #include "call.h"
 #include "dialog.h"
 #include "proxy.h"
+#include "turn.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -59,6 +60,9 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
 
     if (req->sip_from == NULL || req->sip_from->a_tag == NULL || req->sip_cseq == NULL)
         return -EINVAL;
+    /* Before the spiral check: a spiral's pass from INT names the agent
+     * being called on EXT. */
+    sig_turn_call_seen(c, side, req);
     if (p->addr)
         return 0;    /* a spiral or a second fork of the same call */
     p->side = side;

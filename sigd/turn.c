@@ -128,11 +128,101 @@ static void ctl_answer(sig_daemon_t *sig, const char *peer,
     gw_bus_reply(sig->bus, peer, req, &reply);
 }
 
+/* turn-cred USER [TTL] [call|ttl] */
+static void ctl_cred(sig_daemon_t *sig, const char *peer, const Gw__Envelope *env)
+{
+    const Gw__CtlRequest *c = env->ctl;
+    char text[600], user[SIG_TURN_USERLEN], pass[64], *end;
+    unsigned long ttl = DEFAULT_TTL_S;
+    int64_t now = (int64_t)time(NULL);
+    int scoped = 1, n = 0;
+
+    for (size_t i = 1; i < c->n_args; i++) {
+        if (strcmp(c->args[i], "call") == 0) {
+            scoped = 1;
+        } else if (strcmp(c->args[i], "ttl") == 0) {
+            scoped = 0;
+        } else {
+            ttl = strtoul(c->args[i], &end, 10);
+            if (c->args[i][0] < '0' || c->args[i][0] > '9' || *end != '\0' ||
+                ttl > MAX_TTL_S) {
+                ctl_answer(sig, peer, env, GW__STATUS__ST_EINVAL, "bad ttl");
+                return;
+            }
+        }
+    }
+    /* A call-scoped name revoked in this same second would be minted again
+     * identical, and turnd refuses it until its expiry: one second more. */
+    for (unsigned k = 0; k < 8; k++) {
+        n = sig_turn_mint(c->args[0], (unsigned)ttl + k, now, user, pass, sizeof pass);
+        if (n < 0 || !scoped || !sig_turn_scope_was_revoked(user)) {
+            ttl += k;
+            break;
+        }
+    }
+    if (n == 0 && scoped)
+        n = sig_turn_scope_add(sig, c->args[0], user, now + (int64_t)ttl);
+    if (n < 0) {
+        ctl_answer(sig, peer, env, n == -ENOENT ? GW__STATUS__ST_ENOENT
+                                 : n == -ENOSPC ? GW__STATUS__ST_ENOSPC
+                                 : n == -ENOMEM ? GW__STATUS__ST_EIO
+                                                : GW__STATUS__ST_EINVAL,
+                   n == -ENOENT ? "no TURN secret yet (turn-secret)"
+                   : n == -ENOSPC ? "too many call-scoped agents"
+                   : n == -ENOMEM ? "out of memory" : "bad user or ttl");
+        return;
+    }
+    GW_INFO("turn: %s credentials minted for '%s' (ttl %lu s) by '%s'",
+            scoped ? "call-scoped" : "ttl-scoped", user, ttl, peer);
+    snprintf(text, sizeof text, "username=%s password=%s ttl=%lu scope=%s", user,
+             pass, ttl, scoped ? "call" : "ttl");
+    ctl_answer(sig, peer, env, GW__STATUS__ST_OK, text);
+}
+
+/* turn-agents: the call-scoped agents, one line each. */
+static void ctl_agents(sig_daemon_t *sig, const char *peer, const Gw__Envelope *env)
+{
+    size_t len = 32768;
+    char *text = malloc(len);
+    unsigned n;
+
+    if (text == NULL) {
+        ctl_answer(sig, peer, env, GW__STATUS__ST_EIO, "out of memory");
+        return;
+    }
+    n = sig_turn_scope_list(text, len - 64);
+    snprintf(text + strlen(text), 64, "%sagents=%u grace=%d", n ? "\n" : "", n,
+             sig_turn_cfg.revoke_grace);
+    ctl_answer(sig, peer, env, GW__STATUS__ST_OK, text);
+    free(text);
+}
+
+/* turn-grace [SECONDS]: revoke_grace at run time (the [turn] bounds). */
+static void ctl_grace(sig_daemon_t *sig, const char *peer, const Gw__Envelope *env)
+{
+    const Gw__CtlRequest *c = env->ctl;
+    char text[64], *end;
+    unsigned long g;
+
+    if (c->n_args == 1) {
+        g = strtoul(c->args[0], &end, 10);
+        if (c->args[0][0] < '0' || c->args[0][0] > '9' || *end != '\0' || g > 3600) {
+            ctl_answer(sig, peer, env, GW__STATUS__ST_EINVAL,
+                       "grace: 0 to 3600 seconds");
+            return;
+        }
+        GW_INFO("turn: revoke_grace set to %lu s by '%s' (was %d s)", g, peer,
+                sig_turn_cfg.revoke_grace);
+        sig_turn_cfg.revoke_grace = (int)g;
+    }
+    snprintf(text, sizeof text, "grace=%d", sig_turn_cfg.revoke_grace);
+    ctl_answer(sig, peer, env, GW__STATUS__ST_OK, text);
+}
+
 void sig_turn_on_ctl(sig_daemon_t *sig, const char *peer, const Gw__Envelope *env)
 {
     const Gw__CtlRequest *c = env->ctl;
-    char text[600], user[SIG_TURN_USERLEN], pass[64];
-    unsigned ttl = DEFAULT_TTL_S;
+    char text[160];
     int n;
 
     if (strcmp(c->command, "turn-secret") == 0 && c->n_args == 1) {
@@ -147,24 +237,8 @@ void sig_turn_on_ctl(sig_daemon_t *sig, const char *peer, const Gw__Envelope *en
         ctl_answer(sig, peer, env, GW__STATUS__ST_OK, text);
         return;
     }
-    if (strcmp(c->command, "turn-cred") == 0 &&
-        (c->n_args == 1 || c->n_args == 2)) {
-        if (c->n_args == 2)
-            ttl = (unsigned)strtoul(c->args[1], NULL, 10);
-        n = sig_turn_mint(c->args[0], ttl, (int64_t)time(NULL), user, pass,
-                          sizeof pass);
-        if (n < 0) {
-            ctl_answer(sig, peer, env, n == -ENOENT ? GW__STATUS__ST_ENOENT
-                                                    : GW__STATUS__ST_EINVAL,
-                       n == -ENOENT ? "no TURN secret yet (turn-secret)"
-                                    : "bad user or ttl");
-            return;
-        }
-        GW_INFO("turn: credentials minted for '%s' (ttl %u s) by '%s'",
-                user, ttl, peer);
-        snprintf(text, sizeof text, "username=%s password=%s ttl=%u", user,
-                 pass, ttl);
-        ctl_answer(sig, peer, env, GW__STATUS__ST_OK, text);
+    if (strcmp(c->command, "turn-cred") == 0 && c->n_args >= 1 && c->n_args <= 3) {
+        ctl_cred(sig, peer, env);
         return;
     }
     if (strcmp(c->command, "turn-revoke") == 0 && c->n_args == 1) {
@@ -178,9 +252,17 @@ void sig_turn_on_ctl(sig_daemon_t *sig, const char *peer, const Gw__Envelope *en
         ctl_answer(sig, peer, env, GW__STATUS__ST_OK, text);
         return;
     }
+    if (strcmp(c->command, "turn-agents") == 0 && c->n_args == 0) {
+        ctl_agents(sig, peer, env);
+        return;
+    }
+    if (strcmp(c->command, "turn-grace") == 0 && c->n_args <= 1) {
+        ctl_grace(sig, peer, env);
+        return;
+    }
     ctl_answer(sig, peer, env, GW__STATUS__ST_EINVAL,
-               "usage: turn-secret SECRET | turn-cred USER [TTL] | "
-               "turn-revoke USERNAME");
+               "usage: turn-secret SECRET | turn-cred USER [TTL] [call|ttl] | "
+               "turn-revoke USERNAME | turn-agents | turn-grace [SECONDS]");
 }
 
 /* A node asks for the list after registering. */
