@@ -19,7 +19,7 @@
 
 /* Sections owned by some daemon of the product: skipped when not ours. */
 static const char *const known_sections[] = {
-    "sigd", "antifraud", "routes", "mediad", "turnd", "bus", "gwctl", NULL
+    "sigd", "antifraud", "routes", "turn", "mediad", "turnd", "bus", "gwctl", NULL
 };
 
 typedef struct {

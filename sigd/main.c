@@ -11,6 +11,7 @@
 #include "nat.h"
 #include "nodes.h"
 #include "proxy.h"
+#include "turn.h"
 
 static sig_daemon_t sig_instance;
 static volatile sig_atomic_t stop_signal;
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
         { "sigd", sig_config_directives, &sig->cfg },
         { "antifraud", sig_antifraud_directives, &sig->af_cfg },
         { "routes", sig_routes_directives, &sig->routes_cfg },
+        { "turn", sig_turn_directives, &sig_turn_cfg },
     };
     gw_bus_opts_t bo = { 0 };
     su_timer_t *stop_timer = NULL;

@@ -5,7 +5,8 @@
  * (media requests to nodes, with deadlines), nodes.c (the node registry and
  * node choice), control.c (the bus route table and gwctl commands),
  * routes.c (internal targets, trunks, outbound routes), nat.c (Path, flows, NATed Contacts, keep-alives), antifraud.c (bans, rate limit, scanners, outbound policy),
- * config.c (directives).
+ * tls.c (SIP over TLS policy), turn.c and turnscope.c (TURN secrets,
+ * credentials, call-scoped revocation), config.c (directives).
  */
 #ifndef SIG_SIGD_H
 #define SIG_SIGD_H
