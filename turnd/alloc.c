@@ -5,9 +5,10 @@
  * Users: a second small hash counts allocations per username for the
  * quota; an entry lives while its count is above zero.
  *
- * The relay socket's receive path (on_relay_recv) is the hot path from
- * peers: permission check, bandwidth check, then one header written in
- * the headroom and one send to the client.
+ * The relay socket's receive path (on_relay_io, relay_one) is the hot
+ * path from peers: one recvmmsg() per wake-up, then per datagram the
+ * permission check, the bandwidth check, one header written in the
+ * headroom and one send to the client (queued by udp.c).
  */
 #include "alloc.h"
 #include "log.h"
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct turn_user_s {
     /* private */
@@ -96,7 +98,6 @@ static int bind_relay(turn_allocs_t *t, turn_alloc_t *a, int even)
 {
     unsigned n = t->port_hi - t->port_lo + 1, tries = 0;
     struct sockaddr_storage ss = t->relay_ip;
-    int rc = UV_EADDRINUSE;
 
     for (unsigned i = 0; i < n && tries < BIND_TRIES; i++) {
         unsigned port = t->port_lo + t->port_next;
@@ -106,11 +107,12 @@ static int bind_relay(turn_allocs_t *t, turn_alloc_t *a, int even)
             continue;
         tries++;
         gw_addr_set_port(&ss, port);
-        rc = uv_udp_bind(&a->sock, (struct sockaddr *)&ss, 0);
-        if (rc == UV_EADDRINUSE)
-            continue;   /* taken by another process: try the next */
-        if (rc < 0)
-            return rc;
+        if (bind(a->fd, (struct sockaddr *)&ss,
+                 gw_addr_len((struct sockaddr *)&ss)) < 0) {
+            if (errno == EADDRINUSE)
+                continue;   /* taken by another process: try the next */
+            return -errno;
+        }
         t->port_used[port - t->port_lo] = 1;
         memcpy(&a->relay, &ss, gw_addr_len((struct sockaddr *)&ss));
         memcpy(&a->relay_adv, &t->adv_ip,
@@ -119,19 +121,10 @@ static int bind_relay(turn_allocs_t *t, turn_alloc_t *a, int even)
         a->relay_adv.in.sin_port = htons((uint16_t)port);
         return 0;
     }
-    return UV_EADDRINUSE;
+    return -EADDRINUSE;
 }
 
 /* --- relay path: peer -> client --- */
-
-static void on_relay_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    turn_alloc_t *a = h->data;
-
-    (void)suggested;
-    *buf = uv_buf_init((char *)a->tab->rbuf + TURN_RELAY_HEADROOM,
-                       TURN_RELAY_MAX);
-}
 
 /* Token bucket of bps bytes per second, one second deep. */
 static int bw_take(turn_alloc_t *a, size_t len)
@@ -152,17 +145,16 @@ static int bw_take(turn_alloc_t *a, size_t len)
     return 1;
 }
 
-static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                          const struct sockaddr *peer, unsigned flags)
+/* One datagram from `peer`: `data` has TURN_RELAY_HEADROOM bytes of room
+ * before it and 4 after. */
+static void relay_one(turn_alloc_t *a, const struct sockaddr *peer,
+                      uint8_t *data, size_t n)
 {
-    turn_alloc_t *a = h->data;
     turn_allocs_t *t = a->tab;
-    uint8_t *data = (uint8_t *)buf->base, *msg;
-    size_t n = (size_t)nread, len;
+    uint8_t *msg;
+    size_t len;
     const turn_chan_t *ch;
 
-    if (nread <= 0 || peer == NULL || a->closing || (flags & UV_UDP_PARTIAL))
-        return;
     if (!turn_perm_has(a, peer)) {
         t->stats.dropped_perm++;
         a->dropped++;
@@ -213,20 +205,59 @@ static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     t->stats.bytes_relayed += n;
 }
 
+/* The relay socket is readable: one recvmmsg(), no read until EAGAIN (see
+ * alloc.h). A send to a stream client may close its connection and so
+ * delete this allocation on the way: `a` stays valid until the close
+ * callback, and nothing more is relayed once it is closing. */
+static void on_relay_io(uv_poll_t *h, int status, int events)
+{
+    turn_alloc_t *a = h->data;
+    turn_allocs_t *t = a->tab;
+    int k;
+
+    (void)events;
+    if (status < 0 || a->closing)
+        return;
+    for (unsigned i = 0; i < TURN_RELAY_BATCH; i++)
+        t->rmsg[i].msg_hdr.msg_namelen = sizeof t->rfrom[i];
+    do
+        k = recvmmsg(a->fd, t->rmsg, TURN_RELAY_BATCH, MSG_DONTWAIT, NULL);
+    while (k < 0 && errno == EINTR);
+    if (k < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            char r[GW_ADDRSTRLEN];
+
+            GW_DEBUG("turn: relay %s recvmmsg() failed: %s",
+                     gw_addr_str((struct sockaddr *)&a->relay, r, sizeof r),
+                     strerror(errno));
+        }
+        return;
+    }
+    for (int i = 0; i < k && !a->closing; i++) {
+        const struct msghdr *m = &t->rmsg[i].msg_hdr;
+
+        /* Larger than any datagram: cannot happen with 64 KiB slots, but
+         * a truncated payload must never be relayed. */
+        if (m->msg_flags & MSG_TRUNC)
+            continue;
+        relay_one(a, &t->rfrom[i].sa, t->rbuf[i] + TURN_RELAY_HEADROOM,
+                  t->rmsg[i].msg_len);
+    }
+}
+
 int turn_alloc_to_peer(turn_alloc_t *a, const struct sockaddr *peer,
                        const uint8_t *data, size_t len)
 {
     turn_allocs_t *t = a->tab;
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    int rc;
 
     if (!bw_take(a, len)) {
         t->stats.dropped_bw++;
         a->dropped++;
         return -ENOBUFS;
     }
-    rc = uv_udp_try_send(&a->sock, &b, 1, peer);
-    if (rc < 0) {
+    if (sendto(a->fd, data, len, MSG_DONTWAIT, peer, gw_addr_len(peer)) < 0) {
+        int rc = -errno;
+
         t->stats.dropped_send++;
         a->dropped++;
         return rc;
@@ -251,6 +282,7 @@ static void on_relay_closed(uv_handle_t *h)
     if (a->next)
         a->next->prev = a->prev;
     t->nopen--;
+    close(a->fd);   /* after uv_close(), which took it out of epoll */
     free(a);
 }
 
@@ -284,7 +316,7 @@ void turn_alloc_delete(turn_alloc_t *a, const char *reason)
     GW_DEBUG("turn: allocation of %s relay %s deleted (%s)",
              gw_addr_str((struct sockaddr *)&a->client.addr, c, sizeof c),
              gw_addr_str((struct sockaddr *)&a->relay, r, sizeof r), reason);
-    uv_close((uv_handle_t *)&a->sock, on_relay_closed);
+    uv_close((uv_handle_t *)&a->poll, on_relay_closed);
 }
 
 const char *turn_alloc_username(const turn_alloc_t *a)
@@ -324,12 +356,20 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
     if (a == NULL)
         return -ENOMEM;
     a->tab = t;
-    rc = uv_udp_init(t->loop, &a->sock);
-    if (rc < 0) {
+    a->fd = socket(t->relay_ip.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+                   SOCK_CLOEXEC, 0);
+    if (a->fd < 0) {
+        rc = -errno;
         free(a);
         return rc;
     }
-    a->sock.data = a;
+    rc = uv_poll_init_socket(t->loop, &a->poll, a->fd);
+    if (rc < 0) {
+        close(a->fd);
+        free(a);
+        return rc;
+    }
+    a->poll.data = a;
     /* From here on the allocation is freed by the close callback. */
     a->next = t->all;
     if (t->all)
@@ -338,15 +378,15 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
     t->nopen++;
     rc = bind_relay(t, a, even_port);
     if (rc == 0)
-        rc = uv_udp_recv_start(&a->sock, on_relay_alloc, on_relay_recv);
+        rc = uv_poll_start(&a->poll, UV_READABLE, on_relay_io);
     if (rc < 0) {
-        if (rc == UV_EADDRINUSE)
+        if (rc == -EADDRINUSE)
             t->stats.refused_ports++;
         if (a->relay.sa.sa_family != 0)
             t->port_used[gw_addr_port((struct sockaddr *)&a->relay) - t->port_lo] = 0;
         a->closing = 1;
-        uv_close((uv_handle_t *)&a->sock, on_relay_closed);
-        return rc == UV_EADDRINUSE ? -EADDRINUSE : rc;
+        uv_close((uv_handle_t *)&a->poll, on_relay_closed);
+        return rc;
     }
     if (*up == NULL) {
         size_t n = strlen(cred->username) + 1;
@@ -354,7 +394,7 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
         if (u == NULL) {
             a->closing = 1;
             t->port_used[gw_addr_port((struct sockaddr *)&a->relay) - t->port_lo] = 0;
-            uv_close((uv_handle_t *)&a->sock, on_relay_closed);
+            uv_close((uv_handle_t *)&a->poll, on_relay_closed);
             return -ENOMEM;
         }
         memcpy(u->name, cred->username, n);
@@ -437,6 +477,14 @@ int turn_allocs_start(turn_allocs_t *t, uv_loop_t *loop)
     while (n < t->capacity && n < (1u << 20))
         n <<= 1;
     t->loop = loop;
+    for (unsigned i = 0; i < TURN_RELAY_BATCH; i++) {
+        t->riov[i].iov_base = t->rbuf[i] + TURN_RELAY_HEADROOM;
+        t->riov[i].iov_len = TURN_RELAY_MAX;
+        memset(&t->rmsg[i], 0, sizeof t->rmsg[i]);
+        t->rmsg[i].msg_hdr.msg_iov = &t->riov[i];
+        t->rmsg[i].msg_hdr.msg_iovlen = 1;
+        t->rmsg[i].msg_hdr.msg_name = &t->rfrom[i];
+    }
     t->nbuckets = n;
     t->buckets = calloc(n, sizeof *t->buckets);
     t->ubuckets = calloc(n, sizeof *t->ubuckets);

@@ -11,9 +11,18 @@
  * Memory: an allocation is calloc'ed by turn_allocs_create() and freed
  * only in the close callback of its relay socket; until then it stays in
  * the all-list (flagged closing) but not in the lookup table. Relayed
- * packets are received into one buffer of the table with headroom before
+ * packets are received into buffers of the table with headroom before
  * the payload, where the ChannelData or Data-indication header is written:
  * the relay path neither allocates nor copies.
+ *
+ * The relay socket is our own non-blocking descriptor watched by a
+ * uv_poll_t, not a uv_udp_t: libuv reads a UDP handle until EAGAIN, so
+ * every wake-up of a relay socket cost one empty recvmsg() on top of the
+ * datagrams, and a relay socket mostly holds a single datagram when it
+ * wakes. Here one recvmmsg() per wake-up takes up to TURN_RELAY_BATCH
+ * datagrams; what is left makes the (level-triggered) poll fire again on
+ * the next loop iteration. Data to peers leaves with sendto(), cheaper in
+ * the kernel than sendmsg() (no msghdr or iovec to copy in).
  *
  * One timer sweeps the table every second: expired allocations are
  * deleted, expired permissions and channels dropped.
@@ -22,6 +31,7 @@
 #define TURN_ALLOC_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "auth.h"
@@ -37,6 +47,11 @@
  * DATA attribute header. */
 #define TURN_RELAY_HEADROOM   48
 #define TURN_RELAY_MAX        65536
+/* Datagrams taken from one relay socket per recvmmsg(). Each has a slot
+ * of the largest size, so nothing is ever truncated; only the pages that
+ * datagrams touch become resident. */
+#define TURN_RELAY_BATCH      8
+#define TURN_RELAY_SLOT       (TURN_RELAY_HEADROOM + TURN_RELAY_MAX + 4)
 
 typedef struct turn_allocs_s turn_allocs_t;
 typedef struct turn_alloc_s turn_alloc_t;
@@ -82,7 +97,8 @@ struct turn_alloc_s {
     turn_allocs_t *tab;
     turn_alloc_t *hnext;             /* hash chain */
     turn_alloc_t *prev, *next;       /* all-list */
-    uv_udp_t sock;
+    uv_poll_t poll;                  /* readable: on_relay_io() */
+    int fd;                          /* relay socket; closed with poll */
     uint64_t bw_tokens, bw_last_ms;
     uint32_t ind_seq;                /* Data indication transaction ids */
     int closing;
@@ -117,7 +133,12 @@ struct turn_allocs_s {
     uint8_t *port_used;
     unsigned port_next;
     unsigned nopen;                     /* allocations not yet freed */
-    uint8_t rbuf[TURN_RELAY_HEADROOM + TURN_RELAY_MAX + 4];
+    /* one recvmmsg() of a relay socket: slot i is rbuf[i], the payload at
+     * TURN_RELAY_HEADROOM, the peer in rfrom[i] */
+    struct mmsghdr rmsg[TURN_RELAY_BATCH];
+    struct iovec riov[TURN_RELAY_BATCH];
+    turn_addr_t rfrom[TURN_RELAY_BATCH];
+    uint8_t rbuf[TURN_RELAY_BATCH][TURN_RELAY_SLOT];
 };
 
 /* Allocates the tables and starts the sweep timer. -ENOMEM, -EINVAL. */

@@ -1,9 +1,11 @@
 /* STUN/TURN over UDP: see udp.h.
  *
- * recvmmsg rules (libuv 1.44): the buffer must be N x 64 KiB, each
- * datagram arrives with UV_UDP_MMSG_CHUNK, and a last call with
- * UV_UDP_MMSG_FREE hands the buffer back; ours is part of the struct, so
- * that last call has nothing to free.
+ * Why not a uv_udp_t: libuv reads a UDP handle until recvmsg() or
+ * recvmmsg() says EAGAIN, so each wake-up of the listener cost one empty
+ * system call, and relay load with many clients wakes it often for a few
+ * datagrams. One recvmmsg() per wake-up is enough with a level-triggered
+ * poll: whatever is left is read on the next loop iteration, after the
+ * other sockets had their turn.
  */
 #include "udp.h"
 #include "log.h"
@@ -11,13 +13,23 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* One datagram written now; the counters as for the queue. */
+static int send_one(turn_udp_t *u, const struct sockaddr *to,
+                    const uint8_t *data, size_t len)
 {
-    turn_udp_t *u = h->data;
+    ssize_t n;
 
-    (void)suggested;
-    *buf = uv_buf_init((char *)u->rbuf, sizeof u->rbuf);
+    do
+        n = sendto(u->fd, data, len, MSG_DONTWAIT, to, gw_addr_len(to));
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        u->send_failed++;
+        return -errno;
+    }
+    u->tx++;
+    return 0;
 }
 
 /* Writes the send queue. A datagram the socket refuses is dropped and
@@ -28,6 +40,14 @@ static void udp_flush(turn_udp_t *u)
     unsigned off = 0;
     int n;
 
+    if (u->nq == 1) {
+        /* Light load: sendto() spares the kernel the mmsghdr, msghdr and
+         * iovec it would copy in for a sendmmsg() of one. */
+        u->nq = 0;
+        send_one(u, (struct sockaddr *)&u->qaddr[0], u->qbuf[0],
+                 u->qiov[0].iov_len);
+        return;
+    }
     while (off < u->nq) {
         n = sendmmsg(u->fd, u->q + off, u->nq - off, MSG_DONTWAIT);
         if (n > 0) {
@@ -60,10 +80,12 @@ static int udp_send(void *conn, const struct sockaddr *to, const uint8_t *data,
                     size_t len)
 {
     turn_udp_t *u = conn;
-    uv_buf_t b;
-    int rc;
 
-    if (len <= TURN_UDP_TXMAX && u->fd >= 0) {
+    if (u->closing) {
+        u->send_failed++;
+        return -EBADF;
+    }
+    if (len <= TURN_UDP_TXMAX) {
         unsigned i = u->nq++;
 
         memcpy(u->qbuf[i], data, len);
@@ -76,35 +98,22 @@ static int udp_send(void *conn, const struct sockaddr *to, const uint8_t *data,
     }
     if (u->nq > 0)
         udp_flush(u);   /* keep the order */
-    b = uv_buf_init((char *)data, (unsigned)len);
-    rc = uv_udp_try_send(&u->handle, &b, 1, to);
-    if (rc < 0) {
-        u->send_failed++;
-        return rc;
-    }
-    u->tx++;
-    return 0;
+    return send_one(u, to, data, len);
 }
 
-static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                    const struct sockaddr *addr, unsigned flags)
+/* One datagram from `addr`; `trunc` when it did not fit its slot. */
+static void on_datagram(turn_udp_t *u, const uint8_t *buf, size_t nread,
+                        const struct sockaddr *addr, int trunc)
 {
-    turn_udp_t *u = h->data;
     uint8_t out[TURN_STUN_REPLY_MAX];
     turn_client_t c;
     size_t outlen;
     int rc;
 
-    if (nread < 0) {
-        GW_DEBUG("stun: udp recv failed: %s", uv_strerror((int)nread));
-        return;
-    }
-    if (addr == NULL || (flags & UV_UDP_MMSG_FREE))
-        return;  /* nothing more to read, or the end of a batch */
     u->rx++;
-    if (flags & UV_UDP_PARTIAL) {
-        /* Larger than any datagram: cannot happen with a 64 KiB buffer,
-         * but a truncated message must never be parsed. */
+    if (trunc) {
+        /* Larger than any datagram: cannot happen with 64 KiB slots, but
+         * a truncated message must never be parsed. */
         u->stun->stats.malformed++;
         turn_stun_log_bad(u->stun, "udp", addr, -EMSGSIZE);
         return;
@@ -113,10 +122,8 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     c.proto = TURN_PROTO_UDP;
     c.conn = u;
     c.send = udp_send;
-    if (u->stun->turn != NULL &&
-        turn_chan_is((const uint8_t *)buf->base, (size_t)nread)) {
-        rc = turn_on_channel_data(u->stun->turn, &c, (const uint8_t *)buf->base,
-                                  (size_t)nread);
+    if (u->stun->turn != NULL && turn_chan_is(buf, nread)) {
+        rc = turn_on_channel_data(u->stun->turn, &c, buf, nread);
         if (rc < 0) {
             u->chan_bad++;
             u->stun->stats.malformed++;
@@ -124,8 +131,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
         }
         return;
     }
-    rc = turn_stun_handle(u->stun, (const uint8_t *)buf->base, (size_t)nread,
-                          &c, out, sizeof out, &outlen);
+    rc = turn_stun_handle(u->stun, buf, nread, &c, out, sizeof out, &outlen);
     if (rc < 0) {
         turn_stun_log_bad(u->stun, "udp", addr, rc);
         return;
@@ -136,16 +142,51 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     }
 }
 
+/* Readable: one recvmmsg(), see the top of the file. */
+static void on_io(uv_poll_t *h, int status, int events)
+{
+    turn_udp_t *u = h->data;
+    int k;
+
+    (void)events;
+    if (status < 0) {
+        GW_DEBUG("stun: udp poll failed: %s", uv_strerror(status));
+        return;
+    }
+    for (unsigned i = 0; i < TURN_UDP_MMSG; i++)
+        u->rmsg[i].msg_hdr.msg_namelen = sizeof u->rfrom[i];
+    do
+        k = recvmmsg(u->fd, u->rmsg, TURN_UDP_MMSG, MSG_DONTWAIT, NULL);
+    while (k < 0 && errno == EINTR);
+    if (k < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            GW_DEBUG("stun: udp recvmmsg() failed: %s", strerror(errno));
+        return;
+    }
+    for (int i = 0; i < k && !u->closing; i++)
+        on_datagram(u, u->rbuf[i], u->rmsg[i].msg_len,
+                    (const struct sockaddr *)&u->rfrom[i],
+                    (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);
+}
+
+static void on_poll_closed(uv_handle_t *h)
+{
+    turn_udp_t *u = h->data;
+
+    close(u->fd);   /* uv_close() has taken it out of epoll */
+    u->fd = -1;
+}
+
 int turn_udp_start(turn_udp_t *u, uv_loop_t *loop, const struct sockaddr *addr,
                    turn_stun_t *stun)
 {
-    int rc;
+    int rc, rcvbuf = TURN_UDP_RCVBUF;
 
     u->stun = stun;
     u->rx = u->tx = u->send_failed = 0;
     u->closing = 0;
+    u->started = 0;
     u->nq = 0;
-    u->fd = -1;
     for (unsigned i = 0; i < TURN_UDP_TXBATCH; i++) {
         memset(&u->q[i], 0, sizeof u->q[i]);
         u->qiov[i].iov_base = u->qbuf[i];
@@ -153,32 +194,42 @@ int turn_udp_start(turn_udp_t *u, uv_loop_t *loop, const struct sockaddr *addr,
         u->q[i].msg_hdr.msg_iovlen = 1;
         u->q[i].msg_hdr.msg_name = &u->qaddr[i];
     }
-    rc = uv_udp_init_ex(loop, &u->handle, addr->sa_family | UV_UDP_RECVMMSG);
+    for (unsigned i = 0; i < TURN_UDP_MMSG; i++) {
+        memset(&u->rmsg[i], 0, sizeof u->rmsg[i]);
+        u->riov[i].iov_base = u->rbuf[i];
+        u->riov[i].iov_len = TURN_UDP_DGRAM;
+        u->rmsg[i].msg_hdr.msg_iov = &u->riov[i];
+        u->rmsg[i].msg_hdr.msg_iovlen = 1;
+        u->rmsg[i].msg_hdr.msg_name = &u->rfrom[i];
+    }
+    u->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (u->fd < 0)
+        return -errno;
+    if (bind(u->fd, addr, gw_addr_len(addr)) < 0) {
+        rc = -errno;
+        goto fail_fd;
+    }
+    /* Best effort: the kernel caps it at net.core.rmem_max. */
+    if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
+        GW_DEBUG("stun: udp setsockopt(SO_RCVBUF) failed: %s", strerror(errno));
+    rc = uv_poll_init_socket(loop, &u->poll, u->fd);
     if (rc < 0)
-        return rc;
-    u->handle.data = u;
+        goto fail_fd;
+    u->poll.data = u;
     uv_check_init(loop, &u->flush);
     u->flush.data = u;
     u->started = 1;
-    rc = uv_udp_bind(&u->handle, addr, 0);
-    if (rc < 0)
-        goto fail;
-    {
-        uv_os_fd_t fd;
-
-        rc = uv_fileno((uv_handle_t *)&u->handle, &fd);
-        if (rc < 0)
-            goto fail;
-        u->fd = fd;
-    }
     uv_check_start(&u->flush, on_flush);
-    rc = uv_udp_recv_start(&u->handle, on_alloc, on_recv);
-    if (rc < 0)
-        goto fail;
+    rc = uv_poll_start(&u->poll, UV_READABLE, on_io);
+    if (rc < 0) {
+        turn_udp_stop(u);
+        return rc;
+    }
     return 0;
 
-fail:
-    turn_udp_stop(u);
+fail_fd:
+    close(u->fd);
+    u->fd = -1;
     return rc;
 }
 
@@ -186,10 +237,9 @@ void turn_udp_stop(turn_udp_t *u)
 {
     if (!u->started || u->closing)
         return;
-    u->closing = 1;
     if (u->nq > 0)
         udp_flush(u);
-    u->fd = -1;
+    u->closing = 1;
     uv_close((uv_handle_t *)&u->flush, NULL);
-    uv_close((uv_handle_t *)&u->handle, NULL);
+    uv_close((uv_handle_t *)&u->poll, on_poll_closed);
 }

@@ -2,16 +2,24 @@
  * handed to stun.c as one message (or to turn.c when it is ChannelData),
  * the answer sent back to the datagram's source.
  *
- * The receive buffer is part of the struct: TURN_UDP_MMSG datagrams of up
- * to 64 KiB each, read with recvmmsg, so the per-packet path allocates
- * nothing and one system call brings a burst of relayed media. Answers and
- * relayed data up to TURN_UDP_TXMAX bytes are copied into a send queue of
- * TURN_UDP_TXBATCH slots, written with one sendmmsg() when it is full and
- * at the end of every loop iteration (a uv_check handle): relayed media
- * from many allocations to their clients leaves in one system call. When
+ * The socket is our own non-blocking descriptor watched by a uv_poll_t;
+ * each wake-up reads once with recvmmsg() into the receive slots, which
+ * are part of the struct (TURN_UDP_MMSG datagrams of up to 64 KiB each,
+ * so the per-packet path allocates nothing and one system call brings a
+ * burst of relayed media). A uv_udp_t would read until EAGAIN, one empty
+ * system call per wake-up, and under light load a wake-up brings one
+ * datagram; what one read leaves makes the (level-triggered) poll fire
+ * again on the next loop iteration. The receive buffer is raised to
+ * TURN_UDP_RCVBUF (as far as net.core.rmem_max allows): relayed media
+ * from many clients arrives in bursts. Answers and relayed data up to
+ * TURN_UDP_TXMAX bytes are copied into a send queue of TURN_UDP_TXBATCH
+ * slots, written with one sendmmsg() when it is full and at the end of
+ * every loop iteration (a uv_check handle): relayed media from many
+ * allocations to their clients leaves in one system call; a lone
+ * datagram leaves with sendto(), cheaper than a sendmmsg() of one. When
  * the socket buffer is full the message is dropped and counted: STUN
  * clients retransmit requests over UDP, and media tolerates loss. Larger
- * messages go out at once with uv_udp_try_send(), after the queue.
+ * messages go out at once with sendto(), after the queue.
  */
 #ifndef TURN_UDP_H
 #define TURN_UDP_H
@@ -23,8 +31,9 @@
 
 #include "stun.h"
 
-#define TURN_UDP_MMSG 8
-#define TURN_UDP_RBUF (TURN_UDP_MMSG * 64 * 1024)
+#define TURN_UDP_MMSG 16
+#define TURN_UDP_DGRAM (64 * 1024)       /* larger than any datagram */
+#define TURN_UDP_RCVBUF (4 * 1024 * 1024)
 #define TURN_UDP_TXBATCH 64
 #define TURN_UDP_TXMAX   1500
 
@@ -36,9 +45,9 @@ typedef struct {
     uint64_t chan_bad;         /* ChannelData that did not decode */
     /* private */
     turn_stun_t *stun;         /* shared with tcp.c; owned by the daemon */
-    uv_udp_t handle;
+    uv_poll_t poll;            /* readable: on_io() */
     uv_check_t flush;          /* writes the send queue once per iteration */
-    int fd;
+    int fd;                    /* closed in the poll handle's close callback */
     int started;
     int closing;
     unsigned nq;               /* queued datagrams */
@@ -46,11 +55,14 @@ typedef struct {
     struct iovec qiov[TURN_UDP_TXBATCH];
     struct sockaddr_in6 qaddr[TURN_UDP_TXBATCH];   /* IPv4 fits too */
     uint8_t qbuf[TURN_UDP_TXBATCH][TURN_UDP_TXMAX];
-    uint8_t rbuf[TURN_UDP_RBUF];
+    struct mmsghdr rmsg[TURN_UDP_MMSG];
+    struct iovec riov[TURN_UDP_MMSG];
+    struct sockaddr_in6 rfrom[TURN_UDP_MMSG];      /* IPv4 fits too */
+    uint8_t rbuf[TURN_UDP_MMSG][TURN_UDP_DGRAM];
 } turn_udp_t;
 
 /* Binds `addr` and starts receiving. On failure nothing is left open and
- * the libuv error (negative errno) is returned. */
+ * a negative errno is returned. */
 int turn_udp_start(turn_udp_t *u, uv_loop_t *loop, const struct sockaddr *addr,
                    turn_stun_t *stun);
 /* Closes the socket; `u` must stay valid until the loop has run the close
