@@ -1119,6 +1119,93 @@ static int on_cancel(sig_tx_t *tx, nta_incoming_t *irq, const sip_t *sip)
     return 200;
 }
 
+/* The final answer to an INVITE we CANCELed, which nta (Sofia 1.12.11)
+ * does not match to the INVITE's client transaction when the CANCEL went
+ * over TCP: it comes here as a stray response. It is taken as that
+ * transaction's answer: ACKed towards the callee (same branch as the
+ * INVITE, RFC 3261 17.1.1.3) and relayed to the caller. 0 when it was
+ * one, -1 otherwise. */
+static int canceled_final(sig_daemon_t *sig, msg_t *msg, sip_t *sip)
+{
+    const char *cid = call_id_of(sip);
+    sig_tx_t *tx;
+
+    if (sip->sip_status->st_status < 300 || sip->sip_cseq == NULL ||
+        sip->sip_cseq->cs_method != sip_method_invite || sip->sip_via == NULL ||
+        sip->sip_via->v_branch == NULL || cid == NULL)
+        return -1;
+    for (tx = tx_list; tx; tx = tx->next) {
+        msg_t *req, *ack;
+        sip_t *rs, *as;
+        char *branch;
+        nta_outgoing_t *aq;
+
+        if (tx->method != sip_method_invite || tx->cancel == NULL || tx->orq == NULL)
+            continue;
+        req = nta_outgoing_getrequest(tx->orq);
+        rs = req ? sip_object(req) : NULL;
+        if (rs == NULL || rs->sip_via == NULL || rs->sip_via->v_branch == NULL ||
+            !su_casematch(rs->sip_via->v_branch, sip->sip_via->v_branch) ||
+            !su_strmatch(call_id_of(rs), cid)) {
+            if (req)
+                msg_destroy(req);
+            continue;
+        }
+        /* ACK: the INVITE as sent, less its Via (nta adds ours again with
+         * the INVITE's branch), body and Record-Route, To from the answer. */
+        ack = msg_dup(req);
+        as = ack ? sip_object(ack) : NULL;
+        branch = su_strdup(tx->home, rs->sip_via->v_branch);
+        msg_destroy(req);
+        if (as) {
+            su_home_t *h = msg_home(ack);
+            sip_request_t *rq = sip_request_create(h, sip_method_ack, "ACK",
+                                                   (url_string_t *)as->sip_request->rq_url,
+                                                   NULL);
+            sip_cseq_t *cs = sip_cseq_create(h, as->sip_cseq->cs_seq, sip_method_ack, "ACK");
+
+            while (as->sip_via)
+                sip_via_remove(ack, as);
+            while (as->sip_record_route)
+                msg_header_remove(ack, (msg_pub_t *)as, (msg_header_t *)as->sip_record_route);
+            if (as->sip_payload)
+                msg_header_remove(ack, (msg_pub_t *)as, (msg_header_t *)as->sip_payload);
+            if (as->sip_content_type)
+                msg_header_remove(ack, (msg_pub_t *)as, (msg_header_t *)as->sip_content_type);
+            if (rq && cs &&
+                msg_header_replace(ack, (msg_pub_t *)as, (msg_header_t *)as->sip_request,
+                                   (msg_header_t *)rq) >= 0 &&
+                msg_header_replace(ack, (msg_pub_t *)as, (msg_header_t *)as->sip_cseq,
+                                   (msg_header_t *)cs) >= 0 &&
+                msg_header_replace(ack, (msg_pub_t *)as, (msg_header_t *)as->sip_to,
+                                   (msg_header_t *)sip_to_dup(h, sip->sip_to)) >= 0 &&
+                msg_header_replace(ack, (msg_pub_t *)as,
+                                   (msg_header_t *)as->sip_content_length,
+                                   (msg_header_t *)sip_content_length_create(h, 0)) >= 0 &&
+                (aq = nta_outgoing_mcreate(sig->agent[tx->out_side], NULL, NULL,
+                                           (url_string_t *)tx->hop, ack,
+                                           NTATAG_ACK_BRANCH(branch), TAG_END())) != NULL) {
+                nta_outgoing_destroy(aq);
+                ack = NULL;
+            }
+        }
+        if (ack)
+            msg_destroy(ack);
+        gw_log(GW_LOG_INFO, cid, "%d for the CANCELed INVITE taken from the stray path "
+               "(CANCEL over a stream transport)", sip->sip_status->st_status);
+        sip_via_remove(msg, sip);
+        if (!tx->canceled)
+            nta_incoming_mreply(tx->irq, msg);
+        else
+            msg_destroy(msg);
+        if (tx->call && tx->initial)
+            sig_call_end(tx->call, "call failed");
+        tx_free(tx);
+        return 0;
+    }
+    return -1;
+}
+
 /* Every new request reaches us here, before nta makes a transaction of
  * it (there is no default leg): anti-fraud decides on the bare message,
  * so a dropped request costs no transaction and gets no answer at all,
@@ -1134,6 +1221,8 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
     int status;
 
     if (sip == NULL || sip->sip_request == NULL) {
+        if (sip && sip->sip_status && canceled_final(sig, msg, sip) == 0)
+            return 0;
         if (sip && sip->sip_status)
             GW_DEBUG("stray %d response dropped", sip->sip_status->st_status);
         msg_destroy(msg);
