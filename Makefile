@@ -7,6 +7,8 @@
 #   make bench                        benchmarks
 #   make fuzz                         build libFuzzer targets (clang)
 #   make clean
+#   make SRTP=system                  mediad on Debian's libsrtp2 (NSS) instead of
+#                                     libsrtp2 built from Debian's source on OpenSSL
 
 PKGS      := sofia-sip-ua libsrtp2 gnutls libzmq libprotobuf-c libuv inih openssl nss
 SANITIZE  ?=
@@ -37,6 +39,28 @@ CPPFLAGS  += -I$(B)/proto -Icommon
 pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs   = $(shell pkg-config --libs $(1))
 
+# ---- libsrtp2, for mediad and the tools that link it. By default Debian's
+# own libsrtp2 source package, built on OpenSSL as a static library by
+# deploy/libsrtp2-openssl.sh (once, ~10 s, shared by rel and san: it is
+# built without our flags or sanitizers); Debian's binary libsrtp2 is built
+# on NSS, which costs SRTP transcryption a third of its speed (README,
+# "SRTP crypto back end"). SRTP=system links that binary package instead,
+# with mediad's NSS initialisation (GW_SRTP_NSS). SRTP_DEP is a
+# prerequisite of everything that includes <srtp2/srtp.h>.
+SRTP ?= openssl
+ifeq ($(SRTP),openssl)
+SRTP_DIR    := $(BUILD)/third_party/libsrtp2
+SRTP_DEP    := $(SRTP_DIR)/lib/libsrtp2.a
+SRTP_CFLAGS := -I$(SRTP_DIR)/include $(call pc_cflags,libcrypto)
+SRTP_LIBS   := $(SRTP_DEP) $(call pc_libs,libcrypto)
+else ifeq ($(SRTP),system)
+SRTP_DEP    :=
+SRTP_CFLAGS := -DGW_SRTP_NSS $(call pc_cflags,libsrtp2 nss)
+SRTP_LIBS   := $(call pc_libs,libsrtp2 nss)
+else
+$(error SRTP=$(SRTP): use SRTP=openssl (the default) or SRTP=system)
+endif
+
 PROTO_C   := $(B)/proto/gw.pb-c.c
 PROTO_H   := $(B)/proto/gw.pb-c.h
 PROTO_O   := $(B)/proto/gw.pb-c.o
@@ -59,7 +83,7 @@ GWCTL_O  := $(patsubst %.c,$(B)/%.o,$(GWCTL_SRC))
 BINS := $(B)/bin/sigd $(B)/bin/mediad $(B)/bin/turnd $(B)/bin/gwctl
 
 SIGD_PKGS   := sofia-sip-ua libzmq libprotobuf-c inih gnutls openssl
-MEDIAD_PKGS := libuv libsrtp2 gnutls libzmq libprotobuf-c inih nss
+MEDIAD_PKGS := libuv gnutls libzmq libprotobuf-c inih
 TURND_PKGS  := libuv gnutls libzmq libprotobuf-c inih
 GWCTL_PKGS  := libuv libzmq libprotobuf-c inih
 
@@ -85,10 +109,10 @@ $(B)/sigd/%.o: sigd/%.c $(PROTO_H) $(wildcard sigd/*.h common/*.h)
 	@echo '  CC     $<'
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(SIGD_PKGS)) -c $< -o $@
 
-$(B)/mediad/%.o: mediad/%.c $(PROTO_H) $(wildcard mediad/*.h common/*.h)
+$(B)/mediad/%.o: mediad/%.c $(PROTO_H) $(wildcard mediad/*.h common/*.h) $(SRTP_DEP)
 	@mkdir -p $(dir $@)
 	@echo '  CC     $<'
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,$(MEDIAD_PKGS)) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SRTP_CFLAGS) $(call pc_cflags,$(MEDIAD_PKGS)) -c $< -o $@
 
 $(B)/turnd/%.o: turnd/%.c $(PROTO_H) $(wildcard turnd/*.h common/*.h)
 	@mkdir -p $(dir $@)
@@ -105,10 +129,10 @@ $(B)/bin/sigd: $(SIGD_O) $(COMMON_CORE_O)
 	@echo '  LD     $@'
 	$(Q)$(CC) $(LDFLAGS) $^ $(call pc_libs,$(SIGD_PKGS)) -o $@
 
-$(B)/bin/mediad: $(MEDIAD_O) $(COMMON_CORE_O) $(COMMON_UV_O)
+$(B)/bin/mediad: $(MEDIAD_O) $(COMMON_CORE_O) $(COMMON_UV_O) $(SRTP_DEP)
 	@mkdir -p $(B)/bin
 	@echo '  LD     $@'
-	$(Q)$(CC) $(LDFLAGS) $^ $(call pc_libs,$(MEDIAD_PKGS)) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o,$^) $(SRTP_LIBS) $(call pc_libs,$(MEDIAD_PKGS)) -o $@
 
 $(B)/bin/turnd: $(TURND_O) $(COMMON_CORE_O) $(COMMON_UV_O)
 	@mkdir -p $(B)/bin
@@ -126,18 +150,18 @@ UNIT_SRC  := $(wildcard test/unit/test-*.c)
 UNIT_BINS := $(patsubst test/unit/%.c,$(B)/test/%,$(UNIT_SRC))
 UNIT_LIB_O := $(COMMON_CORE_O) $(COMMON_UV_O) \
               $(filter-out %/main.o,$(SIGD_O) $(MEDIAD_O) $(TURND_O))
-UNIT_PKGS := sofia-sip-ua libuv libsrtp2 gnutls libzmq libprotobuf-c inih openssl nss
+UNIT_PKGS := sofia-sip-ua libuv gnutls libzmq libprotobuf-c inih openssl
 
 $(B)/test/runner.o: test/unit/runner.c test/unit/runner.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/test/%: test/unit/%.c $(B)/test/runner.o $(UNIT_LIB_O) test/unit/runner.h
+$(B)/test/%: test/unit/%.c $(B)/test/runner.o $(UNIT_LIB_O) test/unit/runner.h $(SRTP_DEP)
 	@mkdir -p $(dir $@)
 	@echo '  TEST   $@'
 	$(Q)$(CC) $(CPPFLAGS) -Isigd -Imediad -Iturnd -Itest/unit $(CFLAGS) \
-	    $(call pc_cflags,$(UNIT_PKGS)) $< $(B)/test/runner.o $(UNIT_LIB_O) \
-	    $(LDFLAGS) $(call pc_libs,$(UNIT_PKGS)) -o $@
+	    $(SRTP_CFLAGS) $(call pc_cflags,$(UNIT_PKGS)) $< $(B)/test/runner.o $(UNIT_LIB_O) \
+	    $(LDFLAGS) $(SRTP_LIBS) $(call pc_libs,$(UNIT_PKGS)) -o $@
 
 run: all
 	@B=$(B) sh deploy/run.sh deploy/local.ini
@@ -159,16 +183,32 @@ $(B)/test/barerelay: test/bench/barerelay.c
 	@echo '  CC     $@'
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
-$(B)/test/mdload: test/bench/mdload.c $(COMMON_CORE_O)
+$(B)/test/mdload: test/bench/mdload.c $(COMMON_CORE_O) $(SRTP_DEP)
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(call pc_cflags,libzmq libprotobuf-c libsrtp2) $< \
-	    $(COMMON_CORE_O) $(LDFLAGS) $(call pc_libs,libzmq libprotobuf-c inih libsrtp2) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SRTP_CFLAGS) $(call pc_cflags,libzmq libprotobuf-c) $< \
+	    $(COMMON_CORE_O) $(LDFLAGS) $(SRTP_LIBS) $(call pc_libs,libzmq libprotobuf-c inih) -o $@
 
-$(B)/test/srtpscale: test/bench/srtpscale.c
+$(B)/test/srtpscale: test/bench/srtpscale.c $(SRTP_DEP)
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
-	$(Q)$(CC) $(CFLAGS) $(call pc_cflags,libsrtp2) $< $(call pc_libs,libsrtp2) -o $@
+	$(Q)$(CC) $(CFLAGS) $(SRTP_CFLAGS) $< $(LDFLAGS) $(SRTP_LIBS) -o $@
+
+ifeq ($(SRTP),openssl)
+# The private libsrtp2 (SRTP=openssl). The script is quick and offline once
+# built; touching the library afterwards keeps make from asking again when
+# only the script's timestamp changed. No fallback to Debian's NSS build:
+# that would silently cost a third of mediad's SRTP speed.
+$(SRTP_DIR)/lib/libsrtp2.a: deploy/libsrtp2-openssl.sh
+	@echo '  SRTP   libsrtp2 from Debian source on OpenSSL -> $(SRTP_DIR)'
+	$(Q)sh deploy/libsrtp2-openssl.sh $(SRTP_DIR) || { \
+	    echo 'error: building libsrtp2 from Debian'"'"'s source (OpenSSL back end) failed;' >&2; \
+	    echo 'error: see the lines above and $(SRTP_DIR)/build.log. It needs deb-src access' >&2; \
+	    echo 'error: to the Debian archive (apt). To build on Debian'"'"'s NSS libsrtp2 instead' >&2; \
+	    echo 'error: (slower SRTP, see README), run: make SRTP=system ...' >&2; \
+	    exit 1; }
+	$(Q)touch $@
+endif
 
 BENCH_TOOLS := $(B)/test/barerelay $(B)/test/mdload $(B)/test/srtpscale
 
@@ -197,7 +237,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -O1 -g $(WARN) -D_GNU_SOURCE -fno-omit-frame-pointer \
                 -DGW_VERSION=\"fuzz\" $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_CPPFLAGS := -I$(FZ)/proto -Icommon -Isigd -Imediad -Iturnd \
-                 $(call pc_cflags,$(UNIT_PKGS))
+                 $(SRTP_CFLAGS) $(call pc_cflags,$(UNIT_PKGS))
 FUZZ_COMMON_O := $(patsubst %,$(FZ)/obj/common/%.o,$(COMMON_CORE) $(COMMON_UV)) \
                  $(FZ)/obj/proto/gw.pb-c.o
 FUZZ_LIBS    := $(patsubst %,$(FZ)/lib%.a,$(FUZZ_DAEMONS))
@@ -215,7 +255,7 @@ $(FZ)/obj/proto/gw.pb-c.o: $(FZ)/proto/gw.pb-c.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(filter-out -Wshadow -Wstrict-prototypes,$(FUZZ_CFLAGS)) -c $< -o $@
 
-$(FZ)/obj/%.o: %.c $(FZ)/proto/gw.pb-c.h $(wildcard common/*.h sigd/*.h mediad/*.h turnd/*.h)
+$(FZ)/obj/%.o: %.c $(FZ)/proto/gw.pb-c.h $(wildcard common/*.h sigd/*.h mediad/*.h turnd/*.h) $(SRTP_DEP)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
 
@@ -224,9 +264,9 @@ $(FZ)/lib%.a:
 	@rm -f $@
 	ar rcs $@ $^
 
-$(FZ)/fuzz-%: test/fuzz/fuzz-%.c $(FUZZ_COMMON_O) $(FUZZ_LIBS)
-	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ \
-	    $(call pc_libs,$(UNIT_PKGS)) -o $@
+$(FZ)/fuzz-%: test/fuzz/fuzz-%.c $(FUZZ_COMMON_O) $(FUZZ_LIBS) $(SRTP_DEP)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter-out %/libsrtp2.a,$^) \
+	    $(SRTP_LIBS) $(call pc_libs,$(UNIT_PKGS)) -o $@
 
 # Each corpus file is run once; any crash, leak or sanitizer report fails.
 fuzz-smoke: $(FUZZ_BINS)

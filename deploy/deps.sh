@@ -4,7 +4,9 @@
 # runs `apt-get update` only when something is missing.
 set -eu
 
-PKGS="build-essential pkg-config
+# dpkg-dev (dpkg-source) and debian-archive-keyring: deploy/libsrtp2-openssl.sh
+# fetches and verifies Debian's libsrtp2 source with apt-get source.
+PKGS="build-essential pkg-config dpkg-dev debian-archive-keyring
 libsofia-sip-ua-dev libsrtp2-dev libgnutls28-dev libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler libuv1-dev libinih-dev
 libssl-dev libnss3-dev

@@ -3,19 +3,30 @@
  * crypto or encoding is written by hand here. Key material is never
  * logged.
  *
- * Debian's libsrtp2 does its crypto through NSS, and NSS is initialised
- * here, before srtp_init(), for speed: see md_srtp_global_init(). */
+ * Which libsrtp2 is linked is a build choice (Makefile, SRTP=): by default
+ * Debian's libsrtp2 source built on OpenSSL (deploy/libsrtp2-openssl.sh),
+ * which needs no set-up beyond srtp_init(); with SRTP=system Debian's
+ * binary libsrtp2, whose crypto is NSS (GW_SRTP_NSS), and NSS is then
+ * initialised here, before srtp_init(), for speed: see
+ * md_srtp_global_init(). */
 #include "srtp.h"
 
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
-#include <nss.h>
 #include <string.h>
+
+#include "log.h"
+
+#ifdef GW_SRTP_NSS
+#include <nss.h>
 
 /* Our reference on NSS, held from md_srtp_global_init() to
  * md_srtp_global_free(); libsrtp2 takes one per cipher on top of it. */
 static NSSInitContext *nss_ctx;
+#else
+#include <openssl/crypto.h>
+#endif
 
 static const struct {
     const char *name;
@@ -27,6 +38,7 @@ static const struct {
     { "AEAD_AES_128_GCM", MD_SUITE_AEAD_AES_128_GCM, 28 },
 };
 
+#ifdef GW_SRTP_NSS
 /* Why NSS is initialised here: libsrtp2's NSS back end (aes_icm_nss.c,
  * aes_gcm_nss.c, hmac_nss.c) calls NSS_InitContext() for every cipher and
  * HMAC it allocates, with NSS_INIT_OPTIMIZESPACE. The first such call, in
@@ -45,8 +57,10 @@ static const struct {
  * NSS_Initialize() so that our reference is released like libsrtp2's.
  * What remains is the NSS back end itself (a PKCS#11 session opened per
  * AES-CM packet, ~27 KB per AES-CM context, a dealloc that scans NSS's
- * list of init contexts): the same libsrtp2 built on OpenSSL measured
- * 1.3 -> 3.8 us and ~4 KB per context (issue #3). */
+ * list of init contexts, 280-440 us at 2,000 contexts), which is why the
+ * default build links the same libsrtp2 source built on OpenSSL instead:
+ * 1.5 -> 2.4-3.1 us, ~4 KB and a ~4 us dealloc per context at 2 -> 2,000
+ * contexts (issue #3; README, "SRTP crypto back end"). */
 int md_srtp_global_init(void)
 {
     if (nss_ctx == NULL) {
@@ -62,6 +76,8 @@ int md_srtp_global_init(void)
         nss_ctx = NULL;
         return -EIO;
     }
+    GW_INFO("SRTP: %s, crypto NSS %s (Debian's libsrtp2 package, SRTP=system)",
+            srtp_get_version_string(), NSS_GetVersion());
     return 0;
 }
 
@@ -73,6 +89,26 @@ void md_srtp_global_free(void)
         NSS_ShutdownContext(nss_ctx);
     nss_ctx = NULL;
 }
+#else
+/* libsrtp2 on OpenSSL: each cipher and HMAC of an SRTP context is an EVP
+ * context made with it, and a packet costs EVP calls only (no token
+ * session, no lock); OpenSSL 3 initialises itself on first use, so there
+ * is nothing to set up here. libsrtp2 is linked statically, libcrypto is
+ * Debian's shared one: the log line names the versions of both. */
+int md_srtp_global_init(void)
+{
+    if (srtp_init() != srtp_err_status_ok)
+        return -EIO;
+    GW_INFO("SRTP: %s, crypto %s (built from Debian's libsrtp2 source)",
+            srtp_get_version_string(), OpenSSL_version(OPENSSL_VERSION));
+    return 0;
+}
+
+void md_srtp_global_free(void)
+{
+    srtp_shutdown();
+}
+#endif
 
 md_suite_t md_srtp_suite(const char *name)
 {

@@ -1,17 +1,20 @@
 /* srtpscale: what one protect + unprotect costs in the libsrtp2 we link,
  * as the number of live SRTP contexts grows (a relay holds two per SRTP
- * leg). Debian's libsrtp2 does its crypto through NSS; this shows how its
- * cost per packet behaves at call-centre scale, apart from mediad. Also
- * per context: the resident memory it adds, and what creating and freeing
- * it costs (once per call, but on the control path).
+ * leg), apart from mediad. Also per context: the resident memory it adds,
+ * and what creating and freeing it costs (once per call, but on the
+ * control path).
  *
  *   srtpscale [packets [libsrtp|mediad]]
+ *   srtpscale backend
  *
- * prints one line per context count and suite. "libsrtp" (the default)
+ * prints one line per context count and suite. It is built against the
+ * libsrtp2 mediad links (Makefile, SRTP=): by default Debian's source on
+ * OpenSSL, which needs no set-up, so both modes are the same there. With
+ * SRTP=system (GW_SRTP_NSS) the crypto is NSS: "libsrtp" (the default)
  * lets libsrtp2 initialise NSS itself; "mediad" first initialises NSS the
  * way md_srtp_global_init() does (mediad/srtp.c: no OPTIMIZESPACE), so
- * that the two can be compared in the same run. NSS can be initialised
- * once per process, hence two runs of this tool. */
+ * that the two can be compared. NSS can be initialised once per process,
+ * hence two runs of this tool. "backend" prints "openssl" or "nss". */
 #include <dlfcn.h>
 #include <srtp2/srtp.h>
 #include <stdio.h>
@@ -22,13 +25,34 @@
 
 #define MAXCTX 1000
 
-/* This tool is linked with libsrtp2 only, so NSS (loaded as libsrtp2's
- * dependency) is reached through dlsym. The flags are nss.h's
- * NSS_INIT_READONLY | NOCERTDB | NOMODDB | FORCEOPEN | NOROOTINIT, as in
- * mediad/srtp.c. */
+#ifdef GW_SRTP_NSS
+#define BACKEND "nss"
+/* NSS is reached through dlsym, as libsrtp2's dependency, so that this
+ * tool needs no NSS headers. The flags are nss.h's NSS_INIT_READONLY |
+ * NOCERTDB | NOMODDB | FORCEOPEN | NOROOTINIT, as in mediad/srtp.c. */
 typedef void *(*nss_init_context_fn)(const char *, const char *, const char *,
                                      const char *, void *, unsigned);
 #define NSS_FLAGS_LIKE_MEDIAD 0x1fu
+
+static int nss_init_like_mediad(void)
+{
+    nss_init_context_fn init;
+
+    *(void **)&init = dlsym(RTLD_DEFAULT, "NSS_InitContext");
+    if (init == NULL || init("", "", "", "", NULL, NSS_FLAGS_LIKE_MEDIAD) == NULL) {
+        fprintf(stderr, "srtpscale: NSS_InitContext not found or failed\n");
+        return -1;
+    }
+    return 0;
+}
+#else
+#define BACKEND "openssl"
+/* OpenSSL needs no initialisation: mediad's is srtp_init() alone. */
+static int nss_init_like_mediad(void)
+{
+    return 0;
+}
+#endif
 
 static double now(void)
 {
@@ -102,7 +126,7 @@ static void run(const char *name, const char *nss, int gcm, int nctx, int n)
         srtp_dealloc(tx[c]);
         srtp_dealloc(rx[c]);
     }
-    printf("{\"suite\":\"%s\",\"nss_init\":\"%s\",\"contexts\":%d,"
+    printf("{\"backend\":\"" BACKEND "\",\"suite\":\"%s\",\"nss_init\":\"%s\",\"contexts\":%d,"
            "\"us_per_protect_unprotect\":%.2f,\"rss_bytes_per_context\":%ld,"
            "\"us_per_create\":%.1f,\"us_per_dealloc\":%.1f}\n",
            name, nss, 2 * nctx, t_ops / n * 1e6, rss / (2 * nctx),
@@ -115,18 +139,21 @@ int main(int argc, char **argv)
     int n = argc > 1 ? atoi(argv[1]) : 100000;
     const char *nss = argc > 2 ? argv[2] : "libsrtp";
 
+    if (argc > 1 && strcmp(argv[1], "backend") == 0) {
+        puts(BACKEND);
+        return 0;
+    }
     if (n < 1000 || n > 10000000)
         return 2;
     if (strcmp(nss, "mediad") == 0) {
-        nss_init_context_fn init;
-        *(void **)&init = dlsym(RTLD_DEFAULT, "NSS_InitContext");
-        if (init == NULL || init("", "", "", "", NULL, NSS_FLAGS_LIKE_MEDIAD) == NULL) {
-            fprintf(stderr, "srtpscale: NSS_InitContext not found or failed\n");
+        if (nss_init_like_mediad() < 0)
             return 2;
-        }
     } else if (strcmp(nss, "libsrtp") != 0) {
         return 2;
     }
+#ifndef GW_SRTP_NSS
+    nss = "none";
+#endif
     if (srtp_init() != srtp_err_status_ok)
         return 2;
     for (int k = 1; k <= MAXCTX; k *= 10) {
