@@ -1206,6 +1206,53 @@ static int canceled_final(sig_daemon_t *sig, msg_t *msg, sip_t *sip)
     return -1;
 }
 
+/* A retransmitted 2xx to an INVITE comes after our client transaction
+ * ended with the first one (the callee has not seen the ACK yet): a
+ * proxy passes it on statelessly (RFC 3261 16.7, 13.3.1.4), its SDP
+ * rewritten as the first one was (the node already has the answer). 0
+ * when it was one, -1 otherwise. */
+static int retransmitted_2xx(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *sip)
+{
+    Gw__Side from = agent == sig->agent[EXT] ? EXT : INT, to = OTHER(from);
+    const sip_via_t *v = sip->sip_via;
+    sig_call_t *c;
+
+    if (sip->sip_status->st_status < 200 || sip->sip_status->st_status >= 300 ||
+        sip->sip_cseq == NULL || sip->sip_cseq->cs_method != sip_method_invite ||
+        v == NULL || v->v_next == NULL || v->v_host == NULL ||
+        (c = sig_call_find(sig, call_id_of(sip))) == NULL || c->ended)
+        return -1;
+    /* Our Via on top, added by the agent of the side it came back on. */
+    if (strcmp(v->v_host, side_addr(sig, from)) != 0)
+        return -1;
+    if (c->has_media && has_sdp(sip)) {
+        sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS], relay[SIG_SDP_MAX_STREAMS];
+        char err[256], *text = NULL;
+        sdp_session_t *sdp = sig_sdp_parse(msg_home(msg), sip->sip_payload->pl_data,
+                                           sip->sip_payload->pl_len, err, sizeof err);
+        int n = sdp ? sig_sdp_endpoints(sdp, eps, SIG_SDP_MAX_STREAMS, err, sizeof err) : -1;
+
+        if (n >= 0 && (unsigned)n <= c->nstreams) {
+            memcpy(relay, sig_call_relay(c, to), sizeof relay);
+            for (int i = 0; i < n; i++)
+                relay[i].port = eps[i].port ? relay[i].port : 0;
+            text = sig_sdp_rewrite(msg_home(msg), sdp, relay, (unsigned)n, err, sizeof err);
+        }
+        if (text == NULL || set_body(msg, sip, text) < 0) {
+            /* Never let the callee's own addresses through. */
+            gw_log(GW_LOG_WARN, c->call_id, "retransmitted 2xx dropped: %s", err);
+            msg_destroy(msg);
+            return 0;
+        }
+    }
+    /* nta removes our Via and sends the response along the next one
+     * (received, rport; a stream reuses the caller's connection). */
+    GW_DEBUG("[%s] retransmitted %d passed on to %s", c->call_id,
+             sip->sip_status->st_status, SIDE_NAME(to));
+    nta_msg_tsend(sig->agent[to], msg, NULL, TAG_END());
+    return 0;
+}
+
 /* Every new request reaches us here, before nta makes a transaction of
  * it (there is no default leg): anti-fraud decides on the bare message,
  * so a dropped request costs no transaction and gets no answer at all,
@@ -1221,7 +1268,8 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
     int status;
 
     if (sip == NULL || sip->sip_request == NULL) {
-        if (sip && sip->sip_status && canceled_final(sig, msg, sip) == 0)
+        if (sip && sip->sip_status && (canceled_final(sig, msg, sip) == 0 ||
+                                       retransmitted_2xx(sig, agent, msg, sip) == 0))
             return 0;
         if (sip && sip->sip_status)
             GW_DEBUG("stray %d response dropped", sip->sip_status->st_status);
@@ -1284,7 +1332,7 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
     if (s == EXT && sig_tls_enabled()) {
         /* Sofia's certificate directory is required by the tag; the files
          * it would read there are replaced by tls_cert/tls_key/tls_ca
-         * (tls.c), and the verification is OpenSSL's, set up there. */
+         * (siptls.c), and the verification is OpenSSL's, set up there. */
         char dir[GW_CFG_STRLEN], *slash;
 
         snprintf(dir, sizeof dir, "%s", sig->cfg.tls.cert);

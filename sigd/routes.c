@@ -353,7 +353,7 @@ const char *sig_routes_trunk(sig_daemon_t *sig, msg_t *msg)
         /* By TLS name: the subjects (SAN DNS, CN) of the certificate the
          * peer presented on the connection this message came on. Only
          * with tls_verify_clients, where a presented chain that does not
-         * verify against tls_ca ends the handshake (tls.c). */
+         * verify against tls_ca ends the handshake (siptls.c). */
         if (!looked) {
             looked = 1;
             tp = tport_delivered_by(nta_agent_tports(sig->agent[GW__SIDE__SIDE_EXT]), msg);

@@ -5,7 +5,7 @@
  * (media requests to nodes, with deadlines), nodes.c (the node registry and
  * node choice), control.c (the bus route table and gwctl commands),
  * routes.c (internal targets, trunks, outbound routes), nat.c (Path, flows, NATed Contacts, keep-alives), antifraud.c (bans, rate limit, scanners, outbound policy),
- * tls.c (SIP over TLS policy), turn.c and turnscope.c (TURN secrets,
+ * siptls.c (SIP over TLS policy), turn.c and turnscope.c (TURN secrets,
  * credentials, call-scoped revocation), config.c (directives).
  */
 #ifndef SIG_SIGD_H
@@ -32,7 +32,7 @@
 #include "log.h"
 #include "antifraud.h"
 #include "routes.h"
-#include "tls.h"
+#include "siptls.h"
 
 typedef struct sig_s sig_daemon_t;
 typedef struct sig_call_s sig_call_t;
@@ -59,7 +59,7 @@ typedef struct {
     char resolv_conf[GW_CFG_STRLEN];  /* DNS servers for next hops by name */
     char ext_listeners[GW_CFG_STRLEN];  /* more listener sets: sip:/sips: URIs */
     char int_listeners[GW_CFG_STRLEN];
-    sig_tls_config_t tls;       /* SIP over TLS on EXT (tls.c) */
+    sig_tls_config_t tls;       /* SIP over TLS on EXT (siptls.c) */
     gw_log_level_t log_level;
 } sig_config_t;
 

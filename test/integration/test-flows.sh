@@ -74,7 +74,7 @@ sdp_leak_ok() { # ext-party-log lan-party-log
 flow() {
     f=$1; dir=$2; shift 2
     if [ "$dir" = fwd ]; then
-        sipp_bg "$f-$TR-uas" "$LAN" $UPORT "uas_$f.xml" -mp 17000 -m "$N" \
+        sipp_bg "$f-$TR-uas" "$LAN" $UPORT "${UAS_XML:-uas_$f.xml}" -mp 17000 -m "$N" \
             -key ruri x $UAS_OPTS "$@"
         sleep 0.3
         sipp_bg "$f-$TR-uac" "$EXT" $CPORT "uac_$f.xml" "$EXT:15060" -mp 16000 \
@@ -92,12 +92,12 @@ flow() {
     sipp_wait "$f-$TR-uas"; b=$?
     flow_done "$f ($dir)" "$f" $a $b
     uac_log=$(ls -t "$T"/uac_"$f"_*_messages.log | head -n 1)
-    uas_log=$(ls -t "$T"/uas_"$f"_*_messages.log | head -n 1)
+    uas_log=$(ls -t "$T"/"$(basename "${UAS_XML:-uas_$f.xml}" .xml)"_*_messages.log | head -n 1)
     if [ "$dir" = fwd ]; then set -- "$uac_log" "$uas_log"; else set -- "$uas_log" "$uac_log"; fi
     check "$f ($dir) over $TR: each party saw only the relay on its own side in SDP" \
         sdp_leak_ok "$1" "$2"
     mkdir -p "$T/done"; mv "$uac_log" "$uas_log" "$T/done/" 2>/dev/null
-    UAC_OPTS=; UAS_OPTS=; SVC=
+    UAC_OPTS=; UAS_OPTS=; SVC=; UAS_XML=
 }
 
 # sigd ends confirmed calls from the middle (the path media timeouts and
@@ -152,6 +152,15 @@ for TR in udp tcp; do
     # INVITE it CANCELed; sigd takes it from the stray path (proxy.c
     # canceled_final()), ACKs it and relays it.
     flow cancel fwd
+    # The callee retransmits its 200 until the ACK (UDP only: over TCP
+    # nothing is retransmitted); sigd's INVITE transaction ended with the
+    # first one, so the others pass statelessly, SDP rewritten as well.
+    if [ $TR = udp ]; then
+        UAS_XML=uas_echo.xml flow retx fwd
+        got=$(grep -c "^SIP/2.0 200 OK" "$(ls -t "$T"/done/uac_retx_*_messages.log | head -n 1)")
+        check "retx over $TR: the callee's 200 retransmissions reached the caller ($got 200s for $N calls)" \
+            [ "$got" -ge $((3 * N)) ]
+    fi
     for code in 302 404 486 603; do
         SVC=$code flow fail fwd
         got=$(grep -c "^SIP/2.0 $code " "$(ls -t "$T"/done/uac_fail_*_messages.log | head -n 1)")

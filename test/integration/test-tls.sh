@@ -1,5 +1,5 @@
 #!/bin/sh
-# SIP over TLS on EXT (sigd/tls.c): the trunk spec's policy and the
+# SIP over TLS on EXT (sigd/siptls.c): the trunk spec's policy and the
 # outbound trunk checks, with independent peers.
 #  - inbound, gnutls-cli as the client: TLS 1.2 with ECDHE secp384r1 and
 #    the whole chain presented; TLS 1.3; TLS 1.1 and a cipher outside

@@ -1,9 +1,9 @@
-/* SIP over TLS on EXT: Sofia's TLS transport with our policy (tls.c).
+/* SIP over TLS on EXT: Sofia's TLS transport with our policy (siptls.c).
  *
  * Header kept free of Sofia's magic types, like routes.h.
  */
-#ifndef SIG_TLS_H
-#define SIG_TLS_H
+#ifndef SIG_SIPTLS_H
+#define SIG_SIPTLS_H
 
 #include <stddef.h>
 #include <sys/socket.h>

@@ -33,7 +33,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "tls.h"
+#include "siptls.h"
 #include "log.h"
 
 #include <dlfcn.h>
