@@ -5,8 +5,8 @@
  * Users: a second small hash counts allocations per username for the
  * quota; an entry lives while its count is above zero.
  *
- * The relay socket's receive path (on_relay_io, relay_one) is the hot
- * path from peers: one recvmmsg() per wake-up, then per datagram the
+ * The relay socket's receive path (on_relay_recv, relay_one) is the hot
+ * path from peers: one recvmmsg() per loop iteration, then per datagram the
  * permission check, the bandwidth check, one header written in the
  * headroom and one send to the client (queued by udp.c).
  */
@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct turn_user_s {
     /* private */
@@ -98,6 +97,8 @@ static int bind_relay(turn_allocs_t *t, turn_alloc_t *a, int even)
 {
     unsigned n = t->port_hi - t->port_lo + 1, tries = 0;
     struct sockaddr_storage ss = t->relay_ip;
+    uv_os_fd_t fd;
+    int rc = UV_EADDRINUSE;
 
     for (unsigned i = 0; i < n && tries < BIND_TRIES; i++) {
         unsigned port = t->port_lo + t->port_next;
@@ -107,12 +108,15 @@ static int bind_relay(turn_allocs_t *t, turn_alloc_t *a, int even)
             continue;
         tries++;
         gw_addr_set_port(&ss, port);
-        if (bind(a->fd, (struct sockaddr *)&ss,
-                 gw_addr_len((struct sockaddr *)&ss)) < 0) {
-            if (errno == EADDRINUSE)
-                continue;   /* taken by another process: try the next */
-            return -errno;
-        }
+        rc = uv_udp_bind(&a->sock, (struct sockaddr *)&ss, 0);
+        if (rc == UV_EADDRINUSE)
+            continue;   /* taken by another process: try the next */
+        if (rc < 0)
+            return rc;
+        rc = uv_fileno((uv_handle_t *)&a->sock, &fd);
+        if (rc < 0)
+            return rc;
+        a->fd = fd;
         t->port_used[port - t->port_lo] = 1;
         memcpy(&a->relay, &ss, gw_addr_len((struct sockaddr *)&ss));
         memcpy(&a->relay_adv, &t->adv_ip,
@@ -121,7 +125,7 @@ static int bind_relay(turn_allocs_t *t, turn_alloc_t *a, int even)
         a->relay_adv.in.sin_port = htons((uint16_t)port);
         return 0;
     }
-    return -EADDRINUSE;
+    return UV_EADDRINUSE;
 }
 
 /* --- relay path: peer -> client --- */
@@ -205,44 +209,46 @@ static void relay_one(turn_alloc_t *a, const struct sockaddr *peer,
     t->stats.bytes_relayed += n;
 }
 
-/* The relay socket is readable: one recvmmsg(), no read until EAGAIN (see
- * alloc.h). A send to a stream client may close its connection and so
- * delete this allocation on the way: `a` stays valid until the close
- * callback, and nothing more is relayed once it is closing. */
-static void on_relay_io(uv_poll_t *h, int status, int events)
+/* The first read of a relay socket in a loop iteration gets the buffer,
+ * later ones an empty one: libuv then calls on_relay_recv() with
+ * UV_ENOBUFS and stops reading, without the system call that would only
+ * have said EAGAIN (see alloc.h). */
+static void on_relay_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     turn_alloc_t *a = h->data;
     turn_allocs_t *t = a->tab;
-    int k;
 
-    (void)events;
-    if (status < 0 || a->closing)
-        return;
-    for (unsigned i = 0; i < TURN_RELAY_BATCH; i++)
-        t->rmsg[i].msg_hdr.msg_namelen = sizeof t->rfrom[i];
-    do
-        k = recvmmsg(a->fd, t->rmsg, TURN_RELAY_BATCH, MSG_DONTWAIT, NULL);
-    while (k < 0 && errno == EINTR);
-    if (k < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            char r[GW_ADDRSTRLEN];
-
-            GW_DEBUG("turn: relay %s recvmmsg() failed: %s",
-                     gw_addr_str((struct sockaddr *)&a->relay, r, sizeof r),
-                     strerror(errno));
-        }
+    (void)suggested;
+    if (a->read_iter == t->iter) {
+        *buf = uv_buf_init(NULL, 0);
         return;
     }
-    for (int i = 0; i < k && !a->closing; i++) {
-        const struct msghdr *m = &t->rmsg[i].msg_hdr;
+    a->read_iter = t->iter;
+    *buf = uv_buf_init((char *)t->rbuf + TURN_RELAY_HEADROOM,
+                       TURN_RELAY_BATCH * TURN_RELAY_MAX);
+}
 
-        /* Larger than any datagram: cannot happen with 64 KiB slots, but
-         * a truncated payload must never be relayed. */
-        if (m->msg_flags & MSG_TRUNC)
-            continue;
-        relay_one(a, &t->rfrom[i].sa, t->rbuf[i] + TURN_RELAY_HEADROOM,
-                  t->rmsg[i].msg_len);
-    }
+/* One datagram, or one chunk of a recvmmsg() (UV_UDP_MMSG_CHUNK), then a
+ * last call with UV_UDP_MMSG_FREE that carries nothing. A send to a stream
+ * client may close its connection and so delete this allocation on the
+ * way: `a` stays valid until the close callback, and nothing more is
+ * relayed once it is closing. */
+static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                          const struct sockaddr *peer, unsigned flags)
+{
+    turn_alloc_t *a = h->data;
+
+    if (nread <= 0 || peer == NULL || a->closing ||
+        (flags & (UV_UDP_PARTIAL | UV_UDP_MMSG_FREE)))
+        return;   /* also UV_ENOBUFS: ours, see on_relay_alloc() */
+    relay_one(a, peer, (uint8_t *)buf->base, (size_t)nread);
+}
+
+static void on_tick(uv_prepare_t *h)
+{
+    turn_allocs_t *t = h->data;
+
+    t->iter++;
 }
 
 int turn_alloc_to_peer(turn_alloc_t *a, const struct sockaddr *peer,
@@ -282,7 +288,6 @@ static void on_relay_closed(uv_handle_t *h)
     if (a->next)
         a->next->prev = a->prev;
     t->nopen--;
-    close(a->fd);   /* after uv_close(), which took it out of epoll */
     free(a);
 }
 
@@ -316,7 +321,7 @@ void turn_alloc_delete(turn_alloc_t *a, const char *reason)
     GW_DEBUG("turn: allocation of %s relay %s deleted (%s)",
              gw_addr_str((struct sockaddr *)&a->client.addr, c, sizeof c),
              gw_addr_str((struct sockaddr *)&a->relay, r, sizeof r), reason);
-    uv_close((uv_handle_t *)&a->poll, on_relay_closed);
+    uv_close((uv_handle_t *)&a->sock, on_relay_closed);
 }
 
 const char *turn_alloc_username(const turn_alloc_t *a)
@@ -356,20 +361,15 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
     if (a == NULL)
         return -ENOMEM;
     a->tab = t;
-    a->fd = socket(t->relay_ip.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-                   SOCK_CLOEXEC, 0);
-    if (a->fd < 0) {
-        rc = -errno;
-        free(a);
-        return rc;
-    }
-    rc = uv_poll_init_socket(t->loop, &a->poll, a->fd);
+    a->fd = -1;
+    rc = uv_udp_init_ex(t->loop, &a->sock,
+                        t->relay_ip.ss_family | UV_UDP_RECVMMSG);
     if (rc < 0) {
-        close(a->fd);
         free(a);
         return rc;
     }
-    a->poll.data = a;
+    a->sock.data = a;
+    a->read_iter = t->iter - 1;
     /* From here on the allocation is freed by the close callback. */
     a->next = t->all;
     if (t->all)
@@ -378,15 +378,15 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
     t->nopen++;
     rc = bind_relay(t, a, even_port);
     if (rc == 0)
-        rc = uv_poll_start(&a->poll, UV_READABLE, on_relay_io);
+        rc = uv_udp_recv_start(&a->sock, on_relay_alloc, on_relay_recv);
     if (rc < 0) {
-        if (rc == -EADDRINUSE)
+        if (rc == UV_EADDRINUSE)
             t->stats.refused_ports++;
         if (a->relay.sa.sa_family != 0)
             t->port_used[gw_addr_port((struct sockaddr *)&a->relay) - t->port_lo] = 0;
         a->closing = 1;
-        uv_close((uv_handle_t *)&a->poll, on_relay_closed);
-        return rc;
+        uv_close((uv_handle_t *)&a->sock, on_relay_closed);
+        return rc == UV_EADDRINUSE ? -EADDRINUSE : rc;
     }
     if (*up == NULL) {
         size_t n = strlen(cred->username) + 1;
@@ -394,7 +394,7 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
         if (u == NULL) {
             a->closing = 1;
             t->port_used[gw_addr_port((struct sockaddr *)&a->relay) - t->port_lo] = 0;
-            uv_close((uv_handle_t *)&a->poll, on_relay_closed);
+            uv_close((uv_handle_t *)&a->sock, on_relay_closed);
             return -ENOMEM;
         }
         memcpy(u->name, cred->username, n);
@@ -477,14 +477,6 @@ int turn_allocs_start(turn_allocs_t *t, uv_loop_t *loop)
     while (n < t->capacity && n < (1u << 20))
         n <<= 1;
     t->loop = loop;
-    for (unsigned i = 0; i < TURN_RELAY_BATCH; i++) {
-        t->riov[i].iov_base = t->rbuf[i] + TURN_RELAY_HEADROOM;
-        t->riov[i].iov_len = TURN_RELAY_MAX;
-        memset(&t->rmsg[i], 0, sizeof t->rmsg[i]);
-        t->rmsg[i].msg_hdr.msg_iov = &t->riov[i];
-        t->rmsg[i].msg_hdr.msg_iovlen = 1;
-        t->rmsg[i].msg_hdr.msg_name = &t->rfrom[i];
-    }
     t->nbuckets = n;
     t->buckets = calloc(n, sizeof *t->buckets);
     t->ubuckets = calloc(n, sizeof *t->ubuckets);
@@ -496,6 +488,9 @@ int turn_allocs_start(turn_allocs_t *t, uv_loop_t *loop)
     uv_timer_init(loop, &t->sweep);
     t->sweep.data = t;
     uv_timer_start(&t->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    uv_prepare_init(loop, &t->tick);
+    t->tick.data = t;
+    uv_prepare_start(&t->tick, on_tick);
     t->started = 1;
     return 0;
 }
@@ -508,6 +503,7 @@ void turn_allocs_stop(turn_allocs_t *t)
     for (turn_alloc_t *a = t->all; a != NULL; a = a->next)
         turn_alloc_delete(a, "shutdown");
     uv_close((uv_handle_t *)&t->sweep, NULL);
+    uv_close((uv_handle_t *)&t->tick, NULL);
 }
 
 void turn_allocs_free(turn_allocs_t *t)

@@ -15,14 +15,17 @@
  * the payload, where the ChannelData or Data-indication header is written:
  * the relay path neither allocates nor copies.
  *
- * The relay socket is our own non-blocking descriptor watched by a
- * uv_poll_t, not a uv_udp_t: libuv reads a UDP handle until EAGAIN, so
- * every wake-up of a relay socket cost one empty recvmsg() on top of the
- * datagrams, and a relay socket mostly holds a single datagram when it
- * wakes. Here one recvmmsg() per wake-up takes up to TURN_RELAY_BATCH
- * datagrams; what is left makes the (level-triggered) poll fire again on
- * the next loop iteration. Data to peers leaves with sendto(), cheaper in
- * the kernel than sendmsg() (no msghdr or iovec to copy in).
+ * A relay socket is read at most once per loop iteration: libuv reads a
+ * UDP handle until EAGAIN, so every wake-up cost one empty system call on
+ * top of the datagrams, and a relay socket mostly holds a single datagram
+ * when it wakes. Instead on_relay_alloc() hands out the buffer only on the
+ * first read of an iteration (counted by a uv_prepare_t) and an empty one
+ * after that, which stops libuv's read loop (UV_ENOBUFS, ignored); that
+ * one read is a recvmmsg() of up to TURN_RELAY_BATCH datagrams, and what
+ * it leaves makes the (level-triggered) poll fire again on the next
+ * iteration. Data to peers leaves with sendto() on the handle's
+ * descriptor, cheaper in the kernel than the sendmsg() of
+ * uv_udp_try_send() (no msghdr or iovec to copy in).
  *
  * One timer sweeps the table every second: expired allocations are
  * deleted, expired permissions and channels dropped.
@@ -47,11 +50,12 @@
  * DATA attribute header. */
 #define TURN_RELAY_HEADROOM   48
 #define TURN_RELAY_MAX        65536
-/* Datagrams taken from one relay socket per recvmmsg(). Each has a slot
- * of the largest size, so nothing is ever truncated; only the pages that
- * datagrams touch become resident. */
+/* Datagrams taken from one relay socket per recvmmsg(). libuv puts them
+ * 64 KiB apart in one buffer, so nothing is ever truncated; only the
+ * pages that datagrams touch become resident. A datagram's header is
+ * written into the tail of the slot before it, which has been relayed
+ * by then (libuv calls back chunk by chunk, in order). */
 #define TURN_RELAY_BATCH      8
-#define TURN_RELAY_SLOT       (TURN_RELAY_HEADROOM + TURN_RELAY_MAX + 4)
 
 typedef struct turn_allocs_s turn_allocs_t;
 typedef struct turn_alloc_s turn_alloc_t;
@@ -97,8 +101,9 @@ struct turn_alloc_s {
     turn_allocs_t *tab;
     turn_alloc_t *hnext;             /* hash chain */
     turn_alloc_t *prev, *next;       /* all-list */
-    uv_poll_t poll;                  /* readable: on_relay_io() */
-    int fd;                          /* relay socket; closed with poll */
+    uv_udp_t sock;
+    int fd;                          /* sock's descriptor, for sendto() */
+    uint64_t read_iter;              /* loop iteration of the last read */
     uint64_t bw_tokens, bw_last_ms;
     uint32_t ind_seq;                /* Data indication transaction ids */
     int closing;
@@ -133,12 +138,9 @@ struct turn_allocs_s {
     uint8_t *port_used;
     unsigned port_next;
     unsigned nopen;                     /* allocations not yet freed */
-    /* one recvmmsg() of a relay socket: slot i is rbuf[i], the payload at
-     * TURN_RELAY_HEADROOM, the peer in rfrom[i] */
-    struct mmsghdr rmsg[TURN_RELAY_BATCH];
-    struct iovec riov[TURN_RELAY_BATCH];
-    turn_addr_t rfrom[TURN_RELAY_BATCH];
-    uint8_t rbuf[TURN_RELAY_BATCH][TURN_RELAY_SLOT];
+    uv_prepare_t tick;                  /* counts loop iterations */
+    uint64_t iter;
+    uint8_t rbuf[TURN_RELAY_HEADROOM + TURN_RELAY_BATCH * TURN_RELAY_MAX + 4];
 };
 
 /* Allocates the tables and starts the sweep timer. -ENOMEM, -EINVAL. */
