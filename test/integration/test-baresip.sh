@@ -9,14 +9,26 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 PHONE=$NET.5
 
+PKI=$T/pki
+sh "$HERE/tlscerts.sh" "$PKI" sigd.test
+TLSP=$(free_ports 1)
 write_config
+cat >>"$T/gw.ini" <<EOC
+
+[sigd]
+tls_port = $TLSP
+tls_cert = $PKI/sigd.test.pem
+tls_key = $PKI/sigd.test.key
+tls_ca = $PKI/ca.pem
+EOC
 start_daemon sigd "$BIN/sigd" -c "$T/gw.ini"
 start_daemon mediad "$BIN/mediad" -c "$T/gw.ini"
 check "media node registers" wait_until 10 sh -c \
     "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 .*state=live'"
 (cd "$T" && exec sipp -sf "$HERE/../sipp/uas_echo.xml" -i "$LAN" -p 15080 -mi "$LAN" \
     -mp 17000 -rtp_echo -nostdin -m 1 -timeout 30s >"$T/uas.out" 2>&1) &
-PIDS="$PIDS $!"
+UAS1=$!
+PIDS="$PIDS $UAS1"
 
 mkdir -p "$T/bs"
 /usr/bin/python3 - "$T/bs/tone.wav" <<'EOPY'
@@ -74,6 +86,26 @@ EOPY
 zc=${verdict% *}; rms=${verdict#* }
 check "what baresip decrypted and decoded is the 440 Hz tone (${zc} zero crossings/s, rms $rms)" \
     [ "$zc" -ge 860 -a "$zc" -le 900 -a "$rms" -ge 3000 ]
+# The same softphone over SIP TLS (libre's TLS on OpenSSL, verifying
+# sigd's chain against the test CA): signalling encrypted end to end on
+# EXT, media SRTP, the platform inside still plain UDP and RTP.
+wait "$UAS1" 2>/dev/null   # the first platform frees its port (bounded by -timeout)
+(cd "$T" && exec sipp -sf "$HERE/../sipp/uas_echo.xml" -i "$LAN" -p 15080 -mi "$LAN" \
+    -mp 17000 -rtp_echo -nostdin -m 1 -timeout 30s -trace_msg >"$T/uas-tls.out" 2>&1) &
+PIDS="$PIDS $!"
+mkdir -p "$T/bt"
+sed -e "s|^sip_listen.*|sip_listen\t\t$PHONE:15072|" -e "s|$T/bs/|$T/bs/|" "$T/bs/config" >"$T/bt/config"
+printf 'sip_cafile\t\t%s\n' "$PKI/ca.pem" >>"$T/bt/config"
+echo "<sip:phone@$PHONE;transport=tls>;regint=0;mediaenc=srtp-mand;audio_codecs=PCMA" >"$T/bt/accounts"
+sleep 0.5
+(cd "$T/bt" && timeout 30 baresip -f "$T/bt" -e "/dial sip:service@$EXT:$TLSP" -t 7 \
+    >"$T/baresip-tls.log" 2>&1)
+check "over TLS: baresip's call was established with SDES SRTP" \
+    sh -c "grep -q 'SRTP is Enabled' '$T/baresip-tls.log' && grep -q 'incoming rtp for .audio. established' '$T/baresip-tls.log'"
+uas_tls=$(ls -t "$T"/uas_echo_*_messages.log 2>/dev/null | head -n 1)
+check "  the INVITE reached the platform from baresip's TLS connection (Via SIP/2.0/TLS, Record-Route transport=tls)" \
+    sh -c "grep -q '^Via: SIP/2.0/TLS' '$uas_tls' && grep -q 'Record-Route: .*transport=tls' '$uas_tls'"
+check "  and the BYE came back through sigd" grep -q '^BYE ' "$uas_tls"
 check "sigd stops cleanly" stop_daemon sigd
 check "mediad stops cleanly" stop_daemon mediad
 check "no sanitizer report from sigd" clean_log sigd
