@@ -17,6 +17,12 @@
 # figures are for the notes.
 #   ONLY=srtp   runs only what the SRTP ratios need: 1 and 2 above, with
 #               one worker, plus 3 (and srtpscale), about 40 s.
+#   ONLY=latency runs only the latency figure: barerelay, mediad plain and
+#               mediad SRTP, paced at LAT_CALLS, and prints the latency
+#               mediad adds over the bare relay measured in the same run.
+#   PIN="A B"   pins the load generator to CPU A and the relay to CPU B
+#               (taskset), so that the two do not chase each other across
+#               the cores; the figures say whether it was used.
 set -u
 B=${B:-build/rel}
 OUT=${OUT:-build/bench}
@@ -33,10 +39,16 @@ pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT INT TERM
 
-load() { "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
+PIN=${PIN:-}
+LOADPIN=; RELAYPIN=
+if [ -n "$PIN" ]; then
+    set -- $PIN
+    LOADPIN="taskset -c $1"; RELAYPIN="taskset -c $2"
+fi
+load() { $LOADPIN "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
 
 bare() { # mode sessions [extra]
-    "$B/test/barerelay" "$NET.1" "$NET.2" 50000 "$2" "$NET.3" 39000 $((SECS + 30)) >"$T/bare.log" &
+    $RELAYPIN "$B/test/barerelay" "$NET.1" "$NET.2" 50000 "$2" "$NET.3" 39000 $((SECS + 30)) >"$T/bare.log" &
     bp=$!; pids="$pids $bp"; sleep 0.3
     shift 0
     load --bare-ext "$NET.1" --bare-int "$NET.2" --bare-base 50000 --sessions "$2" \
@@ -55,7 +67,7 @@ rtp_range = 40000-49999
 workers = $1
 log_level = warn
 EOC
-    "$B/bin/mediad" -c "$T/md.ini" >"$T/md.log" 2>&1 &
+    $RELAYPIN "$B/bin/mediad" -c "$T/md.ini" >"$T/md.log" 2>&1 &
     mp=$!; pids="$pids $mp"
     load --bus "tcp://$NET.1:17800" --pid "$mp" --sessions "$3" --seconds "$SECS" \
         --mode "$2" --count "$BURST_COUNT" --srtp "${4:-0}" |
@@ -63,7 +75,13 @@ EOC
     kill "$mp"; wait "$mp" 2>/dev/null
 }
 
-{
+if [ "$ONLY" = latency ]; then
+    {
+        bare paced "$LAT_CALLS"
+        mediad 1 paced "$LAT_CALLS"
+        mediad 1 paced "$LAT_CALLS" 1
+    } >"$T/results.jsonl"
+else {
     bare paced "$CALLS"
     bare burst "$BURST_CALLS"
     mediad 1 paced "$CALLS"
@@ -74,10 +92,12 @@ EOC
     if [ "$ONLY" != srtp ]; then
         mediad 0 paced "$CALLS"
         mediad 0 burst "$BURST_CALLS"
+        bare paced "$LAT_CALLS"
     fi
 } >"$T/results.jsonl"
+fi
 
-/usr/bin/python3 - "$T/results.jsonl" "$OUT/mediad.json" <<'EOPY'
+/usr/bin/python3 - "$T/results.jsonl" "$OUT/mediad.json" "${PIN:-}" <<'EOPY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 for r in rows:
@@ -98,12 +118,23 @@ for r in rows:
         r["relayed_pps"], r["loss_pct"], r["latency_p50_us"], r["latency_p99_us"],
         str(r.get("cpu_pct", "-")), r.get("pps_per_core", 0), ratio(r, base.get(r["mode"])),
         "%.2fx" % ratio(r, p) if p else "-"))
+lat_bare = {r["sessions"]: r for r in rows if r["target"] == "bare" and r["mode"] == "paced"}
+for r in rows:
+    b = lat_bare.get(r["sessions"])
+    if r["target"] != "bare" and r["mode"] == "paced" and b and r["sessions"] == min(lat_bare):
+        print("latency added by mediad (%s, %s worker(s)) at %d paced calls: p50 %+.0f us, "
+              "p99 %+.0f us over the bare relay of this run (bare p50 %.0f, p99 %.0f us)%s" % (
+              "SRTP<->RTP" if r.get("srtp") else "plain", r["workers"], r["sessions"],
+              r["latency_p50_us"] - b["latency_p50_us"], r["latency_p99_us"] - b["latency_p99_us"],
+              b["latency_p50_us"], b["latency_p99_us"],
+              "; pinned load/relay to CPUs " + sys.argv[3] if sys.argv[3] else ""))
 for srtp in (0, 1):
     mem = [r["bytes_per_session"] for r in rows if "bytes_per_session" in r and r.get("srtp") == srtp]
     if mem:
         print("user memory per %s session (RSS growth over the second half of the set-up): %.0f bytes"
               % ("SRTP" if srtp else "plain RTP", max(mem)))
 EOPY
+[ "$ONLY" = latency ] && exit 0
 echo "libsrtp2 alone, cost per packet as live contexts grow (2 per SRTP leg):"
 if [ "$("$B/test/srtpscale" backend)" = nss ]; then
     # SRTP=system: Debian's libsrtp2 on NSS, initialised by libsrtp2
