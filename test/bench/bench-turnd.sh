@@ -1,25 +1,56 @@
 #!/bin/sh
-# TURN allocation rate: turnd against coturn's turnserver, same load, same
-# machine, other ports. The load is turnload (test/bench/turnload.c, built
-# here into $B/test if missing): CLIENTS UDP clients each doing Allocate ->
-# 401 -> Allocate -> 200 -> Refresh(0) -> 200 from a fresh 5-tuple, for
-# SECS seconds. Prints each server's rate, its CPU seconds and turnd's
-# memory, then the ratio turnd/coturn. Loopback only ($GW_BENCH_NET, away
-# from the test networks); kills only the PIDs it started.
+# turnd against coturn's turnserver: same loads, same machine, same run,
+# other ports. The load is turnload (test/bench/turnload.c, built here into
+# $B/test if missing). Loopback only ($GW_BENCH_NET, away from the test
+# networks); kills only the PIDs it started; asserts nothing.
 #
-# Then relaying, same run, same two servers: turnload -r makes ALLOCS
-# allocations on each (each with a channel to turnload's echo peer on
-# $NET.3, allow-listed in both), reads the server's RSS after half and all
-# of them (bytes per allocation, one-time buffers excluded), and sends
-# 160-byte ChannelData for RSECS seconds paced at PPS, then RSECS unpaced
-# (512 in flight). Prints relayed packets/s and µs of server CPU per
-# relayed packet (from /proc/PID/stat; each echoed packet is relayed
-# twice), and the ratios turnd/coturn.
+# Measures, each for both servers:
+#   - allocation rate: CLIENTS UDP clients each doing Allocate -> 401 ->
+#     Allocate -> 200 -> Refresh(0) -> 200 from a fresh 5-tuple, for SECS
+#     seconds; allocations/s and µs of server CPU per allocation;
+#   - relaying: turnload -r makes ALLOCS allocations (each with a channel
+#     to turnload's echo peer on $NET.3, allow-listed in both servers),
+#     reads the server's RSS after half and all of them (bytes per
+#     allocation, one-time buffers excluded), then sends 160-byte
+#     ChannelData for RSECS seconds paced at PPS, then RSECS unpaced (512 in
+#     flight): relayed packets/s and µs of server CPU per relayed packet
+#     (from /proc/PID/stat; each echoed packet is relayed twice).
+#
+# Why rounds: on a shared machine other jobs take a core at random moments,
+# and one turnd-then-coturn pass moves the ratios by ±0.2. So the two
+# servers are measured back to back ROUNDS times (default 5), turnd first
+# in odd rounds and coturn first in even ones (an order effect, such as a
+# job that starts mid-round, then falls on each side alike), and the
+# summary gives each ratio's median over the rounds with its min-max, next
+# to the per-round ratios. Ratios read "higher is better for turnd":
+# allocation rate and packets/s turnd/coturn; CPU per allocation, CPU per
+# packet and memory per allocation coturn/turnd.
+#
+# How noisy the run was: the load average at start and end, and for every
+# measured window turnload's other_cores (cores kept busy by anything other
+# than the server under test and turnload itself, from /proc/stat) and
+# steal_cores (the hypervisor's steal). A round whose windows show other
+# jobs taking most of a core is worth less than the others; the median is
+# there so that one such round does not move the result.
+#
+# Each round starts both servers afresh and relays before the allocation-
+# rate load: the memory figure needs a heap that has not yet seen churn
+# (after thousands of allocations made and deleted, coturn's RSS stays at
+# its peak, ~200 MB, and new allocations reuse it: 0 B per allocation), and
+# no round inherits allocations or state from the one before.
+#
+# Duration: about ROUNDS * (2 * SECS + 4 * RSECS + 6) seconds, 2 minutes
+# with the defaults. Results: a table, and $OUT/turnd.json (per-round
+# figures of both servers, per-round ratios, medians and min-max, the noise
+# figures).
 #
 #   B=build/rel sh test/bench/bench-turnd.sh
+#   ROUNDS=9 SECS=3 RSECS=2 B=build/rel sh test/bench/bench-turnd.sh
 set -u
 B=${B:-build/rel}
+OUT=${OUT:-build/bench}
 NET=${GW_BENCH_NET:-127.0.61}
+ROUNDS=${ROUNDS:-5}
 SECS=${SECS:-5}
 CLIENTS=${CLIENTS:-64}
 ALLOCS=${ALLOCS:-200}
@@ -27,10 +58,21 @@ RSECS=${RSECS:-3}
 PPS=${PPS:-20000}
 PORT_T=${PORT_T:-23478}
 PORT_C=${PORT_C:-23578}
+case $ROUNDS in
+    '' | *[!0-9]*) echo "ROUNDS must be a number of rounds (1-50)"; exit 2 ;;
+esac
+[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 50 ] || { echo "ROUNDS must be 1-50"; exit 2; }
+command -v turnserver >/dev/null || { echo "turnserver (coturn) not found"; exit 1; }
 T=$(mktemp -d /tmp/gw-bench-turn.XXXXXX)
-pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT INT TERM
+pids="" lp=""
+cleanup() {
+    [ -n "$lp" ] && kill "$lp" 2>/dev/null
+    for p in $pids; do kill "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$OUT"
 
 LOAD=$B/test/turnload
 if [ ! -x "$LOAD" ] || [ test/bench/turnload.c -nt "$LOAD" ]; then
@@ -39,62 +81,238 @@ if [ ! -x "$LOAD" ] || [ test/bench/turnload.c -nt "$LOAD" ]; then
         -Wstrict-prototypes test/bench/turnload.c -o "$LOAD" \
         $(pkg-config --cflags --libs gnutls) || exit 1
 fi
-command -v turnserver >/dev/null || { echo "turnserver (coturn) not found"; exit 1; }
 
-"$B/bin/turnd" -s turnd.listen_addr="$NET.1" -s turnd.port="$PORT_T" \
-    -s turnd.bus="tcp://$NET.1:$((PORT_T + 1))" -s turnd.relay_range=30000-39999 \
-    -s turnd.users=alice:wonderland -s turnd.capacity=100000 \
-    -s turnd.allowed_peers="$NET.3" \
-    -s turnd.log_level=warn >"$T/turnd.log" 2>&1 &
-tp=$!; pids="$pids $tp"
-turnserver -n --no-cli --no-tls --no-dtls -L "$NET.1" -p "$PORT_C" \
-    --min-port 40000 --max-port 49999 --lt-cred-mech --user alice:wonderland \
-    --realm gw --allow-loopback-peers --allowed-peer-ip="$NET.3" \
-    --no-tcp-relay --no-multicast-peers --log-file "$T/coturn.log" --simple-log --no-stdout-log \
-    --pidfile "$T/coturn.pid" >/dev/null 2>&1 &
-cp=$!; pids="$pids $cp"
-sleep 1
+read -r la1 la5 la15 _ </proc/loadavg
+load_start="$la1 $la5 $la15"
+echo "load average at start: $load_start; $ROUNDS rounds, about \
+$(awk -v r="$ROUNDS" -v s="$SECS" -v rs="$RSECS" 'BEGIN { printf "%d", r * (2 * s + 4 * rs + 6) }') s"
 
-cpu() { # PID -> CPU seconds (utime + stime) from /proc
-    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+start() { # ROUND: both servers, fresh -> $tp $cp
+    "$B/bin/turnd" -s turnd.listen_addr="$NET.1" -s turnd.port="$PORT_T" \
+        -s turnd.bus="tcp://$NET.1:$((PORT_T + 1))" -s turnd.relay_range=30000-39999 \
+        -s turnd.users=alice:wonderland -s turnd.capacity=100000 \
+        -s turnd.allowed_peers="$NET.3" \
+        -s turnd.log_level=warn >"$T/r$1-turnd.log" 2>&1 &
+    tp=$!; pids="$pids $tp"
+    turnserver -n --no-cli --no-tls --no-dtls -L "$NET.1" -p "$PORT_C" \
+        --min-port 40000 --max-port 49999 --lt-cred-mech --user alice:wonderland \
+        --realm gw --allow-loopback-peers --allowed-peer-ip="$NET.3" \
+        --no-tcp-relay --no-multicast-peers --log-file "$T/r$1-coturn.log" --simple-log \
+        --no-stdout-log --pidfile "$T/coturn.pid" >/dev/null 2>&1 &
+    cp=$!; pids="$pids $cp"
+    sleep 1
 }
-run() { # NAME PORT PID
-    c0=$(cpu "$3")
-    out=$("$LOAD" "$NET.1" "$2" alice wonderland "$CLIENTS" "$SECS" "$NET")
-    c1=$(cpu "$3")
-    echo "$1: $out cpu_s $(echo "$c1 - $c0" | bc)"
-    echo "$out" | sed -n 's/.* rate \([0-9]*\)\/s.*/\1/p'
+alive() { # ROUND
+    kill -0 "$tp" 2>/dev/null || { echo "turnd exited:"; tail -n 5 "$T/r$1-turnd.log"; return 1; }
+    kill -0 "$cp" 2>/dev/null || { echo "turnserver exited:"; tail -n 5 "$T/r$1-coturn.log"; return 1; }
 }
-rt=$(run turnd "$PORT_T" "$tp"); echo "$rt" | head -n 1
-rc=$(run coturn "$PORT_C" "$cp"); echo "$rc" | head -n 1
-rss=$(awk '/VmRSS/ { print $2 }' "/proc/$tp/status")
-echo "turnd: rss_kb $rss after the run (allocations deleted)"
-a=$(echo "$rt" | tail -n 1); b=$(echo "$rc" | tail -n 1)
-[ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt 0 ] &&
-    echo "allocation rate ratio turnd/coturn: $(echo "scale=2; $a / $b" | bc)"
+stop() { # both servers: TERM, then KILL after 5 s
+    kill "$tp" "$cp" 2>/dev/null
+    i=0
+    while { kill -0 "$tp" || kill -0 "$cp"; } 2>/dev/null && [ $i -lt 50 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    kill -9 "$tp" "$cp" 2>/dev/null
+    wait "$tp" "$cp" 2>/dev/null
+    pids=""
+}
 
-# --- relaying: packets/s, CPU per relayed packet, memory per allocation.
-relay() { # NAME PORT PID
-    "$LOAD" -r "$NET.1" "$2" alice wonderland "$ALLOCS" "$RSECS" "$NET.3" "$PPS" "$3" \
-        >"$T/relay-$1.log" 2>&1
-    sed "s/^/$1: /" "$T/relay-$1.log"
+# One turnload run in the background (so that a signal stops it too),
+# killed by timeout(1) if it outlives LIMIT seconds; its echo peer dies
+# with it.
+load() { # LIMIT LOG ARGS...
+    lim=$1 log=$2; shift 2
+    timeout -k 2 "$lim" "$LOAD" "$@" >"$log" 2>&1 &
+    lp=$!
+    wait "$lp"
+    lp=""
 }
-field() { # NAME LINE FIELD
-    awk -v l="$2" -v f="$3" '$2 == l { for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }' \
-        "$T/relay-$1.log"
+alim=$(awk -v s="$SECS" 'BEGIN { printf "%d", s + 30 }')
+rlim=$(awk -v s="$RSECS" 'BEGIN { printf "%d", 2 * s + 60 }')
+server() { # NAME -> PORT PID
+    case $1 in
+        turnd) echo "$PORT_T $tp" ;;
+        coturn) echo "$PORT_C $cp" ;;
+    esac
 }
-relay turnd "$PORT_T" "$tp"
-relay coturn "$PORT_C" "$cp"
-ratio() { # A B : A / B, or "n/a"
-    if [ -n "$1" ] && [ -n "$2" ] && [ "$(echo "$2 > 0" | bc)" = 1 ]; then
-        echo "scale=2; $1 / $2" | bc
-    else
-        echo n/a
-    fi
+
+# The summary: per-round lines (`round R`) and the medians (`final`).
+cat >"$T/sum.py" <<'EOPY'
+import json, statistics, sys
+
+T, mode = sys.argv[1], sys.argv[2]
+SERVERS = ("turnd", "coturn")
+
+def fields(line):
+    w = line.split()
+    d = {}
+    for i in range(len(w) - 1):
+        v = w[i + 1].rstrip("%").replace("/s", "")
+        try:
+            d[w[i]] = float(v)
+        except ValueError:
+            pass
+    return d
+
+def parse(r, s):
+    res = {}
+    try:
+        for line in open(f"{T}/r{r}-alloc-{s}.log"):
+            if line.startswith("allocations"):
+                a = fields(line)
+                if a.get("allocations"):
+                    a["us_per_alloc"] = round(a.get("cpu_s", 0) * 1e6 / a["allocations"], 2)
+                res["alloc"] = a
+        for line in open(f"{T}/r{r}-relay-{s}.log"):
+            w = line.split()
+            if len(w) > 1 and w[0] == "relay" and w[1] in ("allocs", "paced", "unpaced"):
+                res[w[1]] = fields(line)
+    except OSError:
+        pass
+    return res
+
+def ratio(a, b):
+    return round(a / b, 3) if a is not None and b else None
+
+# name, phase, field, numerator server (the other is the denominator)
+RATIOS = [
+    ("alloc_rate_turnd_over_coturn", "alloc", "rate", "turnd"),
+    ("alloc_cpu_coturn_over_turnd", "alloc", "us_per_alloc", "coturn"),
+    ("relay_paced_cpu_per_pkt_coturn_over_turnd", "paced", "us_per_pkt", "coturn"),
+    ("relay_unpaced_cpu_per_pkt_coturn_over_turnd", "unpaced", "us_per_pkt", "coturn"),
+    ("relay_unpaced_pps_turnd_over_coturn", "unpaced", "pps", "turnd"),
+    ("memory_per_alloc_coturn_over_turnd", "allocs", "bytes_per_alloc", "coturn"),
+]
+LABEL = {
+    "alloc_rate_turnd_over_coturn": "allocation rate, turnd/coturn",
+    "alloc_cpu_coturn_over_turnd": "CPU per allocation, coturn/turnd",
+    "relay_paced_cpu_per_pkt_coturn_over_turnd": "CPU per packet paced, coturn/turnd",
+    "relay_unpaced_cpu_per_pkt_coturn_over_turnd": "CPU per packet unpaced, coturn/turnd",
+    "relay_unpaced_pps_turnd_over_coturn": "packets/s unpaced, turnd/coturn",
+    "memory_per_alloc_coturn_over_turnd": "memory per allocation, coturn/turnd",
 }
-for l in paced unpaced; do
-    echo "relay $l: turnd/coturn pps $(ratio "$(field turnd $l pps)" "$(field coturn $l pps)"), \
-coturn/turnd cpu per packet $(ratio "$(field coturn $l us_per_pkt)" "$(field turnd $l us_per_pkt)") \
-(turnd $(field turnd $l us_per_pkt) us, coturn $(field coturn $l us_per_pkt) us)"
+
+def get(res, phase, f):
+    return res.get(phase, {}).get(f)
+
+def round_row(r):
+    res = {s: parse(r, s) for s in SERVERS}
+    row = {"round": r, "first": "turnd" if r % 2 else "coturn"}
+    row.update(res)
+    row["ratios"] = {}
+    for name, phase, f, num in RATIOS:
+        den = "coturn" if num == "turnd" else "turnd"
+        row["ratios"][name] = ratio(get(res[num], phase, f), get(res[den], phase, f))
+    noise = [get(res[s], p, "other_cores") for s in SERVERS for p in ("alloc", "paced", "unpaced")]
+    steal = [get(res[s], p, "steal_cores") for s in SERVERS for p in ("alloc", "paced", "unpaced")]
+    row["other_cores_max"] = max([x for x in noise if x is not None], default=None)
+    row["steal_cores_max"] = max([x for x in steal if x is not None], default=None)
+    return row
+
+def fmt(x, p=2):
+    return "n/a" if x is None else f"{x:.{p}f}"
+
+def print_round(row):
+    t, c = row["turnd"], row["coturn"]
+    q = row["ratios"]
+    print(f"round {row['round']} ({row['first']} first): "
+          f"alloc/s {fmt(get(t, 'alloc', 'rate'), 0)}/{fmt(get(c, 'alloc', 'rate'), 0)} "
+          f"= {fmt(q['alloc_rate_turnd_over_coturn'])}; "
+          f"us/pkt paced {fmt(get(t, 'paced', 'us_per_pkt'))}/{fmt(get(c, 'paced', 'us_per_pkt'))} "
+          f"-> {fmt(q['relay_paced_cpu_per_pkt_coturn_over_turnd'])}, "
+          f"unpaced {fmt(get(t, 'unpaced', 'us_per_pkt'))}/{fmt(get(c, 'unpaced', 'us_per_pkt'))} "
+          f"-> {fmt(q['relay_unpaced_cpu_per_pkt_coturn_over_turnd'])}; "
+          f"B/alloc {fmt(get(t, 'allocs', 'bytes_per_alloc'), 0)}/"
+          f"{fmt(get(c, 'allocs', 'bytes_per_alloc'), 0)} "
+          f"-> {fmt(q['memory_per_alloc_coturn_over_turnd'])}; "
+          f"other cores max {fmt(row['other_cores_max'])}, steal max {fmt(row['steal_cores_max'])}",
+          flush=True)
+
+if mode == "round":
+    print_round(round_row(int(sys.argv[3])))
+    sys.exit(0)
+
+rounds, out = int(sys.argv[3]), sys.argv[4]
+conf = dict(a.split("=", 1) for a in sys.argv[5:])
+for k, v in conf.items():
+    try:
+        conf[k] = float(v) if "." in v else int(v)
+    except ValueError:
+        pass
+rows = [round_row(r) for r in range(1, rounds + 1)]
+summary = {}
+for name, *_ in RATIOS:
+    v = [row["ratios"][name] for row in rows if row["ratios"][name] is not None]
+    summary[name] = {"median": round(statistics.median(v), 3) if v else None,
+                     "min": min(v, default=None), "max": max(v, default=None), "n": len(v)}
+# The servers' own figures too, for the notes.
+for s in SERVERS:
+    for phase, f in (("alloc", "rate"), ("alloc", "us_per_alloc"), ("paced", "us_per_pkt"),
+                     ("unpaced", "us_per_pkt"), ("unpaced", "pps"), ("allocs", "bytes_per_alloc")):
+        v = [get(row[s], phase, f) for row in rows]
+        v = [x for x in v if x is not None]
+        summary[f"{s}_{phase}_{f}"] = {"median": round(statistics.median(v), 3) if v else None,
+                                       "min": min(v, default=None), "max": max(v, default=None)}
+other = [get(row[s], p, "other_cores") for row in rows for s in SERVERS
+         for p in ("alloc", "paced", "unpaced")]
+other = [x for x in other if x is not None]
+steal = [get(row[s], p, "steal_cores") for row in rows for s in SERVERS
+         for p in ("alloc", "paced", "unpaced")]
+steal = [x for x in steal if x is not None]
+noise = {"load_avg_start": [float(x) for x in conf.pop("load_start").split()],
+         "load_avg_end": [float(x) for x in conf.pop("load_end").split()],
+         "other_cores_median": statistics.median(other) if other else None,
+         "other_cores_max": max(other, default=None),
+         "steal_cores_median": statistics.median(steal) if steal else None,
+         "steal_cores_max": max(steal, default=None)}
+json.dump({"config": conf, "noise": noise, "summary": summary, "rounds": rows},
+          open(out, "w"), indent=1)
+
+print(f"\nratios over {rounds} rounds (higher is better for turnd):")
+print(f"  {'':38} {'median':>7} {'min-max':>11}   per round")
+for name, *_ in RATIOS:
+    m = summary[name]
+    per = " ".join(fmt(row["ratios"][name]) for row in rows)
+    print(f"  {LABEL[name]:38} {fmt(m['median']):>7} {fmt(m['min']) + '-' + fmt(m['max']):>11}   {per}")
+print("medians, turnd / coturn: "
+      f"{fmt(summary['turnd_alloc_rate']['median'], 0)} / {fmt(summary['coturn_alloc_rate']['median'], 0)} "
+      f"allocations/s, {fmt(summary['turnd_alloc_us_per_alloc']['median'], 1)} / "
+      f"{fmt(summary['coturn_alloc_us_per_alloc']['median'], 1)} us per allocation, "
+      f"{fmt(summary['turnd_paced_us_per_pkt']['median'])} / {fmt(summary['coturn_paced_us_per_pkt']['median'])} "
+      f"us per packet paced, {fmt(summary['turnd_unpaced_us_per_pkt']['median'])} / "
+      f"{fmt(summary['coturn_unpaced_us_per_pkt']['median'])} unpaced, "
+      f"{fmt(summary['turnd_allocs_bytes_per_alloc']['median'], 0)} / "
+      f"{fmt(summary['coturn_allocs_bytes_per_alloc']['median'], 0)} B per allocation")
+print(f"noise: load average {' '.join(map(str, noise['load_avg_start']))} at start, "
+      f"{' '.join(map(str, noise['load_avg_end']))} at end; cores taken by others during "
+      f"the measured windows median {fmt(noise['other_cores_median'])} max {fmt(noise['other_cores_max'])}, "
+      f"steal median {fmt(noise['steal_cores_median'])} max {fmt(noise['steal_cores_max'])}")
+print(f"results: {out}")
+EOPY
+
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+    if [ $((r % 2)) = 1 ]; then order="turnd coturn"; else order="coturn turnd"; fi
+    start "$r"
+    alive "$r" || exit 1
+    for s in $order; do
+        set -- $(server "$s")
+        load "$rlim" "$T/r$r-relay-$s.log" -r "$NET.1" "$1" alice wonderland \
+            "$ALLOCS" "$RSECS" "$NET.3" "$PPS" "$2"
+    done
+    for s in $order; do
+        set -- $(server "$s")
+        load "$alim" "$T/r$r-alloc-$s.log" "$NET.1" "$1" alice wonderland \
+            "$CLIENTS" "$SECS" "$NET" "$2"
+    done
+    alive "$r" || exit 1
+    stop
+    /usr/bin/python3 "$T/sum.py" "$T" round "$r"
+    r=$((r + 1))
 done
-echo "memory per allocation: turnd $(field turnd allocs bytes_per_alloc) B, coturn $(field coturn allocs bytes_per_alloc) B"
+
+read -r la1 la5 la15 _ </proc/loadavg
+load_end="$la1 $la5 $la15"
+/usr/bin/python3 "$T/sum.py" "$T" final "$ROUNDS" "$OUT/turnd.json" rounds="$ROUNDS" \
+    secs="$SECS" clients="$CLIENTS" allocs="$ALLOCS" rsecs="$RSECS" pps="$PPS" net="$NET" \
+    load_start="$load_start" load_end="$load_end"

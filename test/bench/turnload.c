@@ -1,7 +1,7 @@
 /* turnload: allocation-rate load for a TURN server, independent of turnd's
  * code (its own STUN encoding; GnuTLS for MD5 and HMAC-SHA1).
  *
- *   turnload IP PORT USER PASSWORD [CLIENTS] [SECONDS] [SRC_PREFIX]
+ *   turnload IP PORT USER PASSWORD [CLIENTS] [SECONDS] [SRC_PREFIX] [SERVER_PID]
  *
  * CLIENTS UDP sockets each loop over: Allocate (no credentials) -> 401,
  * Allocate with MESSAGE-INTEGRITY -> 200, Refresh lifetime 0 -> 200, so
@@ -13,6 +13,7 @@
  * ("127.0.21") the sockets also rotate over source addresses .1 to .250. One outstanding request
  * per socket, retransmitted after 500 ms. Prints one line:
  *   allocations N seconds S rate R/s errors E timeouts T
+ * and with SERVER_PID also: cpu_s C other_cores O steal_cores X (below).
  * Loopback benchmarking only; nothing here checks certificates or nonces.
  *
  * Relay mode (relayed packets/s, CPU per relayed packet, memory per
@@ -28,8 +29,19 @@
  * (utime + stime from /proc/SERVER_PID/stat) is divided by the relayed
  * packets the echo peer and the clients saw. Prints three lines:
  *   relay allocs N errors E rss_half_kb A rss_full_kb B bytes_per_alloc C
- *   relay paced sent S echoed P received R loss L% pps X cpu_s C us_per_pkt U
+ *   relay paced sent S received R loss L% pps X cpu_s C us_per_pkt U
+ *         other_cores O steal_cores X
  *   relay unpaced ... (same fields)
+ * Set-up gives up after SETUP_MAX_S seconds (a dead server), counting the
+ * allocations not made as errors; the echo peer dies with its parent.
+ *
+ * How noisy the machine was during a measured window: other_cores is the
+ * CPU time the whole machine spent busy (/proc/stat: user, nice, system,
+ * irq, softirq) minus that of the server and of turnload itself (and its
+ * echo peer), per second of the window, i.e. how many cores other jobs
+ * (and kernel work not charged to a process) took; steal_cores the same
+ * for the hypervisor's steal time. /proc/stat counts in ticks, so figures
+ * under ~0.02 are rounding.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,12 +53,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAXC 1024
+#define SETUP_MAX_S 30.0
 
 enum { S_CHALLENGE, S_ALLOC, S_DELETE };
 
@@ -234,6 +249,9 @@ static void echo_peer(int fd, int out)
     struct sigaction sa = { .sa_handler = on_term };
 
     sigaction(SIGTERM, &sa, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);   /* turnload killed: no orphan */
+    if (getppid() == 1)
+        _exit(1);
     while (!echo_stop) {
         struct pollfd p = { .fd = fd, .events = POLLIN };
         int k;
@@ -299,6 +317,48 @@ static long proc_rss_kb(int pid)
             break;
     fclose(f);
     return kb;
+}
+
+/* The machine's busy and steal time, all CPUs, in seconds. */
+typedef struct {
+    double t, busy, steal, self, server, echo;
+} sys_sample_t;
+
+static void sys_sample(sys_sample_t *s, int server_pid, int echo_pid)
+{
+    unsigned long long v[8] = { 0 };
+    struct rusage ru;
+    double hz = (double)sysconf(_SC_CLK_TCK);
+    FILE *f = fopen("/proc/stat", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+                   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+            memset(v, 0, sizeof v);
+        fclose(f);
+    }
+    /* user nice system idle iowait irq softirq steal; guest is in user. */
+    s->busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
+    s->steal = (double)v[7] / hz;
+    getrusage(RUSAGE_SELF, &ru);
+    s->self = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+              (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    s->server = server_pid > 0 ? proc_cpu_s(server_pid) : 0;
+    s->echo = echo_pid > 0 ? proc_cpu_s(echo_pid) : 0;
+    s->t = now_s();
+}
+
+/* " other_cores O steal_cores X" for the window a..b. */
+static void print_noise(const sys_sample_t *a, const sys_sample_t *b)
+{
+    double dt = b->t - a->t, other;
+
+    if (dt <= 0)
+        return;
+    other = (b->busy - a->busy) - (b->self - a->self) - (b->server - a->server) -
+            (b->echo - a->echo);
+    printf(" other_cores %.2f steal_cores %.2f", other > 0 ? other / dt : 0.0,
+           (b->steal - a->steal) / dt);
 }
 
 /* One request/answer on a connected socket, 3 tries of 1 s: the answer's
@@ -437,8 +497,9 @@ static int relay_main(int argc, char **argv)
     socklen_t plen = sizeof peer;
     pid_t child;
     int bufsz = 4 << 20;
+    double setup_end;
 
-    if (argc < 10 || inet_pton(AF_INET, argv[2], &srv.sin_addr) != 1 ||
+    if (argc < 11 || inet_pton(AF_INET, argv[2], &srv.sin_addr) != 1 ||
         inet_pton(AF_INET, argv[8], &peer.sin_addr) != 1) {
         fprintf(stderr, "usage: turnload -r IP PORT USER PASSWORD ALLOCS SECONDS "
                 "PEER_IP PPS SERVER_PID\n");
@@ -475,6 +536,7 @@ static int relay_main(int argc, char **argv)
     close(pipefd[1]);
     close(echofd);
     srand((unsigned)getpid());
+    setup_end = now_s() + SETUP_MAX_S;
     for (int i = 0; i < n; i++) {
         if (open_client(i) < 0) {
             perror("turnload: socket");
@@ -482,7 +544,7 @@ static int relay_main(int argc, char **argv)
             return 1;
         }
         setsockopt(cl[i].fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
-        if (relay_setup(&cl[i]) < 0)
+        if (now_s() > setup_end || relay_setup(&cl[i]) < 0)
             errors++;
         if (i + 1 == n / 2) {
             usleep(200000);
@@ -496,19 +558,24 @@ static int relay_main(int argc, char **argv)
            (double)(rss_full - rss_half) * 1024.0 / (double)(n - n / 2));
     for (int phase = 0; phase < 2; phase++) {
         unsigned long long sent, rx;
-        double c0 = proc_cpu_s(spid), c1, t0 = now_s(), dt, relayed;
+        sys_sample_t s0, s1;
+        double dt, relayed, cpu;
 
+        sys_sample(&s0, spid, child);
         rx = relay_phase(n, secs, phase == 0 ? pps : 0, &sent);
-        dt = now_s() - t0;
-        c1 = proc_cpu_s(spid);
+        sys_sample(&s1, spid, child);
+        dt = s1.t - s0.t;
+        cpu = s1.server - s0.server;
         /* What reached the peer is not counted here (the echo peer runs
          * on): each packet back crossed the server twice, each lost one
          * at least once. */
         relayed = 2.0 * (double)rx + (double)(sent - rx);
         printf("relay %s sent %llu received %llu loss %.2f%% pps %.0f cpu_s %.2f "
-               "us_per_pkt %.2f\n", phase == 0 ? "paced" : "unpaced", sent, rx,
+               "us_per_pkt %.2f", phase == 0 ? "paced" : "unpaced", sent, rx,
                sent ? 100.0 * (double)(sent - rx) / (double)sent : 0.0,
-               relayed / dt, c1 - c0, relayed > 0 ? (c1 - c0) * 1e6 / relayed : 0.0);
+               relayed / dt, cpu, relayed > 0 ? cpu * 1e6 / relayed : 0.0);
+        print_noise(&s0, &s1);
+        printf("\n");
         fflush(stdout);
     }
     kill(child, SIGTERM);
@@ -527,16 +594,19 @@ int main(int argc, char **argv)
         return relay_main(argc, argv);
     int n = argc > 5 ? atoi(argv[5]) : 32;
     double secs = argc > 6 ? atof(argv[6]) : 5, t0, end;
+    int spid = argc > 8 ? atoi(argv[8]) : 0;
+    sys_sample_t s0, s1;
     uint8_t buf[2048];
 
     if (argc < 5 || n < 1 || n > MAXC || inet_pton(AF_INET, argv[1], &srv.sin_addr) != 1) {
-        fprintf(stderr, "usage: turnload IP PORT USER PASSWORD [CLIENTS<=%d] [SECONDS]\n", MAXC);
+        fprintf(stderr, "usage: turnload IP PORT USER PASSWORD [CLIENTS<=%d] [SECONDS] "
+                "[SRC_PREFIX] [SERVER_PID]\n", MAXC);
         return 2;
     }
     srv.sin_port = htons((uint16_t)atoi(argv[2]));
     user = argv[3];
     pass = argv[4];
-    src_prefix = argc > 7 ? argv[7] : NULL;
+    src_prefix = argc > 7 && argv[7][0] != '\0' ? argv[7] : NULL;
     srand((unsigned)getpid());
     for (int i = 0; i < n; i++) {
         if (open_client(i) < 0) {
@@ -546,6 +616,7 @@ int main(int argc, char **argv)
         cl[i].state = S_CHALLENGE;
         next(&cl[i]);
     }
+    sys_sample(&s0, spid, 0);
     t0 = now_s();
     end = t0 + secs;
     while (now_s() < end) {
@@ -564,8 +635,13 @@ int main(int argc, char **argv)
         }
     }
     secs = now_s() - t0;
+    sys_sample(&s1, spid, 0);
     printf("allocations %llu seconds %.2f rate %.0f/s errors %llu timeouts %llu",
            nalloc, secs, nalloc / secs, nerr, ntimeout);
+    if (spid > 0) {
+        printf(" cpu_s %.2f", s1.server - s0.server);
+        print_noise(&s0, &s1);
+    }
     if (first_error)
         printf(" (first error %d)", first_error);
     printf("\n");
