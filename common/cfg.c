@@ -30,6 +30,8 @@ typedef struct {
     int err_line;      /* first error line, 0 = none */
     char *err;
     size_t errlen;
+    const gw_cfg_directive_t *lists[64];  /* list directives set in this file */
+    int nlists;
 } cfg_parse_t;
 
 static const gw_cfg_section_t *find_section(const gw_cfg_section_t *secs,
@@ -135,6 +137,14 @@ static int set_value(const gw_cfg_directive_t *d, void *base, const char *v,
         r->hi = (unsigned)b;
         return 0;
     }
+    case GW_CFG_LIST:
+        if (strlen(v) >= GW_CFG_LISTLEN) {
+            snprintf(err, errlen, "%s: list longer than %d characters",
+                     d->name, GW_CFG_LISTLEN - 1);
+            return -EINVAL;
+        }
+        strcpy(dst, v);
+        return 0;
     case GW_CFG_LEVEL:
         if (gw_log_level_parse(v, dst) < 0) {
             snprintf(err, errlen, "%s: '%s' is not one of err, warn, info, debug",
@@ -209,6 +219,37 @@ static int cfg_handler(void *user, const char *section, const char *name,
         snprintf(reason, sizeof reason, "'%s' outside any [section]", name);
         goto fail;
     }
+    {
+        /* A list directive seen before in this file: the value is added. */
+        const gw_cfg_section_t *s = find_section(p->secs, p->nsecs, section);
+        const gw_cfg_directive_t *d = NULL;
+
+        for (const gw_cfg_directive_t *x = s ? s->directives : NULL; x && x->name; x++)
+            if (strcmp(x->name, name) == 0)
+                d = x;
+        if (d && d->type == GW_CFG_LIST) {
+            char *dst = (char *)s->base + d->offset;
+            int seen = 0;
+
+            for (int i = 0; i < p->nlists; i++)
+                seen |= p->lists[i] == d;
+            if (seen && value[0] == '\0')
+                return 1;   /* adds nothing */
+            if (seen) {
+                if (strlen(dst) + 2 + strlen(value) >= GW_CFG_LISTLEN) {
+                    snprintf(reason, sizeof reason, "%s: list longer than %d characters",
+                             name, GW_CFG_LISTLEN - 1);
+                    goto fail;
+                }
+                if (dst[0])
+                    strcat(dst, ", ");
+                strcat(dst, value);
+                return 1;
+            }
+            if (!seen && p->nlists < (int)(sizeof p->lists / sizeof p->lists[0]))
+                p->lists[p->nlists++] = d;
+        }
+    }
     if (gw_cfg_apply(p->secs, p->nsecs, section, name, value, reason,
                      sizeof reason) < 0)
         goto fail;
@@ -224,7 +265,7 @@ int gw_cfg_load(const char *path, const gw_cfg_section_t *secs, size_t nsecs,
                 char *err, size_t errlen)
 {
     char reason[512] = "";
-    cfg_parse_t p = { secs, nsecs, NULL, 0, 0, reason, sizeof reason };
+    cfg_parse_t p = { secs, nsecs, NULL, 0, 0, reason, sizeof reason, { NULL }, 0 };
     int rc;
 
     for (size_t i = 0; i < nsecs; i++) {

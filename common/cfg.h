@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #define GW_CFG_STRLEN 256
+#define GW_CFG_LISTLEN 2048
 
 typedef enum {
     GW_CFG_STR,       /* char[GW_CFG_STRLEN] */
@@ -23,7 +24,10 @@ typedef enum {
     GW_CFG_ADDR,      /* char[GW_CFG_STRLEN]: numeric IPv4 or IPv6 address */
     GW_CFG_HOSTPORT,  /* struct sockaddr_storage: "ip:port" or "[ip6]:port" */
     GW_CFG_RANGE,     /* gw_cfg_range_t: "lo-hi", both within [min, max] */
-    GW_CFG_LEVEL      /* gw_log_level_t: err, warn, info, debug */
+    GW_CFG_LEVEL,     /* gw_log_level_t: err, warn, info, debug */
+    GW_CFG_LIST       /* char[GW_CFG_LISTLEN]: a comma list; repeating the
+                       * directive in a file adds to it (a line holds at
+                       * most 199 characters), -s replaces it */
 } gw_cfg_type_t;
 
 typedef struct {

@@ -14,11 +14,11 @@ const gw_cfg_directive_t sig_config_directives[] = {
       "INT (internal side) SIP address" },
     { "int_port", GW_CFG_INT, F(int_port), "5060", 1, 65535,
       "INT SIP port (UDP and TCP)" },
-    { "ext_listeners", GW_CFG_STR, F(ext_listeners), "", 0, 0,
+    { "ext_listeners", GW_CFG_LIST, F(ext_listeners), "", 0, 0,
       "more EXT listener sets besides ext_addr:ext_port, comma-separated: "
       "sip:ADDR:PORT (UDP and TCP) or sips:ADDR:PORT (TLS, with tls_cert), "
       "e.g. a vendor-monitoring pair sip:203.0.113.10:5070, sips:203.0.113.10:5071" },
-    { "int_listeners", GW_CFG_STR, F(int_listeners), "", 0, 0,
+    { "int_listeners", GW_CFG_LIST, F(int_listeners), "", 0, 0,
       "more INT listener sets besides int_addr:int_port: sip:ADDR:PORT, comma-separated" },
     { "internal_target", GW_CFG_STR, F(internal_target), "sip:127.0.0.3:5080", 0, 0,
       "where new requests from EXT are sent (the CTI/PBX)" },

@@ -1362,7 +1362,7 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
  * side s. 0 or -1 (logged). */
 static int add_listeners(sig_daemon_t *sig, Gw__Side s, const char *list)
 {
-    char buf[GW_CFG_STRLEN], *save = NULL, *it;
+    char buf[GW_CFG_LISTLEN], *save = NULL, *it;
     const char *dname = s == EXT ? "ext_listeners" : "int_listeners";
 
     snprintf(buf, sizeof buf, "%s", list);

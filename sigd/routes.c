@@ -45,24 +45,24 @@
 #define F(x) offsetof(sig_routes_config_t, x)
 
 const gw_cfg_directive_t sig_routes_directives[] = {
-    { "internal_targets", GW_CFG_STR, F(internal_targets), "", 0, 0,
+    { "internal_targets", GW_CFG_LIST, F(internal_targets), "", 0, 0,
       "internal platforms for new requests from EXT, in order of preference "
       "(comma-separated URIs; empty = [sigd] internal_target)" },
     { "health_interval", GW_CFG_INT, F(health_interval), "5", 0, 3600,
       "seconds between OPTIONS to each of internal_targets (0 = none)" },
     { "health_failures", GW_CFG_INT, F(health_failures), "2", 1, 100,
       "unanswered OPTIONS in a row after which a target is down" },
-    { "trunks", GW_CFG_STR, F(trunks), "", 0, 0,
+    { "trunks", GW_CFG_LIST, F(trunks), "", 0, 0,
       "carrier trunks by source address or TLS name: NAME=CIDR or "
       "NAME=tls:DNSNAME (the name in the certificate the trunk presents; needs "
       "[sigd] tls_verify_clients), comma-separated" },
     { "trunk_context", GW_CFG_STR, F(trunk_context), "", 0, 0,
       "when set, a call from a recognised trunk reaches the platform with "
       "';tgrp=NAME;trunk-context=THIS' in its Request-URI user (RFC 4904)" },
-    { "outbound", GW_CFG_STR, F(outbound), "", 0, 0,
+    { "outbound", GW_CFG_LIST, F(outbound), "", 0, 0,
       "routes for numbers dialled from INT: PREFIX=URI[|URI...], comma-separated; "
       "longest prefix wins, else [sigd] ext_default_route; URIs (sip: or sips:) "
-      "are tried in order when one fails" },
+      "are tried in order when one fails; repeat the line to add routes" },
     GW_CFG_END
 };
 
@@ -102,7 +102,7 @@ static su_timer_t *health_timer;
  * Returns the first negative fn result, or 0. */
 static int split(const char *list, int (*fn)(char *item, void *arg), void *arg)
 {
-    char buf[GW_CFG_STRLEN], *save = NULL, *it;
+    char buf[GW_CFG_LISTLEN], *save = NULL, *it;
 
     snprintf(buf, sizeof buf, "%s", list);
     for (it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {

@@ -17,17 +17,17 @@ struct sig_s;
 struct msg_s;
 
 typedef struct {
-    char internal_targets[GW_CFG_STRLEN];  /* comma list of URIs, in order */
+    char internal_targets[GW_CFG_LISTLEN];  /* comma list of URIs, in order */
     int health_interval;                   /* s between OPTIONS; 0 = none */
     int health_failures;                   /* missed OPTIONS before down */
-    char trunks[GW_CFG_STRLEN];            /* NAME=CIDR or NAME=tls:DNSNAME, ... */
+    char trunks[GW_CFG_LISTLEN];            /* NAME=CIDR or NAME=tls:DNSNAME, ... */
     char trunk_context[GW_CFG_STRLEN];     /* RFC 4904 tags towards INT */
-    char outbound[GW_CFG_STRLEN];          /* PREFIX=URI[|URI...], ... */
+    char outbound[GW_CFG_LISTLEN];          /* PREFIX=URI[|URI...], ... */
 } sig_routes_config_t;
 
 extern const gw_cfg_directive_t sig_routes_directives[];
 
-#define SIG_ROUTES_MAX 8
+#define SIG_ROUTES_MAX 32
 
 /* Parses the lists (errors logged) and starts the health checks. 0 or
  * -EINVAL. */

@@ -57,8 +57,8 @@ typedef struct {
     int ext_srtp;               /* offer SRTP to EXT parties (srtp.c) */
     int int_srtp;               /* offer SRTP to INT parties (srtp.c) */
     char resolv_conf[GW_CFG_STRLEN];  /* DNS servers for next hops by name */
-    char ext_listeners[GW_CFG_STRLEN];  /* more listener sets: sip:/sips: URIs */
-    char int_listeners[GW_CFG_STRLEN];
+    char ext_listeners[GW_CFG_LISTLEN];  /* more listener sets: sip:/sips: URIs */
+    char int_listeners[GW_CFG_LISTLEN];
     sig_tls_config_t tls;       /* SIP over TLS on EXT (siptls.c) */
     gw_log_level_t log_level;
 } sig_config_t;

@@ -11,7 +11,9 @@
 #    and one that never completes a handshake are each refused and the
 #    call goes to the next trunk of the route, well before nta's 32 s;
 #    mutual TLS towards a trunk that requires sigd's certificate;
-#  - calls have their media anchored in mediad and leave no session.
+#  - calls have their media anchored in mediad and leave no session;
+#  - the outbound routes are given on three lines (a list directive
+#    repeated adds up).
 . "$(dirname "$0")/lib.sh"
 
 SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
@@ -20,14 +22,14 @@ TRUNK=$NET.4
 DNS=$NET.53
 PKI=$T/pki
 
-sh "$HERE/tlscerts.sh" "$PKI" sigd.test c.tk f.tk other.invalid
-set -- $(free_ports 7)
-PA=$1; PB=$2; PC=$3; PD=$4; PE=$5; PF=$6; TLSP=$7
+sh "$HERE/tlscerts.sh" "$PKI" sigd.test c.tk f.tk g.tk other.invalid
+set -- $(free_ports 8)
+PA=$1; PB=$2; PC=$3; PD=$4; PE=$5; PF=$6; TLSP=$7; PG=$8
 
 echo "nameserver $DNS" >"$T/resolv.conf"
 start_daemon dns /usr/bin/python3 "$HERE/dnspeer.py" "$DNS" \
     a.tk="$TRUNK" b.tk="$TRUNK" c.tk="$TRUNK" \
-    e.tk="$TRUNK" f.tk="$TRUNK"
+    e.tk="$TRUNK" f.tk="$TRUNK" g.tk="$TRUNK"
 peer() { # peer NAME PORT CERTBASE [args]
     n=$1; p=$2; c=$3; shift 3
     start_daemon "$n" /usr/bin/python3 "$HERE/tlspeer.py" "$TRUNK" "$p" \
@@ -38,6 +40,7 @@ peer trunk-b "$PB" untrusted                # signed by a CA nobody trusts
 peer trunk-c "$PC" c.tk             # the good one
 peer trunk-d "$PD" ip                       # IP SAN only, dialled by IP
 peer trunk-f "$PF" f.tk --ca "$PKI/ca.pem" --require-client-cert
+peer trunk-g "$PG" g.tk --tls11                # TLS 1.1 at most
 # trunk-e accepts TCP and never answers the handshake
 start_daemon trunk-e /usr/bin/python3 -c "
 import socket, time
@@ -61,15 +64,17 @@ tls_groups = X25519:P-256:P-384
 tls_verify_clients = yes
 
 [antifraud]
-allowed_prefixes = +41,+33,+49,+43
+allowed_prefixes = +41,+33,+49,+43,+44
 
 [routes]
-outbound = +41=sips:a.tk:$PA|sips:b.tk:$PB|sips:c.tk:$PC, +33=sips:$TRUNK:$PD|sips:c.tk:$PC, +49=sips:e.tk:$PE|sips:c.tk:$PC, +43=sips:f.tk:$PF, tgrp:viaF=sips:f.tk:$PF
+outbound = +41=sips:a.tk:$PA|sips:b.tk:$PB|sips:c.tk:$PC, +33=sips:$TRUNK:$PD|sips:c.tk:$PC
+outbound = +49=sips:e.tk:$PE|sips:c.tk:$PC, +43=sips:f.tk:$PF, tgrp:viaF=sips:f.tk:$PF
+outbound = +44=sips:g.tk:$PG|sips:c.tk:$PC
 trunks = carrierC=tls:c.tk
 trunk_context = gw.test
 EOC
 
-for n in trunk-a trunk-b trunk-c trunk-d trunk-e trunk-f; do
+for n in trunk-a trunk-b trunk-c trunk-d trunk-e trunk-f trunk-g; do
     wait_until 10 grep -q listening "$T/$n.log" || not_ok "test peer $n did not start"
 done
 start_daemon platform /usr/bin/python3 "$HERE/sipprobe.py" responder "$LAN:15080"
@@ -160,6 +165,10 @@ check "  the silent trunk is given up after tls_timeout_ms" \
     grep -q "to sips:e.tk:$PE over TLS failed: nothing back within 2000 ms" "$T/sigd.log"
 check "  ... and the call still completes well before 32 s ($sec s)" [ "$sec" -lt 15 ]
 
+check "a call to +44 gets past a trunk that speaks TLS 1.1 at most" call c44 "sip:+44205551234@$INT:15060"
+check "  the TLS 1.1 trunk was refused at the handshake, no SIP sent to it" \
+    sh -c "grep -q 'to sips:g.tk:$PG over TLS failed: handshake' '$T/sigd.log' && ! grep -q '^INVITE' '$T/trunk-g.log'"
+
 check "a call to +43 succeeds over mutual TLS" call c43 "sip:+43155551234@$INT:15060"
 check "  the trunk saw sigd's certificate (CN sigd.test)" \
     grep -q '^INVITE .* peer-cert=sigd.test' "$T/trunk-f.log"
@@ -174,7 +183,7 @@ wait_until 10 no_sessions
 sessions=$(gwctl_field media1 sessions)
 check "no media session is left on the node (got '$sessions')" [ "$sessions" = 0 ]
 calls=$(grep -c 'media on .media1.' "$T/sigd.log")
-check "  every call had its media on the node ($calls)" [ "$calls" -ge 5 ]
+check "  every call had its media on the node ($calls)" [ "$calls" -ge 6 ]
 check "no key material in sigd's log" sh -c "! grep -q 'PRIVATE KEY' '$T/sigd.log'"
 check "sigd stops cleanly" stop_daemon sigd
 check "mediad stops cleanly" stop_daemon mediad

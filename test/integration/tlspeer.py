@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A SIP-over-TLS trunk for the tests: a UAS on Python's ssl module.
 
-tlspeer.py HOST PORT CERT KEY [--ca CA] [--require-client-cert]
+tlspeer.py HOST PORT CERT KEY [--ca CA] [--require-client-cert] [--tls11]
 
 Answers OPTIONS with 200; INVITE with 100 and then 200 carrying an SDP
 answer (audio to HOST:40000, the address the relay must be told about);
@@ -109,6 +109,11 @@ def main():
     host, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    if "--tls11" in sys.argv:
+        # An old trunk: TLS 1.1 at most (OpenSSL needs security level 0 for it).
+        ctx.set_ciphers("DEFAULT@SECLEVEL=0")
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
     if "--ca" in sys.argv:
         ctx.load_verify_locations(sys.argv[sys.argv.index("--ca") + 1])
         ctx.verify_mode = (ssl.CERT_REQUIRED if "--require-client-cert" in sys.argv

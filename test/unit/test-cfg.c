@@ -357,6 +357,44 @@ TEST(cfg_required)
     tmp_remove();
 }
 
+/* A list directive repeated in a file adds up (lines are at most 199
+ * characters); in another section or after -s it starts afresh. */
+TEST(cfg_list_repeats_add)
+{
+    typedef struct { char l[GW_CFG_LISTLEN]; char one[GW_CFG_STRLEN]; } list_t;
+    static const gw_cfg_directive_t ldirs[] = {
+        { "routes", GW_CFG_LIST, offsetof(list_t, l), "", 0, 0, "a list" },
+        { "one", GW_CFG_STR, offsetof(list_t, one), "", 0, 0, "not a list" },
+        GW_CFG_END
+    };
+    list_t r;
+    const gw_cfg_section_t lsecs[] = { { "routes", ldirs, &r } };
+    char err[512], big[300];
+
+    memset(&r, 0, sizeof r);
+    CHECK_INT(gw_cfg_load(tmp_write("[routes]\nroutes = +41=sip:a\none = x\n"
+                                    "routes = +33=sip:b, +49=sip:c\none = y\n"
+                                    "routes =\nroutes = +1=sip:d\n"),
+                          lsecs, 1, err, sizeof err), ==, 0);
+    CHECK_STR(r.l, "+41=sip:a, +33=sip:b, +49=sip:c, +1=sip:d");
+    CHECK_STR(r.one, "y");            /* a plain string is replaced */
+    CHECK_INT(gw_cfg_set(lsecs, 1, "routes.routes=+44=sip:e", err, sizeof err), ==, 0);
+    CHECK_STR(r.l, "+44=sip:e");      /* -s replaces the list */
+    /* Over the list's size: the line that overflows is named. */
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    {
+        char text[GW_CFG_LISTLEN * 2];
+        size_t n = (size_t)snprintf(text, sizeof text, "[routes]\n");
+        for (int i = 0; i < 12; i++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "routes = %.180s\n", big);
+        memset(&r, 0, sizeof r);
+        CHECK_INT(gw_cfg_load(tmp_write(text), lsecs, 1, err, sizeof err), ==, -EINVAL);
+        CHECK_CONTAINS(err, ":13: routes: list longer than 2047 characters");
+    }
+    tmp_remove();
+}
+
 TEST(cfg_bad_default)
 {
     static const gw_cfg_directive_t bdirs[] = {
@@ -445,6 +483,7 @@ static const gw_test_t tests[] = {
     T(cfg_long_line_fits),
     T(cfg_missing_file),
     T(cfg_required),
+    T(cfg_list_repeats_add),
     T(cfg_bad_default),
     T(cfg_set_override),
     T(cfg_set_errors),
