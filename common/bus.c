@@ -38,6 +38,8 @@
 #define BUS_ZAP_DOMAIN "gw"
 #define BUS_LOG_EVERY_MS 10000  /* repeated refusals of one key: one line */
 #define BUS_RETRY_AUTH_MS 2000  /* client: new handshake after a refusal */
+#define BUS_MONITOR_MS 100      /* CURVE: handshake events read at least this often
+                                 * by gw_bus_process_pending() */
 
 typedef struct {
     uint8_t key[32];
@@ -71,6 +73,8 @@ struct gw_bus_s {
     void *ctx;
     uint64_t next_id;
     int in_process;
+    int sent;                   /* a frame went out since the last drain */
+    int64_t next_monitor_ms;    /* CURVE: when gw_bus_process_pending() drains anyway */
     bus_cached_t cache[BUS_CACHE];
     unsigned cache_next;
     gw_bus_stats_t stats;
@@ -744,10 +748,14 @@ static int send_bytes(gw_bus_t *bus, const char *peer, const uint8_t *buf,
     }
     if (zmq_send(bus->sock, buf, len, ZMQ_DONTWAIT) < 0)
         goto fail;
+    bus->sent = 1;
     bus->stats.frames_out++;
     return 0;
 
 fail:
+    /* A failed send may have processed commands too (and eaten the
+     * fd's edge): drain before the loop blocks all the same. */
+    bus->sent = 1;
     bus->stats.send_failed++;
     return -zmq_errno();
 }
@@ -923,27 +931,31 @@ void gw_bus_process(gw_bus_t *bus)
 {
     char peer[GW_BUS_PEERLEN];
     zmq_msg_t frame;
-    int events, rc;
-    size_t len;
+    int rc;
 
     if (bus->in_process)
         return;
     bus->in_process = 1;
     if (bus->curve) {
+        int64_t now = mono_ms();
+
+        bus->next_monitor_ms = now + BUS_MONITOR_MS;
         monitor_drain(bus);
         if (bus->mode == GW_BUS_SERVER)
             bus->stats.auth_refused = atomic_load(&bus->zap_refused);
-        if (bus->reconnect_ms && mono_ms() >= bus->reconnect_ms) {
+        if (bus->reconnect_ms && now >= bus->reconnect_ms) {
             bus->reconnect_ms = 0;
             zmq_disconnect(bus->sock, bus->endpoint);
             zmq_connect(bus->sock, bus->endpoint);
         }
     }
-    for (;;) {
-        len = sizeof events;
-        if (zmq_getsockopt(bus->sock, ZMQ_EVENTS, &events, &len) < 0 ||
-            !(events & ZMQ_POLLIN))
-            break;
+    /* Receive until EAGAIN rather than asking ZMQ_EVENTS before each
+     * message: both make ZeroMQ read its command mailbox (a poll() and a
+     * getpid() each time), but a receive that finds a message does so
+     * only every 100 messages. The EAGAIN that ends the loop comes from
+     * the same mailbox check ZMQ_EVENTS would make, after the last send
+     * of the handlers, so the edge-triggered fd is re-armed. */
+    do {
         zmq_msg_init(&frame);
         rc = recv_one(bus, peer, &frame);
         if (rc == 1) {
@@ -954,8 +966,13 @@ void gw_bus_process(gw_bus_t *bus)
             GW_WARN("bus: badly framed message from '%s' ignored", peer);
         }
         zmq_msg_close(&frame);
-        if (rc == 0)
-            break;
-    }
+    } while (rc != 0);
+    bus->sent = 0;
     bus->in_process = 0;
+}
+
+void gw_bus_process_pending(gw_bus_t *bus)
+{
+    if (bus->sent || (bus->curve && mono_ms() >= bus->next_monitor_ms))
+        gw_bus_process(bus);
 }

@@ -8,10 +8,13 @@
  * nothing else is disturbed.
  *
  * Event loops: the ZMQ_FD is edge-triggered, so gw_bus_process() drains
- * until ZMQ_EVENTS has no POLLIN. Call it when the fd is readable and once
- * per loop iteration before the loop blocks (libuv prepare handle, Sofia
- * prepoll): that also covers messages that arrived during a send made
- * outside the read callback.
+ * until nothing is pending. Call it when the fd is readable, and call
+ * gw_bus_process_pending() once per loop iteration before the loop blocks
+ * (libuv prepare handle, Sofia prepoll): a send made outside the read
+ * callback may have consumed the fd's edge for a message that arrived
+ * meanwhile, so the bus notes every send and that call drains after one.
+ * Without a send since the last drain it costs nothing (no system call),
+ * which matters because the loop turns once per SIP datagram or RTP batch.
  *
  * Repeated requests: replies sent with gw_bus_reply() are kept in a small
  * cache keyed by (peer, request id); a request seen again is answered from
@@ -108,6 +111,10 @@ int gw_bus_fd(gw_bus_t *bus);
 /* Drains every pending frame and dispatches it. Not re-entrant: a call
  * made from inside a handler returns at once. */
 void gw_bus_process(gw_bus_t *bus);
+/* gw_bus_process() when a frame was sent (or a send failed) since the last
+ * drain; on a CURVE bus also every 100 ms, for the handshake events and
+ * the client's reconnection after a refusal. For the loop's pre-poll hook. */
+void gw_bus_process_pending(gw_bus_t *bus);
 /* A fresh request id (random start, so a restarted sender never reuses a
  * recent id). */
 uint64_t gw_bus_next_id(gw_bus_t *bus);

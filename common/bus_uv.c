@@ -9,10 +9,12 @@ static void on_poll(uv_poll_t *h, int status, int events)
     gw_bus_process(b->bus);
 }
 
+/* Before the loop blocks: a drain after a send made outside on_poll(),
+ * nothing otherwise (see bus.h). */
 static void on_prepare(uv_prepare_t *h)
 {
     gw_bus_uv_t *b = h->data;
-    gw_bus_process(b->bus);
+    gw_bus_process_pending(b->bus);
 }
 
 int gw_bus_uv_start(gw_bus_uv_t *b, uv_loop_t *loop, gw_bus_t *bus)

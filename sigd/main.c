@@ -29,11 +29,11 @@ static int on_bus_readable(sig_daemon_t *sig, su_wait_t *w, sig_daemon_t *arg)
     return 0;
 }
 
-/* Runs before every poll: drains the bus (edge-triggered ZMQ_FD, see
- * common/bus.h) and notices a stop signal. */
+/* Runs before every poll: drains the bus after a send (edge-triggered
+ * ZMQ_FD, see common/bus.h) and notices a stop signal. */
 static void on_prepoll(sig_daemon_t *sig, su_root_t *root)
 {
-    gw_bus_process(sig->bus);
+    gw_bus_process_pending(sig->bus);
     if (stop_signal)
         su_root_break(root);
 }
