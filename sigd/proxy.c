@@ -43,6 +43,14 @@
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 
+/* Receive buffer of the UDP listeners. Sofia reads one datagram per
+ * wake-up; at a few thousand calls per second (seven datagrams each) the
+ * default 208 KiB holds a few milliseconds, less than sigd may wait for
+ * a core on a busy host, and a dropped INVITE or 200 costs a 500 ms
+ * retransmission. Sofia sets it with SO_RCVBUFFORCE (over rmem_max) when
+ * sigd may, SO_RCVBUF otherwise. */
+#define SIG_UDP_RMEM (4u * 1024 * 1024)
+
 #define EXT GW__SIDE__SIDE_EXT
 #define INT GW__SIDE__SIDE_INT
 #define OTHER(s) ((s) == EXT ? INT : EXT)
@@ -1320,6 +1328,7 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
                                      /* oversize requests get 413 (UDP) or
                                       * are dropped (TCP), never relayed */
                                      NTATAG_MAXSIZE(sig->cfg.max_message),
+                                     TPTAG_UDP_RMEM(SIG_UDP_RMEM),
                                      TAG_IF(sig->cfg.resolv_conf[0],
                                             SRESTAG_RESOLV_CONF(sig->cfg.resolv_conf)),
                                      TAG_END());
@@ -1395,7 +1404,8 @@ static int add_listeners(sig_daemon_t *sig, Gw__Side s, const char *list)
                                      TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT),
                                      TAG_END());
         else
-            rc = nta_agent_add_tport(sig->agent[s], (url_string_t *)u, TAG_END());
+            rc = nta_agent_add_tport(sig->agent[s], (url_string_t *)u,
+                                     TPTAG_UDP_RMEM(SIG_UDP_RMEM), TAG_END());
         if (rc < 0) {
             GW_ERR("SIP %s: cannot listen on %s: %s", SIDE_NAME(s), it, strerror(errno));
             su_home_deinit(home);
