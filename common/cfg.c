@@ -22,6 +22,16 @@ static const char *const known_sections[] = {
     "sigd", "antifraud", "routes", "turn", "mediad", "turnd", "bus", "gwctl", NULL
 };
 
+/* Lines of the directives set by the last file loaded (gw_cfg_where()). */
+#define WHERE_MAX 256
+static struct {
+    char section[32];
+    char name[48];
+    int line;
+} where[WHERE_MAX];
+static int nwhere;
+static char where_path[256];
+
 typedef struct {
     const gw_cfg_section_t *secs;
     size_t nsecs;
@@ -215,6 +225,12 @@ static int cfg_handler(void *user, const char *section, const char *name,
 
     if (p->err_line != 0)
         return 1;  /* report the first error only */
+    if (nwhere < WHERE_MAX && strlen(section) < sizeof where[0].section &&
+        strlen(name) < sizeof where[0].name) {
+        strcpy(where[nwhere].section, section);
+        strcpy(where[nwhere].name, name);
+        where[nwhere++].line = p->line;
+    }
     if (section[0] == '\0') {
         snprintf(reason, sizeof reason, "'%s' outside any [section]", name);
         goto fail;
@@ -279,6 +295,8 @@ int gw_cfg_load(const char *path, const gw_cfg_section_t *secs, size_t nsecs,
             }
         }
     }
+    nwhere = 0;
+    snprintf(where_path, sizeof where_path, "%s", path ? path : "(built-in defaults)");
     if (path == NULL)
         return 0;
     p.fp = fopen(path, "r");
@@ -348,6 +366,18 @@ int gw_cfg_set(const gw_cfg_section_t *secs, size_t nsecs, const char *assign,
         }
     }
     return 0;
+}
+
+const char *gw_cfg_where(const char *section, const char *name)
+{
+    static char buf[300];
+
+    for (int i = nwhere - 1; i >= 0; i--)
+        if (strcmp(where[i].section, section) == 0 && strcmp(where[i].name, name) == 0) {
+            snprintf(buf, sizeof buf, "%s:%d", where_path, where[i].line);
+            return buf;
+        }
+    return where_path[0] ? where_path : "(built-in defaults)";
 }
 
 void gw_cfg_print_help(const gw_cfg_section_t *secs, size_t nsecs)

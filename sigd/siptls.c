@@ -34,6 +34,7 @@
 #define _GNU_SOURCE
 #endif
 #include "siptls.h"
+#include "cfg.h"
 #include "log.h"
 
 #include <dlfcn.h>
@@ -123,7 +124,8 @@ static int apply(SSL_CTX *ctx, char *err, size_t errlen)
     else if (pol.suites[0] && !SSL_CTX_set_ciphersuites(ctx, pol.suites))
         what = "tls_ciphersuites";
     if (what) {
-        snprintf(err, errlen, "[sigd] %s: not accepted by OpenSSL (%s)", what,
+        snprintf(err, errlen, "%s: [sigd] %s: not accepted by OpenSSL (%s)",
+                 gw_cfg_where("sigd", what), what,
                  ERR_reason_error_string(ERR_get_error()));
         ERR_clear_error();
         return -1;
@@ -297,7 +299,8 @@ static int version(const char *v, int *out)
 static int readable(const char *what, const char *path, char *err, size_t errlen)
 {
     if (path[0] == '\0' || access(path, R_OK) != 0) {
-        snprintf(err, errlen, "[sigd] %s: %s: %s", what, path[0] ? path : "(empty)",
+        snprintf(err, errlen, "%s: [sigd] %s: %s: %s", gw_cfg_where("sigd", what), what,
+                 path[0] ? path : "(empty)",
                  path[0] ? strerror(errno) : "required with tls_cert");
         return -1;
     }
@@ -314,8 +317,11 @@ int sig_tls_setup(const sig_tls_config_t *cfg, char *err, size_t errlen)
     memset(&pol, 0, sizeof pol);
     if (version(cfg->min_version, &pol.min) < 0 ||
         version(cfg->max_version, &pol.max) < 0 || pol.min > pol.max) {
-        snprintf(err, errlen, "[sigd] tls_min_version/tls_max_version: '%s'/'%s': "
-                 "want 1.2 or 1.3, min <= max", cfg->min_version, cfg->max_version);
+        snprintf(err, errlen, "%s: [sigd] tls_min_version/tls_max_version: '%s'/'%s': "
+                 "want 1.2 or 1.3, min <= max",
+                 gw_cfg_where("sigd", version(cfg->min_version, &pol.min) < 0 ? "tls_min_version"
+                                                                             : "tls_max_version"),
+                 cfg->min_version, cfg->max_version);
         return -1;
     }
     if (readable("tls_cert", cfg->cert, err, errlen) < 0 ||
@@ -342,22 +348,24 @@ int sig_tls_setup(const sig_tls_config_t *cfg, char *err, size_t errlen)
     if (apply(ctx, err, errlen) < 0)
         goto out;
     if (pol.ciphers[0] && !SSL_CTX_set_cipher_list(ctx, pol.ciphers)) {
-        snprintf(err, errlen, "[sigd] tls_ciphers: '%s': no usable cipher", pol.ciphers);
+        snprintf(err, errlen, "%s: [sigd] tls_ciphers: '%s': no usable cipher",
+                 gw_cfg_where("sigd", "tls_ciphers"), pol.ciphers);
         goto out;
     }
     if (!SSL_CTX_use_certificate_chain_file(ctx, pol.cert)) {
-        snprintf(err, errlen, "[sigd] tls_cert: %s: not a PEM certificate chain (%s)",
-                 pol.cert, ERR_reason_error_string(ERR_peek_error()));
+        snprintf(err, errlen, "%s: [sigd] tls_cert: %s: not a PEM certificate chain (%s)",
+                 gw_cfg_where("sigd", "tls_cert"), pol.cert, ERR_reason_error_string(ERR_peek_error()));
         goto out;
     }
     if (!SSL_CTX_use_PrivateKey_file(ctx, pol.key, SSL_FILETYPE_PEM) ||
         !SSL_CTX_check_private_key(ctx)) {
-        snprintf(err, errlen, "[sigd] tls_key: %s: not the key of tls_cert (%s)",
-                 pol.key, ERR_reason_error_string(ERR_peek_error()));
+        snprintf(err, errlen, "%s: [sigd] tls_key: %s: not the key of tls_cert (%s)",
+                 gw_cfg_where("sigd", "tls_key"), pol.key, ERR_reason_error_string(ERR_peek_error()));
         goto out;
     }
     if (!SSL_CTX_load_verify_locations(ctx, pol.ca, NULL)) {
-        snprintf(err, errlen, "[sigd] tls_ca: %s: no PEM certificates (%s)", pol.ca,
+        snprintf(err, errlen, "%s: [sigd] tls_ca: %s: no PEM certificates (%s)",
+                 gw_cfg_where("sigd", "tls_ca"), pol.ca,
                  ERR_reason_error_string(ERR_peek_error()));
         goto out;
     }

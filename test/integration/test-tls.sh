@@ -187,4 +187,24 @@ check "  every call had its media on the node ($calls)" [ "$calls" -ge 6 ]
 check "no key material in sigd's log" sh -c "! grep -q 'PRIVATE KEY' '$T/sigd.log'"
 check "sigd stops cleanly" stop_daemon sigd
 check "mediad stops cleanly" stop_daemon mediad
+
+# A TLS policy OpenSSL refuses stops the start with file, line and reason.
+bad() { # bad NAME LINE...: sigd with the lines appended; prints its exit status
+    cp "$T/gw.ini" "$T/$1.ini"; n=$1; shift
+    printf '\n[sigd]\n' >>"$T/$n.ini"
+    for l in "$@"; do printf '%s\n' "$l" >>"$T/$n.ini"; done
+    timeout 10 "$BIN/sigd" -c "$T/$n.ini" >"$T/$n.log" 2>&1
+    echo $?
+}
+rc=$(bad badgroup "tls_groups = P-999")
+line=$(grep -n '^tls_groups = P-999' "$T/badgroup.ini" | cut -d: -f1)
+check "an unknown ECDHE group stops sigd with file:line (exit $rc)" \
+    sh -c "[ $rc -ne 0 ] && grep -q 'badgroup.ini:$line: \[sigd\] tls_groups: not accepted by OpenSSL' '$T/badgroup.log'"
+rc=$(bad badcipher "tls_ciphers = NOSUCHCIPHER")
+line=$(grep -n '^tls_ciphers = NOSUCHCIPHER' "$T/badcipher.ini" | cut -d: -f1)
+check "a cipher list with no usable cipher stops sigd with file:line (exit $rc)" \
+    sh -c "[ $rc -ne 0 ] && grep -q \"badcipher.ini:$line: \[sigd\] tls_ciphers: 'NOSUCHCIPHER': no usable cipher\" '$T/badcipher.log'"
+rc=$(bad badkey "tls_key = $PKI/c.tk.key")
+check "a key that is not the certificate's stops sigd (exit $rc)" \
+    sh -c "[ $rc -ne 0 ] && grep -q 'tls_key: .*not the key of tls_cert' '$T/badkey.log'"
 finish
