@@ -1390,7 +1390,7 @@ static int add_listeners(sig_daemon_t *sig, Gw__Side s, const char *list)
             atoi(u->url_port) <= 0 || atoi(u->url_port) > 65535 ||
             gw_addr_parse(h, (unsigned)atoi(u->url_port), &ss) < 0 ||
             nlisteners >= MAX_LISTENERS || (tls && (s != EXT || !sig_tls_enabled()))) {
-            GW_ERR("[sigd] %s: '%s': %s", dname, it,
+            GW_ERR("%s: [sigd] %s: '%s': %s", gw_cfg_where("sigd", dname), dname, it,
                    nlisteners >= MAX_LISTENERS ? "more than 8 listener sets"
                    : tls && s != EXT ? "TLS listens on EXT only"
                    : tls ? "sips: needs tls_cert"

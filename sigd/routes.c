@@ -124,7 +124,8 @@ static int add_target(char *item, void *arg)
 {
     (void)arg;
     if (ntargets >= SIG_ROUTES_MAX || strncmp(item, "sip:", 4) != 0) {
-        GW_ERR("[routes] internal_targets: '%s': %s", item,
+        GW_ERR("%s: [routes] internal_targets: '%s': %s",
+               gw_cfg_where("routes", "internal_targets"), item,
                ntargets >= SIG_ROUTES_MAX ? "too many" : "not a sip: URI");
         return -EINVAL;
     }
@@ -204,7 +205,8 @@ static int add_trunk(char *item, void *arg)
     if (ntrunks >= SIG_ROUTES_MAX || eq == NULL || eq == item ||
         (size_t)(eq - item) >= sizeof trunks[0].name ||
         strlen(eq + 1) >= sizeof trunks[0].cidr || !cidr_valid(eq + 1)) {
-        GW_ERR("[routes] trunks: '%s': want NAME=CIDR or NAME=tls:DNSNAME", item);
+        GW_ERR("%s: [routes] trunks: '%s': want NAME=CIDR or NAME=tls:DNSNAME",
+               gw_cfg_where("routes", "trunks"), item);
         return -EINVAL;
     }
     *eq = '\0';
@@ -225,7 +227,8 @@ static int add_oroute(char *item, void *arg)
     (void)arg;
     if (noroutes >= SIG_ROUTES_MAX || eq == NULL || eq == item ||
         (size_t)(eq - item) >= sizeof r->prefix) {
-        GW_ERR("[routes] outbound: '%s': want PREFIX=URI[|URI...]", item);
+        GW_ERR("%s: [routes] outbound: '%s': want PREFIX=URI[|URI...]",
+               gw_cfg_where("routes", "outbound"), item);
         return -EINVAL;
     }
     *eq = '\0';
@@ -241,7 +244,8 @@ static int add_oroute(char *item, void *arg)
         if (r->nuri >= SIG_ROUTE_ALTS || parsed == NULL ||
             (parsed->url_type != url_sip && parsed->url_type != url_sips) ||
             parsed->url_host == NULL) {
-            GW_ERR("[routes] outbound: '%s=%s': %s", r->prefix, u,
+            GW_ERR("%s: [routes] outbound: '%s=%s': %s",
+                   gw_cfg_where("routes", "outbound"), r->prefix, u,
                    r->nuri >= SIG_ROUTE_ALTS ? "more than 4 URIs"
                                              : "not a sip: or sips: URI");
             su_home_deinit(home);
@@ -251,7 +255,8 @@ static int add_oroute(char *item, void *arg)
         snprintf(r->uri[r->nuri++], sizeof r->uri[0], "%s", u);
     }
     if (r->nuri == 0) {
-        GW_ERR("[routes] outbound: '%s=': no URI", r->prefix);
+        GW_ERR("%s: [routes] outbound: '%s=': no URI",
+               gw_cfg_where("routes", "outbound"), r->prefix);
         return -EINVAL;
     }
     noroutes++;
