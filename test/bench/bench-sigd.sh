@@ -15,7 +15,10 @@
 # (HOLD calls held open at once). JSON into $OUT/sigd.json, and a table.
 #
 # The load generator's address is a [routes] trunk, as a carrier would be,
-# so anti-fraud's per-IP rate limit does not apply to it.
+# so anti-fraud's per-IP rate limit does not apply to it. Both sipp
+# instances get SIPP_BUF bytes of socket buffer (-buff_size; sipp's own
+# 128 KiB overflowed at 1,800 cps on a 2-core host while sipp waited for a
+# core, and the lost datagrams showed up as failed calls of sigd's).
 #
 #   B=build/rel sh test/bench/bench-sigd.sh
 #   RATES="300 600" SECS=10 B=build-sig/rel sh test/bench/bench-sigd.sh
@@ -25,6 +28,7 @@ NET=${GW_BENCH_NET:-127.0.63}
 SECS=${SECS:-20}
 RATES=${RATES:-300 600 1000 1500 1750 2000 2500 3000}
 HOLD=${HOLD:-4000}
+SIPP_BUF=${SIPP_BUF:-4194304}
 OUT=${OUT:-build/bench}
 SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
 T=$(mktemp -d /tmp/gw-bench-sigd.XXXXXX)
@@ -74,13 +78,17 @@ until "$B/bin/gwctl" -b "tcp://$NET.1:27700" nodes 2>/dev/null | grep -q "^node 
     sleep 0.1
 done
 (cd "$T" && exec sipp -sf "$SIPP_DIR/uas_echo.xml" -i "$NET.3" -p 25080 -mi "$NET.3" \
-    -nostdin -default_behaviors all,-abortunexp >"$T/uas.out" 2>&1) &
+    -buff_size "$SIPP_BUF" -nostdin -default_behaviors all,-abortunexp >"$T/uas.out" 2>&1) &
 up=$!; pids="$pids $up"
 sleep 0.5
 
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 now() { date +%s.%N; }
+# The host's UDP receive-buffer drops so far (every socket: sigd's, sipp's,
+# and other processes'): a step's failures that coincide with drops were
+# lost datagrams, not refusals.
+rcvbuf_errors() { awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $6 }' /proc/net/snmp; }
 
 # step LABEL TARGET RATE CALLS HOLD_MS: runs sipp, leaves $T/LABEL.{out,rtt}
 step() {
@@ -88,7 +96,7 @@ step() {
     rm -f "$T"/uac_bench_*_rtt.csv
     (cd "$T" && exec timeout $((SECS * 3 + 60)) sipp "$target" -sf "$SIPP_DIR/uac_bench.xml" \
         -i "$NET.4" -p 25090 -mi "$NET.4" -mp 16000 -s bench -r "$rate" -m "$calls" \
-        -l 30000 -d "$hold" -nostdin -recv_timeout 10000 \
+        -l 30000 -d "$hold" -buff_size "$SIPP_BUF" -nostdin -recv_timeout 10000 \
         -default_behaviors all,-abortunexp -trace_rtt -rtt_freq 1000 \
         >"$T/$label.out" 2>&1)
     cat "$T"/uac_bench_*_rtt.csv >"$T/$label.rtt" 2>/dev/null
@@ -127,16 +135,17 @@ base50=$(pct "$T/direct.rtt" 50); base99=$(pct "$T/direct.rtt" 99)
 best=0
 for r in $RATES; do
     n=$((r * SECS))
-    c0=$(cpu $sp); m0=$(cpu $mp); t0=$(now)
+    c0=$(cpu $sp); m0=$(cpu $mp); e0=$(rcvbuf_errors); t0=$(now)
     step "r$r" "$NET.1:25060" "$r" "$n" 0
-    t1=$(now); c1=$(cpu $sp); m1=$(cpu $mp)
+    t1=$(now); c1=$(cpu $sp); m1=$(cpu $mp); e1=$(rcvbuf_errors)
     ok=$(stat "r$r" "Successful call"); failed=$(stat "r$r" "Failed call")
     el=$(echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }')
     p50=$(pct "$T/r$r.rtt" 50); p99=$(pct "$T/r$r.rtt" 99)
-    printf '{"rate": %d, "calls": %d, "successful": %d, "failed": %d, "elapsed_s": %s, "achieved_cps": %s, "p50_ms": %s, "p99_ms": %s, "sigd_cpu_s_per_1000": %s, "mediad_cpu_s_per_1000": %s}\n' \
+    printf '{"rate": %d, "calls": %d, "successful": %d, "failed": %d, "elapsed_s": %s, "achieved_cps": %s, "p50_ms": %s, "p99_ms": %s, "sigd_cpu_s_per_1000": %s, "mediad_cpu_s_per_1000": %s, "udp_rcvbuf_errors": %d}\n' \
         "$r" "$n" "$ok" "$failed" "$el" "$(echo "$ok $el" | awk '{ printf "%.0f", $1 / $2 }')" \
         "$p50" "$p99" "$(echo "$c0 $c1 $n" | awk '{ printf "%.3f", ($2 - $1) * 1000 / $3 }')" \
-        "$(echo "$m0 $m1 $n" | awk '{ printf "%.3f", ($2 - $1) * 1000 / $3 }')" >>"$T/steps.jsonl"
+        "$(echo "$m0 $m1 $n" | awk '{ printf "%.3f", ($2 - $1) * 1000 / $3 }')" \
+        $((e1 - e0)) >>"$T/steps.jsonl"
     tail -n 1 "$T/steps.jsonl"
     slow=$(echo "$el $SECS" | awk '{ print ($1 > 1.5 * $2 + 5) }')
     if [ "$failed" -ne 0 ] || [ "$ok" -ne "$n" ] || [ "$slow" -eq 1 ]; then break; fi
@@ -165,12 +174,13 @@ res = {
     "sigd_rss_after_steps_kb": int(sys.argv[12]),
 }
 json.dump(res, open(sys.argv[2], "w"), indent=1)
-print("%6s %7s %6s %8s %7s %7s %10s %11s" % ("rate", "calls", "fail", "cps", "p50 ms",
-      "p99 ms", "sigd s/1k", "mediad s/1k"))
+print("%6s %7s %6s %8s %7s %7s %10s %11s %9s" % ("rate", "calls", "fail", "cps", "p50 ms",
+      "p99 ms", "sigd s/1k", "mediad s/1k", "udp drop"))
 for s in steps:
-    print("%6d %7d %6d %8s %7s %7s %10s %11s" % (s["rate"], s["calls"], s["failed"],
+    print("%6d %7d %6d %8s %7s %7s %10s %11s %9d" % (s["rate"], s["calls"], s["failed"],
           s["achieved_cps"], s["p50_ms"], s["p99_ms"],
-          s["sigd_cpu_s_per_1000"], s["mediad_cpu_s_per_1000"]))
+          s["sigd_cpu_s_per_1000"], s["mediad_cpu_s_per_1000"], s["udp_rcvbuf_errors"]))
+print("udp drop: the host's UDP receive-buffer errors during the step (all sockets)")
 print("direct sipp->sipp latency (300 cps): p50 %s ms, p99 %s ms" % (b50, b99))
 print("highest rate with zero failed calls: %d cps" % best)
 print("sigd RSS per held dialog: %s bytes (%s dialogs held, RSS %s -> %s kB)" %
