@@ -18,7 +18,8 @@
 #   ONLY=srtp   runs only what the SRTP ratios need: 1 and 2 above, with
 #               one worker, plus 3 (and srtpscale), about 40 s.
 #   ONLY=latency runs only the latency figure: barerelay, mediad plain and
-#               mediad SRTP, paced at LAT_CALLS, and prints the latency
+#               mediad SRTP (one worker, then one per core), paced at
+#               LAT_CALLS, and prints the latency
 #               mediad adds over the bare relay measured in the same run.
 #   PIN="A B"   pins the load generator to CPU A and the relay to CPU B
 #               (taskset), so that the two do not chase each other across
@@ -80,6 +81,8 @@ if [ "$ONLY" = latency ]; then
         bare paced "$LAT_CALLS"
         mediad 1 paced "$LAT_CALLS"
         mediad 1 paced "$LAT_CALLS" 1
+        mediad 0 paced "$LAT_CALLS"
+        mediad 0 paced "$LAT_CALLS" 1
     } >"$T/results.jsonl"
 else {
     bare paced "$CALLS"
