@@ -4,7 +4,9 @@
 #      machine's baseline, paced and unpaced;
 #   2. mediad with one worker, the same loads, plain RTP;
 #   3. mediad with one worker, SRTP <-> RTP (AES_CM_128_HMAC_SHA1_80: the
-#      phone side sends SRTP that mediad unprotects, and gets SRTP back);
+#      phone side sends SRTP that mediad unprotects, and gets SRTP back;
+#      mdload protects before the timed phase and unprotects only a sample,
+#      after it, so its own crypto does not weigh on the figures);
 #   4. mediad with one worker per core, the same loads as 2;
 #   plus a paced run at LAT_CALLS (1,000) calls for the latency figure.
 # Per-core figures divide the packets relayed by the CPU seconds the relay
@@ -131,6 +133,12 @@ for r in rows:
               r["latency_p50_us"] - b["latency_p50_us"], r["latency_p99_us"] - b["latency_p99_us"],
               b["latency_p50_us"], b["latency_p99_us"],
               "; pinned load/relay to CPUs " + sys.argv[3] if sys.argv[3] else ""))
+for r in rows:
+    if r.get("srtp") and "srtp_checked" in r:
+        print("SRTP check (%s, %s worker(s), %d calls): %d of the packets mediad protected "
+              "towards the phone unprotected after the run: %d auth failures, %d wrong payloads" % (
+              r["mode"], r["workers"], r["sessions"], r["srtp_checked"], r["srtp_auth_fail"],
+              r.get("srtp_bad_payload", 0)))
 for srtp in (0, 1):
     mem = [r["bytes_per_session"] for r in rows if "bytes_per_session" in r and r.get("srtp") == srtp]
     if mem:

@@ -4,10 +4,23 @@
  * one mediad to register, creates N sessions with offer/answer exactly as
  * sigd does, then plays G.711-sized RTP (12 + 160 bytes) both ways: paced
  * (one packet per stream every 20 ms, spread over the interval) or unpaced
- * (as fast as the sockets take it, a bounded count). Each packet carries
- * its send time; arrival times come from the kernel (SO_TIMESTAMPNS), so
- * the latency measured is the relay's, not this program's batching.
+ * (as fast as the sockets take it, a bounded count). The send time of each
+ * packet is kept in a table indexed by session, direction and RTP sequence
+ * number, found again on arrival from the cleartext RTP header (the SSRC
+ * names the session and direction); arrival times come from the kernel
+ * (SO_TIMESTAMPNS), so the latency measured is the relay's, not this
+ * program's batching. The payload carries the session and sequence number,
+ * so that a decrypted packet can be compared with what was sent.
  * With --bare it drives barerelay instead (no bus; fixed port plan).
+ *
+ * SRTP (--srtp 1): the phone's packets are protected before the timed phase
+ * (the whole schedule, per session), so that the timed loop only sends
+ * buffers, and what the phone receives is not unprotected there: the
+ * header SRTP leaves in clear is enough for the latency. This program's
+ * crypto then cannot limit the figures. That mediad's SRTP towards the
+ * phone is valid is checked after the run on a sample of the packets
+ * received (every Nth, at most CHECK_MAX), unprotected with the key mediad
+ * gave in its reply and compared with what the platform side sent.
  *
  * Prints one JSON object: packets sent/received, loss, relayed packets per
  * second, latency p50/p99, and for mediad its CPU and user memory per
@@ -33,11 +46,18 @@
 #define PKT 172
 #define BATCH 64
 #define HIST_US 200000       /* latency histogram: 1 us buckets up to 200 ms */
+#define SPKT (PKT + SRTP_MAX_TRAILER_LEN)   /* room for one protected packet */
+#define CHECK_MAX 8192       /* received SRTP packets kept for the check */
+#define PRE_MAX (256u << 20) /* bytes of pre-protected packets, at most */
+#define TABLE_MAX (256u << 20) /* bytes of send times, at most */
+#define SEQ_MAX 30000        /* packets per stream: below 2^15, so the roll-over
+                              * counter stays 0 and a fresh context guesses it */
 
 typedef struct {
     struct sockaddr_in ext;  /* relay EXT address of the session */
     struct sockaddr_in in;   /* relay INT address */
-    uint16_t seq[2];
+    uint16_t seq[2];         /* next RTP sequence number per direction */
+    char key[64];            /* --srtp: mediad's key towards the phone (base64) */
 } sess_t;
 
 static struct {
@@ -58,6 +78,26 @@ static char node[GW_BUS_PEERLEN];
 static int replies, reply_errors;
 static uint32_t *hist;
 static uint64_t hist_n, sent[2], recvd[2];
+
+/* Send times (CLOCK_REALTIME ns, 0 = not sent), a ring of `ring` (a power
+ * of two) per session and direction: [(i * 2 + dir) * ring + seq % ring].
+ * A packet older than `ring` sends of its stream would find a newer time,
+ * but at 20 ms a packet that is even 64 behind is beyond the histogram. */
+static uint64_t *tsent;
+static unsigned ring;
+
+/* --srtp: per session, pre_n protected phone packets (sequence numbers
+ * 0..pre_n-1) of pre_len bytes, SPKT apart. */
+static char *pre;
+static uint16_t *pre_len;
+static unsigned pre_n;
+
+/* --srtp: every chk_stride-th packet the phone receives, kept for the
+ * check after the run. */
+static char *chk;
+static uint16_t chk_len[CHECK_MAX];
+static unsigned chk_n, chk_stride = 1;
+static uint64_t chk_seen, srtp_checked, srtp_auth_fail, srtp_bad_payload;
 
 static uint64_t now_ns(clockid_t c)
 {
@@ -104,6 +144,8 @@ static void on_reply(gw_bus_t *b, const char *peer, const Gw__Envelope *env, voi
         inet_pton(AF_INET, sr->int_local->addr, &s->in.sin_addr);
         s->ext.sin_port = htons(sr->ext_local->port);
         s->in.sin_port = htons(sr->int_local->port);
+        if (sr->ext_local->n_crypto > 0)
+            snprintf(s->key, sizeof s->key, "%s", sr->ext_local->crypto[0]->key);
     }
 }
 
@@ -271,30 +313,79 @@ typedef struct {
     unsigned n;
 } batch_t;
 
-static void build(batch_t *b, int dir, int i, const struct sockaddr_in *to)
+/* Writes the packet `seq` of session i in direction dir: RTP header, then
+ * the session, direction and sequence number, then A-law silence. */
+static void rtp_fill(char *p, int dir, int i, uint16_t seq)
 {
-    char *p = b->buf[b->n];
-    sess_t *s = &sess[i];
-    uint16_t seq = s->seq[dir]++;
-    uint32_t ts = (uint32_t)seq * 160, ssrc = (uint32_t)i << 1 | (uint32_t)dir;
-    uint64_t t;
+    uint32_t ts = (uint32_t)seq * 160, ssrc = htonl((uint32_t)i << 1 | (uint32_t)dir);
+    uint32_t id = htonl((uint32_t)i);
 
     p[0] = (char)0x80;
     p[1] = 8;
     p[2] = (char)(seq >> 8);
     p[3] = (char)seq;
     memcpy(p + 4, &ts, 4);
-    ssrc = htonl(ssrc);
     memcpy(p + 8, &ssrc, 4);
-    t = now_ns(CLOCK_REALTIME);
-    memcpy(p + 12, &t, 8);
-    b->iov[b->n].iov_base = p;
-    b->iov[b->n].iov_len = PKT;
+    memset(p + 12, 0xd5, PKT - 12);
+    memcpy(p + 12, &id, 4);
+    p[16] = (char)dir;
+    p[17] = (char)(seq >> 8);
+    p[18] = (char)seq;
+}
+
+static uint64_t *tslot(int i, int dir, uint16_t seq)
+{
+    return &tsent[((size_t)i * 2 + (size_t)dir) * ring + (seq & (ring - 1))];
+}
+
+/* Protects the phone's whole schedule before the timed phase: `count`
+ * packets per session, in order per stream as libsrtp wants them. */
+static int prebuild(unsigned count)
+{
+    pre_n = count;
+    pre = malloc((size_t)opt.n * count * SPKT);
+    pre_len = malloc((size_t)opt.n * count * sizeof *pre_len);
+    if (pre == NULL || pre_len == NULL)
+        return -ENOMEM;
+    for (int i = 0; i < opt.n; i++)
+        for (unsigned k = 0; k < count; k++) {
+            size_t at = (size_t)i * count + k;
+            char *p = pre + at * SPKT;
+            int len = PKT;
+            rtp_fill(p, 0, i, (uint16_t)k);
+            if (srtp_protect(srtp_tx, p, &len) != srtp_err_status_ok)
+                return -EINVAL;
+            pre_len[at] = (uint16_t)len;
+        }
+    return 0;
+}
+
+/* Whether session i has a packet left to send towards mediad. */
+static int can_send(int i)
+{
+    return !opt.srtp || sess[i].seq[0] < pre_n;
+}
+
+static void build(batch_t *b, int dir, int i, const struct sockaddr_in *to)
+{
+    sess_t *s = &sess[i];
+    uint16_t seq;
+    char *p;
+    size_t len = PKT;
+
+    if (dir == 0 && !can_send(i))
+        return;
+    seq = s->seq[dir]++;
     if (dir == 0 && opt.srtp) {
-        int len = PKT;
-        if (srtp_protect(srtp_tx, p, &len) == srtp_err_status_ok)
-            b->iov[b->n].iov_len = (size_t)len;
+        p = pre + ((size_t)i * pre_n + seq) * SPKT;
+        len = pre_len[(size_t)i * pre_n + seq];
+    } else {
+        p = b->buf[b->n];
+        rtp_fill(p, dir, i, seq);
     }
+    *tslot(i, dir, seq) = now_ns(CLOCK_REALTIME);
+    b->iov[b->n].iov_base = p;
+    b->iov[b->n].iov_len = len;
     memset(&b->m[b->n], 0, sizeof b->m[b->n]);
     b->m[b->n].msg_hdr.msg_iov = &b->iov[b->n];
     b->m[b->n].msg_hdr.msg_iovlen = 1;
@@ -340,24 +431,106 @@ static void drain(int fd, int dir)
             return;
         for (int k = 0; k < r; k++) {
             struct cmsghdr *c;
+            const unsigned char *p = (const unsigned char *)rbuf[k];
             uint64_t t_sent, t_recv = 0;
+            uint32_t ssrc;
+            uint16_t seq;
             if (m[k].msg_len < 20)
                 continue;
             recvd[dir]++;
+            memcpy(&ssrc, p + 8, 4);
+            ssrc = ntohl(ssrc);
+            seq = (uint16_t)(p[2] << 8 | p[3]);
+            if ((ssrc & 1) != (uint32_t)dir || (ssrc >> 1) >= (uint32_t)opt.n)
+                continue;
+            if (dir == 1 && opt.srtp && chk_seen++ % chk_stride == 0 && chk_n < CHECK_MAX) {
+                size_t len = m[k].msg_len < SPKT ? m[k].msg_len : SPKT;
+                memcpy(chk + (size_t)chk_n * SPKT, p, len);
+                chk_len[chk_n++] = (uint16_t)len;
+            }
             for (c = CMSG_FIRSTHDR(&m[k].msg_hdr); c; c = CMSG_NXTHDR(&m[k].msg_hdr, c))
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
                     struct timespec ts;
                     memcpy(&ts, CMSG_DATA(c), sizeof ts);
                     t_recv = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
                 }
-            memcpy(&t_sent, rbuf[k] + 12, 8);
-            if (t_recv > t_sent) {
+            t_sent = *tslot((int)(ssrc >> 1), dir, seq);
+            if (t_sent && t_recv > t_sent) {
                 uint64_t us = (t_recv - t_sent) / 1000;
                 hist[us < HIST_US ? us : HIST_US - 1]++;
                 hist_n++;
             }
         }
     }
+}
+
+static int b64_decode(const char *in, unsigned char *out, int max)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint32_t acc = 0;
+    int bits = 0, n = 0;
+
+    for (; *in && *in != '='; in++) {
+        const char *q = strchr(tab, *in);
+        if (q == NULL)
+            return -EINVAL;
+        acc = acc << 6 | (uint32_t)(q - tab);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n == max)
+                return -EINVAL;
+            out[n++] = (unsigned char)(acc >> bits);
+        }
+    }
+    return n;
+}
+
+/* Unprotects the kept sample with each session's key from mediad (one
+ * inbound context per session, the packets in arrival order) and compares
+ * the payload with what the platform side sent. */
+static void srtp_check(void)
+{
+    srtp_t *rx = calloc((size_t)opt.n, sizeof *rx);
+
+    for (unsigned c = 0; rx != NULL && c < chk_n; c++) {
+        char *p = chk + (size_t)c * SPKT, want[PKT];
+        int len = chk_len[c], i;
+        uint32_t ssrc;
+        uint16_t seq = (uint16_t)((unsigned char)p[2] << 8 | (unsigned char)p[3]);
+
+        memcpy(&ssrc, p + 8, 4);
+        i = (int)(ntohl(ssrc) >> 1);
+        srtp_checked++;
+        if (rx[i] == NULL) {
+            unsigned char key[30];
+            srtp_policy_t pol;
+            memset(&pol, 0, sizeof pol);
+            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+            pol.ssrc.type = ssrc_any_inbound;
+            pol.key = key;
+            pol.window_size = 1024;
+            if (b64_decode(sess[i].key, key, sizeof key) != (int)sizeof key ||
+                srtp_create(&rx[i], &pol) != srtp_err_status_ok) {
+                rx[i] = NULL;
+                srtp_auth_fail++;
+                continue;
+            }
+        }
+        if (srtp_unprotect(rx[i], p, &len) != srtp_err_status_ok) {
+            srtp_auth_fail++;
+            continue;
+        }
+        rtp_fill(want, 1, i, seq);
+        if (len != PKT || memcmp(p, want, PKT) != 0)
+            srtp_bad_payload++;
+    }
+    for (int i = 0; rx != NULL && i < opt.n; i++)
+        if (rx[i])
+            srtp_dealloc(rx[i]);
+    free(rx);
 }
 
 static double pct(double q)
@@ -386,7 +559,7 @@ int main(int argc, char **argv)
     int fp, fl, bare, half = 0;
     long rss0 = 0, rss1 = 0;
     double cpu0 = 0, cpu1 = 0, elapsed;
-    uint64_t t0, t1, last_rx;
+    uint64_t t0, t1, last_rx, per_stream;
 
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -431,6 +604,27 @@ int main(int argc, char **argv)
     hist = calloc(HIST_US, sizeof *hist);
     bp = calloc(1, sizeof *bp);
     bl = calloc(1, sizeof *bl);
+    /* Packets per stream at most: the paced schedule, or an even share of
+     * the unpaced count, plus the warm-up. */
+    per_stream = strcmp(opt.mode, "paced") == 0
+                     ? (uint64_t)opt.seconds * 50 + 2
+                     : (uint64_t)opt.burst_count / 2 / (uint64_t)opt.n + 2;
+    if (per_stream > SEQ_MAX)
+        per_stream = SEQ_MAX;
+    for (ring = 64; ring < per_stream; ring <<= 1)
+        ;
+    while (ring > 64 && (size_t)opt.n * 2 * ring * sizeof *tsent > TABLE_MAX)
+        ring >>= 1;
+    tsent = calloc((size_t)opt.n * 2 * ring, sizeof *tsent);
+    if (opt.srtp) {
+        chk = malloc((size_t)CHECK_MAX * SPKT);
+        chk_stride = (unsigned)((uint64_t)opt.n * per_stream / CHECK_MAX + 1);
+    }
+    if (sess == NULL || hist == NULL || bp == NULL || bl == NULL || tsent == NULL ||
+        (opt.srtp && chk == NULL)) {
+        fprintf(stderr, "mdload: out of memory\n");
+        return 1;
+    }
 
     if (bare) {
         for (int i = 0; i < opt.n; i++) {
@@ -465,6 +659,17 @@ int main(int argc, char **argv)
         rss1 = opt.pid ? rss_kb(opt.pid) : 0;
     }
 
+    if (opt.srtp) {
+        /* The unpaced run stops early if PRE_MAX leaves fewer packets. */
+        uint64_t n = per_stream;
+        while (n > 2 && (uint64_t)opt.n * n * SPKT > PRE_MAX)
+            n--;
+        if (prebuild((unsigned)n) < 0) {
+            fprintf(stderr, "mdload: pre-protecting %d x %" PRIu64 " packets failed\n",
+                    opt.n, n);
+            return 1;
+        }
+    }
     fp = udp(opt.phone_ip, 0);
     fl = udp(opt.platform_ip, opt.platform_port);
     /* Warm-up: latch every EXT leg, then forget the counts. */
@@ -479,6 +684,8 @@ int main(int argc, char **argv)
     drain(fp, 1);
     memset(hist, 0, HIST_US * sizeof *hist);
     hist_n = sent[0] = sent[1] = recvd[0] = recvd[1] = 0;
+    chk_n = 0;
+    chk_seen = 0;
 
     cpu0 = opt.pid ? cpu_s(opt.pid) : 0;
     t0 = now_ns(CLOCK_MONOTONIC);
@@ -507,8 +714,8 @@ int main(int argc, char **argv)
         int i = 0;
         uint64_t end = t0 + (uint64_t)opt.seconds * 1000000000u;
         while (sent[0] + sent[1] < (uint64_t)opt.burst_count &&
-               now_ns(CLOCK_MONOTONIC) < end) {
-            for (int k = 0; k < BATCH / 2; k++, i = (i + 1) % opt.n) {
+               now_ns(CLOCK_MONOTONIC) < end && can_send(i)) {
+            for (int k = 0; k < BATCH / 2 && can_send(i); k++, i = (i + 1) % opt.n) {
                 build(bp, 0, i, &sess[i].ext);
                 build(bl, 1, i, &sess[i].in);
             }
@@ -533,6 +740,8 @@ int main(int argc, char **argv)
     }
     cpu1 = opt.pid ? cpu_s(opt.pid) : 0;
     elapsed = (double)(t1 - t0) / 1e9;
+    if (opt.srtp)
+        srtp_check();
 
     {
         uint64_t s = sent[0] + sent[1], r = recvd[0] + recvd[1];
@@ -549,6 +758,11 @@ int main(int argc, char **argv)
             printf(",\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,"
                    "\"bytes_per_session\":%.0f", rss0, rss1,
                    (double)(rss1 - rss0) * 1024.0 / (opt.n - half));
+        printf(",\"latency_samples\":%" PRIu64, hist_n);
+        if (opt.srtp)
+            printf(",\"srtp_prebuilt_per_session\":%u,\"srtp_checked\":%" PRIu64
+                   ",\"srtp_auth_fail\":%" PRIu64 ",\"srtp_bad_payload\":%" PRIu64,
+                   pre_n, srtp_checked, srtp_auth_fail, srtp_bad_payload);
         printf("}\n");
     }
     if (!bare) {
@@ -560,7 +774,13 @@ int main(int argc, char **argv)
     free(bp);
     free(bl);
     free(hist);
+    free(tsent);
+    free(chk);
+    free(pre);
+    free(pre_len);
     free(sess);
+    if (opt.srtp)
+        srtp_dealloc(srtp_tx);
     return 0;
 
 setup_failed:
