@@ -79,8 +79,8 @@ const gw_cfg_directive_t sig_config_directives[] = {
       "ask TLS clients for a certificate (mutual TLS); trunks named by TLS "
       "name in [routes] trunks must then present one" },
     { "tls_timeout_ms", GW_CFG_INT, F(tls.timeout_ms), "2000", 100, 32000,
-      "an outbound TLS request whose connection failed, or that got no "
-      "answer at all in this time, goes to the next route" },
+      "an outbound TLS request whose connection failed, or was not "
+      "established (handshake done) in this time, goes to the next route" },
     { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
       "err, warn, info or debug" },
     GW_CFG_END

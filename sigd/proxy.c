@@ -1084,8 +1084,12 @@ static void on_tls_timer(sig_daemon_t *sig, su_timer_t *t, sig_daemon_t *arg)
         if (ai && ai->ai_addr)
             why = sig_tls_failure(ai->ai_addr, tx->tls_sent_ms,
                                   tp && tport_is_closed(tp));
-        if (why == NULL && now - tx->tls_sent_ms >= sig->cfg.tls.timeout_ms) {
-            snprintf(buf, sizeof buf, "nothing back within %d ms", sig->cfg.tls.timeout_ms);
+        /* The deadline is for the connection: once the TLS handshake is
+         * done and the peer verified, a slow answer is nta's business
+         * (timer B/F), not a failed connection. */
+        if (why == NULL && !(tp && tport_is_connected(tp)) &&
+            now - tx->tls_sent_ms >= sig->cfg.tls.timeout_ms) {
+            snprintf(buf, sizeof buf, "no TLS connection within %d ms", sig->cfg.tls.timeout_ms);
             why = buf;
             timed_out = 1;
         }
