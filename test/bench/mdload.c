@@ -7,10 +7,16 @@
  * (as fast as the sockets take it, a bounded count). The send time of each
  * packet is kept in a table indexed by session, direction and RTP sequence
  * number, found again on arrival from the cleartext RTP header (the SSRC
- * names the session and direction); arrival times come from the kernel
- * (SO_TIMESTAMPNS), so the latency measured is the relay's, not this
- * program's batching. The payload carries the session and sequence number,
- * so that a decrypted packet can be compared with what was sent.
+ * names the session and direction). Send times are taken right before the
+ * sendmmsg() of each batch; arrival times come from the kernel
+ * (SO_TIMESTAMPNS, stamped when the relay's packet enters the loopback
+ * receive path), so that neither this program's sleep between ticks nor
+ * its scheduling on a shared machine lands in the latency. Both clocks are
+ * CLOCK_REALTIME, the one SO_TIMESTAMPNS uses. A datagram that comes
+ * without the timestamp falls back to the time its recvmmsg() returned;
+ * latency_kernel_ts counts the samples that had one. The payload carries
+ * the session and sequence number, so that a decrypted packet can be
+ * compared with what was sent.
  * With --bare it drives barerelay instead (no bus; fixed port plan).
  *
  * SRTP (--srtp 1): the phone's packets are protected before the timed phase
@@ -77,7 +83,7 @@ static gw_bus_t *bus;
 static char node[GW_BUS_PEERLEN];
 static int replies, reply_errors;
 static uint32_t *hist;
-static uint64_t hist_n, sent[2], recvd[2];
+static uint64_t hist_n, hist_kts, sent[2], recvd[2];
 
 /* Send times (CLOCK_REALTIME ns, 0 = not sent), a ring of `ring` (a power
  * of two) per session and direction: [(i * 2 + dir) * ring + seq % ring].
@@ -309,6 +315,7 @@ static int udp(const char *ip, int port)
 typedef struct {
     struct mmsghdr m[BATCH];
     struct iovec iov[BATCH];
+    uint64_t *ts[BATCH];     /* send-time slot of each packet, set by flush() */
     char buf[BATCH][PKT + SRTP_MAX_TRAILER_LEN];
     unsigned n;
 } batch_t;
@@ -383,7 +390,7 @@ static void build(batch_t *b, int dir, int i, const struct sockaddr_in *to)
         p = b->buf[b->n];
         rtp_fill(p, dir, i, seq);
     }
-    *tslot(i, dir, seq) = now_ns(CLOCK_REALTIME);
+    b->ts[b->n] = tslot(i, dir, seq);
     b->iov[b->n].iov_base = p;
     b->iov[b->n].iov_len = len;
     memset(&b->m[b->n], 0, sizeof b->m[b->n]);
@@ -394,21 +401,32 @@ static void build(batch_t *b, int dir, int i, const struct sockaddr_in *to)
     b->n++;
 }
 
+/* Sends the batch. The send times are taken here, just before each
+ * sendmmsg(), not when the packets were built: the other direction's batch
+ * may be sent in between. A packet the kernel did not take keeps its time
+ * of 0 and is not measured. */
 static void flush(int fd, batch_t *b, int dir)
 {
     unsigned off = 0;
 
     while (off < b->n) {
+        uint64_t t = now_ns(CLOCK_REALTIME);
+        for (unsigned k = off; k < b->n; k++)
+            *b->ts[k] = t;
         int r = sendmmsg(fd, b->m + off, b->n - off, 0);
         if (r <= 0)
             break;
         off += (unsigned)r;
     }
+    for (unsigned k = off; k < b->n; k++)
+        *b->ts[k] = 0;
     sent[dir] += off;
     b->n = 0;
 }
 
-/* Drains one socket; dir is the direction of the packets it receives. */
+/* Drains one socket; dir is the direction of the packets it receives.
+ * The arrival time of a datagram is its SO_TIMESTAMPNS control message, or
+ * failing that the time recvmmsg() returned. */
 static void drain(int fd, int dir)
 {
     static char rbuf[BATCH][2048];
@@ -429,10 +447,12 @@ static void drain(int fd, int dir)
         int r = recvmmsg(fd, m, BATCH, MSG_DONTWAIT, NULL);
         if (r <= 0)
             return;
+        uint64_t t_drain = now_ns(CLOCK_REALTIME);
         for (int k = 0; k < r; k++) {
             struct cmsghdr *c;
             const unsigned char *p = (const unsigned char *)rbuf[k];
             uint64_t t_sent, t_recv = 0;
+            int kts = 0;
             uint32_t ssrc;
             uint16_t seq;
             if (m[k].msg_len < 20)
@@ -453,12 +473,16 @@ static void drain(int fd, int dir)
                     struct timespec ts;
                     memcpy(&ts, CMSG_DATA(c), sizeof ts);
                     t_recv = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+                    kts = t_recv != 0;
                 }
+            if (!kts)
+                t_recv = t_drain;
             t_sent = *tslot((int)(ssrc >> 1), dir, seq);
             if (t_sent && t_recv > t_sent) {
                 uint64_t us = (t_recv - t_sent) / 1000;
                 hist[us < HIST_US ? us : HIST_US - 1]++;
                 hist_n++;
+                hist_kts += (uint64_t)kts;
             }
         }
     }
@@ -683,7 +707,7 @@ int main(int argc, char **argv)
     drain(fl, 0);
     drain(fp, 1);
     memset(hist, 0, HIST_US * sizeof *hist);
-    hist_n = sent[0] = sent[1] = recvd[0] = recvd[1] = 0;
+    hist_n = hist_kts = sent[0] = sent[1] = recvd[0] = recvd[1] = 0;
     chk_n = 0;
     chk_seen = 0;
 
@@ -758,7 +782,8 @@ int main(int argc, char **argv)
             printf(",\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,"
                    "\"bytes_per_session\":%.0f", rss0, rss1,
                    (double)(rss1 - rss0) * 1024.0 / (opt.n - half));
-        printf(",\"latency_samples\":%" PRIu64, hist_n);
+        printf(",\"latency_samples\":%" PRIu64 ",\"latency_kernel_ts\":%" PRIu64,
+               hist_n, hist_kts);
         if (opt.srtp)
             printf(",\"srtp_prebuilt_per_session\":%u,\"srtp_checked\":%" PRIu64
                    ",\"srtp_auth_fail\":%" PRIu64 ",\"srtp_bad_payload\":%" PRIu64,
