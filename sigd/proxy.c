@@ -118,48 +118,47 @@ static const char *side_addr(sig_daemon_t *sig, Gw__Side s)
     return s == EXT ? sig->cfg.ext_addr : sig->cfg.int_addr;
 }
 
-/* The extra listener sets ([sigd] ext_listeners, int_listeners). */
-#define MAX_LISTENERS 8
+/* Every address:port sigd listens on (each side's main set, the EXT TLS
+ * port, the extra sets of ext_listeners/int_listeners), filled by
+ * sig_proxy_start() as the transports are added. */
+#define MAX_LISTENERS 16
 static struct {
     char host[64];          /* as in the URI (IPv6 without brackets) */
     unsigned port;
 } listeners[MAX_LISTENERS];
 static int nlisteners;
 
+static int listener_add(const char *host, unsigned port)
+{
+    if (nlisteners >= MAX_LISTENERS || strlen(host) >= sizeof listeners[0].host)
+        return -1;
+    snprintf(listeners[nlisteners].host, sizeof listeners[0].host, "%s", host);
+    listeners[nlisteners++].port = port;
+    return 0;
+}
+
 /* 1 when the URI addresses one of our listeners. */
 static int is_ours(sig_daemon_t *sig, const url_t *u)
 {
+    const char *h;
+    size_t hl;
     unsigned port;
 
+    (void)sig;
     if (u == NULL || u->url_host == NULL)
         return 0;
     port = u->url_port ? (unsigned)atoi(u->url_port)
                        : (u->url_type == url_sips ? 5061 : 5060);
-    for (int i = 0; i < nlisteners; i++) {
-        const char *h = u->url_host;
-        size_t hl = strlen(h);
-
-        if (h[0] == '[' && hl > 2) {
-            h++;
-            hl -= 2;
-        }
+    h = u->url_host;
+    hl = strlen(h);
+    if (h[0] == '[' && hl > 2) {    /* [v6] in URIs */
+        h++;
+        hl -= 2;
+    }
+    for (int i = 0; i < nlisteners; i++)
         if (port == listeners[i].port && strlen(listeners[i].host) == hl &&
             strncasecmp(listeners[i].host, h, hl) == 0)
             return 1;
-    }
-    for (int s = 0; s < 2; s++) {
-        const char *a = side_addr(sig, (Gw__Side)s);
-        size_t hl = strlen(u->url_host);
-        const char *h = u->url_host;
-        /* [v6] in URIs */
-        int match = (h[0] == '[' && hl > 2 && strncmp(h + 1, a, hl - 2) == 0 &&
-                     strlen(a) == hl - 2) || strcmp(h, a) == 0;
-
-        if (match && (port == (unsigned)side_port(sig, (Gw__Side)s) ||
-                      (s == EXT && sig_tls_enabled() &&
-                       port == (unsigned)sig->cfg.tls.port)))
-            return 1;
-    }
     return 0;
 }
 
@@ -590,9 +589,9 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
         /* From INT, a new request addressed to sigd itself goes out by
          * the outbound routes (routes.c). */
         const url_t *ru = sip->sip_request->rq_url;
-        snprintf(tx->number, sizeof tx->number, "%s",
-                 (ru->url_type == url_tel ? ru->url_host : ru->url_user) ?
-                 (ru->url_type == url_tel ? ru->url_host : ru->url_user) : "");
+        const char *user = ru->url_type == url_tel ? ru->url_host : ru->url_user;
+
+        snprintf(tx->number, sizeof tx->number, "%s", user ? user : "");
         hop = sig_routes_outbound(sig, tx->home, tx->number, 0, &tx->out_more);
         if (hop == NULL)
             return 404;
@@ -834,35 +833,64 @@ static int on_request(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq,
 
 /* ---- responses -------------------------------------------------------- */
 
-/* Rewrites an SDP answer in a message going to side `to` (a response to
- * the offerer, or the ACK after a late offer) and gives the node the
- * answerer's endpoints. */
-/* Rewrites an SDP answer for the party on `to` and passes the answerer's
+/* The SDP answer in msg, parsed, and its endpoints: their count, or -1
+ * with the reason in err (also when it has more streams than the call). */
+static int parse_answer(const sig_call_t *c, msg_t *msg, const sip_t *sip,
+                        sdp_session_t **sdp, sig_sdp_ep_t *eps, char *err, size_t errlen)
+{
+    int n;
+
+    *sdp = sig_sdp_parse(msg_home(msg), sip->sip_payload->pl_data,
+                         sip->sip_payload->pl_len, err, errlen);
+    n = *sdp ? sig_sdp_endpoints(*sdp, eps, SIG_SDP_MAX_STREAMS, err, errlen) : -1;
+    if (n >= 0 && (unsigned)n > c->nstreams) {
+        snprintf(err, errlen, "more streams than offered");
+        n = -1;
+    }
+    return n;
+}
+
+/* Rewrites the parsed answer to the call's relay on side `to` (disabled
+ * streams stay at port 0) into msg's body. 0, or -1 with err. */
+static int rewrite_answer(const sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip,
+                          sdp_session_t *sdp, const sig_sdp_ep_t *eps, int n,
+                          char *err, size_t errlen)
+{
+    sig_sdp_ep_t relay[SIG_SDP_MAX_STREAMS];
+    char *text;
+
+    memcpy(relay, sig_call_relay(c, to), sizeof relay);
+    for (int i = 0; i < n; i++)
+        relay[i].port = eps[i].port ? relay[i].port : 0;
+    text = sig_sdp_rewrite(msg_home(msg), sdp, relay, (unsigned)n, err, errlen);
+    if (text == NULL || set_body(msg, sip, text) < 0) {
+        if (text)
+            snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Rewrites an SDP answer for the party on `to` (a response to the
+ * offerer, or the ACK after a late offer) and passes the answerer's
  * endpoints to the node. Returns 1 when the node's reply will come through
  * cb (the caller may hold the message until then), 0 otherwise. */
 static int answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip,
                         sig_media_cb cb, void *arg)
 {
-    sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS], relay[SIG_SDP_MAX_STREAMS];
+    sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS];
     sdp_session_t *sdp;
-    char err[256], *text;
+    char err[256];
     int n, held;
 
-    sdp = sig_sdp_parse(msg_home(msg), sip->sip_payload->pl_data,
-                        sip->sip_payload->pl_len, err, sizeof err);
-    n = sdp ? sig_sdp_endpoints(sdp, eps, SIG_SDP_MAX_STREAMS, err, sizeof err) : -1;
-    if (n < 0 || (unsigned)n > c->nstreams) {
+    n = parse_answer(c, msg, sip, &sdp, eps, err, sizeof err);
+    if (n < 0) {
         gw_log(GW_LOG_WARN, c->call_id, "answer from %s not usable (%s): "
-               "forwarded unchanged", SIDE_NAME(OTHER(to)),
-               n < 0 ? err : "more streams than offered");
+               "forwarded unchanged", SIDE_NAME(OTHER(to)), err);
         return 0;
     }
     held = sig_media_answer(c->sig, c, eps, (unsigned)n, cb, arg) == 0 && cb != NULL;
-    memcpy(relay, sig_call_relay(c, to), sizeof relay);
-    for (int i = 0; i < n; i++)
-        relay[i].port = eps[i].port ? relay[i].port : 0;
-    text = sig_sdp_rewrite(msg_home(msg), sdp, relay, (unsigned)n, err, sizeof err);
-    if (text == NULL || set_body(msg, sip, text) < 0)
+    if (rewrite_answer(c, to, msg, sip, sdp, eps, n, err, sizeof err) < 0)
         gw_log(GW_LOG_WARN, c->call_id, "answer rewrite failed: %s", err);
     return held;
 }
@@ -1243,19 +1271,12 @@ static int retransmitted_2xx(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, 
     if (strcmp(v->v_host, side_addr(sig, from)) != 0)
         return -1;
     if (c->has_media && has_sdp(sip)) {
-        sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS], relay[SIG_SDP_MAX_STREAMS];
-        char err[256], *text = NULL;
-        sdp_session_t *sdp = sig_sdp_parse(msg_home(msg), sip->sip_payload->pl_data,
-                                           sip->sip_payload->pl_len, err, sizeof err);
-        int n = sdp ? sig_sdp_endpoints(sdp, eps, SIG_SDP_MAX_STREAMS, err, sizeof err) : -1;
+        sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS];
+        sdp_session_t *sdp;
+        char err[256];
+        int n = parse_answer(c, msg, sip, &sdp, eps, err, sizeof err);
 
-        if (n >= 0 && (unsigned)n <= c->nstreams) {
-            memcpy(relay, sig_call_relay(c, to), sizeof relay);
-            for (int i = 0; i < n; i++)
-                relay[i].port = eps[i].port ? relay[i].port : 0;
-            text = sig_sdp_rewrite(msg_home(msg), sdp, relay, (unsigned)n, err, sizeof err);
-        }
-        if (text == NULL || set_body(msg, sip, text) < 0) {
+        if (n < 0 || rewrite_answer(c, to, msg, sip, sdp, eps, n, err, sizeof err) < 0) {
             /* Never let the callee's own addresses through. */
             gw_log(GW_LOG_WARN, c->call_id, "retransmitted 2xx dropped: %s", err);
             msg_destroy(msg);
@@ -1348,6 +1369,7 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
         return -1;
     }
     GW_INFO("SIP %s listening on %s (udp, tcp)", SIDE_NAME(s), url);
+    listener_add(a, (unsigned)side_port(sig, s));
     if (s == EXT && sig_tls_enabled()) {
         /* Sofia's certificate directory is required by the tag; the files
          * it would read there are replaced by tls_cert/tls_key/tls_ca
@@ -1370,6 +1392,7 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
                    strerror(errno));
             return -1;
         }
+        listener_add(a, (unsigned)sig->cfg.tls.port);
         GW_INFO("SIP %s listening on %s (tls, TLS %s-%s, groups %s)", SIDE_NAME(s), url,
                 sig->cfg.tls.min_version, sig->cfg.tls.max_version,
                 sig->cfg.tls.groups);
@@ -1401,7 +1424,7 @@ static int add_listeners(sig_daemon_t *sig, Gw__Side s, const char *list)
             gw_addr_parse(h, (unsigned)atoi(u->url_port), &ss) < 0 ||
             nlisteners >= MAX_LISTENERS || (tls && (s != EXT || !sig_tls_enabled()))) {
             GW_ERR("%s: [sigd] %s: '%s': %s", gw_cfg_where("sigd", dname), dname, it,
-                   nlisteners >= MAX_LISTENERS ? "more than 8 listener sets"
+                   nlisteners >= MAX_LISTENERS ? "too many listener sets"
                    : tls && s != EXT ? "TLS listens on EXT only"
                    : tls ? "sips: needs tls_cert"
                          : "want sip:ADDR:PORT or sips:ADDR:PORT (numeric address)");
@@ -1421,9 +1444,7 @@ static int add_listeners(sig_daemon_t *sig, Gw__Side s, const char *list)
             su_home_deinit(home);
             return -1;
         }
-        snprintf(listeners[nlisteners].host, sizeof listeners[0].host, "%s", h);
-        listeners[nlisteners].port = (unsigned)atoi(u->url_port);
-        nlisteners++;
+        listener_add(h, (unsigned)atoi(u->url_port));
         GW_INFO("SIP %s listening on %s (%s)", SIDE_NAME(s), it, tls ? "tls" : "udp, tcp");
         su_home_deinit(home);
     }
