@@ -89,7 +89,7 @@ struct gw_bus_s {
     int auth_failing;           /* client: last handshake was refused */
     int64_t reconnect_ms;       /* client: when to try again, 0 = no need */
     int64_t proto_log_ms;       /* server: last handshake failure logged */
-    char peer_key[GW_BUS_PEERLEN]; /* key label of the message in dispatch */
+    zmq_msg_t *cur_frame;       /* the frame being dispatched, for its key label */
     char endpoint[256];
 };
 
@@ -719,7 +719,14 @@ int gw_bus_fd(gw_bus_t *bus)
 
 const char *gw_bus_peer_key(const gw_bus_t *bus)
 {
-    return bus->curve && bus->mode == GW_BUS_SERVER ? bus->peer_key : NULL;
+    const char *u;
+
+    if (!bus->curve || bus->mode != GW_BUS_SERVER)
+        return NULL;
+    /* The ZAP handler's user id (the admitted key's label), asked of the
+     * frame only when a handler wants it, not for every message. */
+    u = bus->cur_frame ? zmq_msg_gets(bus->cur_frame, "User-Id") : NULL;
+    return u ? u : "";
 }
 
 const gw_bus_stats_t *gw_bus_stats(const gw_bus_t *bus)
@@ -916,13 +923,9 @@ static void dispatch(gw_bus_t *bus, const char *peer, zmq_msg_t *frame)
                                "message not accepted by this daemon");
         goto out;
     }
-    if (bus->curve && bus->mode == GW_BUS_SERVER) {
-        /* The ZAP handler's user id: the admitted key's label. */
-        const char *u = zmq_msg_gets(frame, "User-Id");
-        snprintf(bus->peer_key, sizeof bus->peer_key, "%s", u ? u : "");
-    }
+    bus->cur_frame = frame;
     fn(bus, peer, env, bus->ctx);
-    bus->peer_key[0] = '\0';
+    bus->cur_frame = NULL;
 out:
     gw__envelope__free_unpacked(env, NULL);
 }

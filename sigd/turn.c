@@ -159,17 +159,20 @@ static void ctl_cred(sig_daemon_t *sig, const char *peer, const Gw__Envelope *en
             ttl += k;
             break;
         }
+        n = -EAGAIN;   /* never hand out a revoked name */
     }
     if (n == 0 && scoped)
         n = sig_turn_scope_add(sig, c->args[0], user, now + (int64_t)ttl);
     if (n < 0) {
         ctl_answer(sig, peer, env, n == -ENOENT ? GW__STATUS__ST_ENOENT
                                  : n == -ENOSPC ? GW__STATUS__ST_ENOSPC
-                                 : n == -ENOMEM ? GW__STATUS__ST_EIO
+                                 : n == -ENOMEM || n == -EAGAIN ? GW__STATUS__ST_EIO
                                                 : GW__STATUS__ST_EINVAL,
                    n == -ENOENT ? "no TURN secret yet (turn-secret)"
                    : n == -ENOSPC ? "too many call-scoped agents"
-                   : n == -ENOMEM ? "out of memory" : "bad user or ttl");
+                   : n == -ENOMEM ? "out of memory"
+                   : n == -EAGAIN ? "every candidate name was just revoked; retry in a few seconds"
+                                  : "bad user or ttl");
         return;
     }
     GW_INFO("turn: %s credentials minted for '%s' (ttl %lu s) by '%s'",

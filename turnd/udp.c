@@ -153,8 +153,6 @@ static void on_io(uv_poll_t *h, int status, int events)
         GW_DEBUG("stun: udp poll failed: %s", uv_strerror(status));
         return;
     }
-    for (unsigned i = 0; i < TURN_UDP_MMSG; i++)
-        u->rmsg[i].msg_hdr.msg_namelen = sizeof u->rfrom[i];
     do
         k = recvmmsg(u->fd, u->rmsg, TURN_UDP_MMSG, MSG_DONTWAIT, NULL);
     while (k < 0 && errno == EINTR);
@@ -167,6 +165,9 @@ static void on_io(uv_poll_t *h, int status, int events)
         on_datagram(u, u->rbuf[i], u->rmsg[i].msg_len,
                     (const struct sockaddr *)&u->rfrom[i],
                     (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);
+    /* recvmmsg() shortened the address lengths of the slots it filled. */
+    for (int i = 0; i < k; i++)
+        u->rmsg[i].msg_hdr.msg_namelen = sizeof u->rfrom[i];
 }
 
 static void on_poll_closed(uv_handle_t *h)
@@ -201,6 +202,7 @@ int turn_udp_start(turn_udp_t *u, uv_loop_t *loop, const struct sockaddr *addr,
         u->rmsg[i].msg_hdr.msg_iov = &u->riov[i];
         u->rmsg[i].msg_hdr.msg_iovlen = 1;
         u->rmsg[i].msg_hdr.msg_name = &u->rfrom[i];
+        u->rmsg[i].msg_hdr.msg_namelen = sizeof u->rfrom[i];
     }
     u->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (u->fd < 0)
