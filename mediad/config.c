@@ -42,6 +42,10 @@ const gw_cfg_directive_t md_config_directives[] = {
       "the same for calls on hold (sendonly/inactive)" },
     { "sock_buf_kb", GW_CFG_INT, F(sock_buf_kb), "256", 16, 65536,
       "SO_RCVBUF/SO_SNDBUF of each media socket, KiB" },
+    { "rt_priority", GW_CFG_INT, F(rt_priority), "0", 0, 98,
+      "SCHED_FIFO priority of the packet threads (1-98), so that other jobs "
+      "on the host cannot delay media; 0 = normal scheduling. Needs "
+      "CAP_SYS_NICE or RLIMIT_RTPRIO (systemd LimitRTPRIO=)" },
     { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
       "err, warn, info or debug" },
     GW_CFG_END

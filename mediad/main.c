@@ -2,6 +2,7 @@
  * threads, registers on the bus and runs the main loop (bus, signals)
  * until SIGINT/SIGTERM; then stops the workers, which close every session,
  * and frees everything. Media ports are opened per session, not here. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,17 @@ int main(int argc, char **argv)
         GW_ERR("cannot start %u worker threads", nworkers);
         goto out_workers;
     }
+    if (md->cfg.rt_priority > 0) {
+        int e = md_workers_set_rt(md, md->cfg.rt_priority);
+        if (e < 0) {
+            GW_ERR("%s: rt_priority %d: cannot put the packet threads under "
+                   "SCHED_FIFO: %s%s", gw_cfg_where("mediad", "rt_priority"),
+                   md->cfg.rt_priority, strerror(-e),
+                   e == -EPERM ? " (needs CAP_SYS_NICE, or RLIMIT_RTPRIO of at "
+                                 "least this priority: systemd LimitRTPRIO=)" : "");
+            goto out_workers;
+        }
+    }
 
     bo.mode = GW_BUS_CLIENT;
     bo.endpoint = md->cfg.bus;
@@ -151,10 +163,10 @@ int main(int argc, char **argv)
     uv_signal_start(&sigint, on_signal, SIGINT);
     uv_signal_start(&sigterm, on_signal, SIGTERM);
 
-    GW_INFO("node '%s': EXT %s (advertised %s), INT %s, RTP %u-%u, %u worker(s), "
+    GW_INFO("node '%s': EXT %s (advertised %s), INT %s, RTP %u-%u, %u worker(s)%s, "
             "bus %s", md->cfg.name, md->cfg.ext_addr, md->ifaces[0].advertised_addr,
             md->cfg.int_addr, md->cfg.rtp_range.lo, md->cfg.rtp_range.hi,
-            nworkers, md->cfg.bus);
+            nworkers, md->cfg.rt_priority > 0 ? " under SCHED_FIFO" : "", md->cfg.bus);
     uv_run(md->loop, UV_RUN_DEFAULT);
     rc = 0;
 

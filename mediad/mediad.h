@@ -50,6 +50,7 @@ typedef struct {
     int timeout;              /* s without RTP on a leg before an event */
     int hold_timeout;         /* the same for calls on hold */
     int sock_buf_kb;          /* SO_RCVBUF / SO_SNDBUF per media socket */
+    int rt_priority;          /* SCHED_FIFO priority of the workers; 0 = none */
     gw_log_level_t log_level;
 } md_config_t;
 

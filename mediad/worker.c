@@ -2,6 +2,8 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,6 +138,22 @@ int md_workers_start(md_t *md, unsigned n)
         uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
         if (uv_thread_create(&w->thread, run, w) < 0)
             return -EAGAIN;
+        /* Named, so that top -H, ps -L and /proc tell them apart. */
+        char name[16];
+        snprintf(name, sizeof name, "md-worker%u", (unsigned short)i);   /* workers <= 64 */
+        pthread_setname_np(w->thread, name);
+    }
+    return 0;
+}
+
+int md_workers_set_rt(md_t *md, int prio)
+{
+    struct sched_param sp = { .sched_priority = prio };
+
+    for (unsigned i = 0; i < md->nworkers; i++) {
+        int rc = pthread_setschedparam(md->workers[i].thread, SCHED_FIFO, &sp);
+        if (rc != 0)
+            return -rc;
     }
     return 0;
 }

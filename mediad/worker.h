@@ -90,6 +90,10 @@ struct md_worker_s {
 };
 
 int md_workers_start(md_t *md, unsigned n);
+/* Puts every worker thread under SCHED_FIFO at `prio` (1-99); the main
+ * thread (bus, control) keeps normal scheduling. Returns 0 or -errno
+ * (-EPERM without CAP_SYS_NICE or a high enough RLIMIT_RTPRIO). */
+int md_workers_set_rt(md_t *md, int prio);
 /* Stops every worker (their sessions are closed) and joins the threads. */
 void md_workers_stop(md_t *md);
 /* Main thread: queue a command for a worker. */

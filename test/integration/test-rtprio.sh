@@ -1,0 +1,76 @@
+#!/bin/sh
+# mediad's rt_priority: the packet threads (and only they) run under
+# SCHED_FIFO at the configured priority, a call's RTP is relayed by them in
+# full, and a host that does not allow real-time scheduling stops the start
+# with the file, the line and what to grant, instead of running without it.
+. "$(dirname "$0")/lib.sh"
+
+SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
+PKTS=236    # RTP packets in g711a.pcap
+
+# policy and priority of each thread of PID, as "comm policy prio" lines
+# (fields 41 and 40 of /proc/PID/task/TID/stat; comm has no spaces here).
+threads() {
+    for t in /proc/"$1"/task/*; do
+        echo "$(cat "$t/comm") $(awk '{ print $41, $40 }' "$t/stat")"
+    done
+}
+
+write_config
+sed -i '/^\[mediad\]$/a workers = 2\nrt_priority = 20' "$T/gw.ini"
+
+start_daemon sigd "$BIN/sigd" -c "$T/gw.ini"
+start_daemon mediad "$BIN/mediad" -c "$T/gw.ini"
+check "media node registers with sigd" wait_until 10 sh -c \
+    "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 role=media state=live'"
+mp=$(pid_of mediad)
+threads "$mp" >"$T/threads.txt"
+n_rt=$(grep -c '^md-worker[0-9]* 1 20$' "$T/threads.txt")
+n_other_rt=$(grep -v '^md-worker' "$T/threads.txt" | awk '$2 != 0' | wc -l)
+check "both packet threads run under SCHED_FIFO at priority 20 ($n_rt)" [ "$n_rt" = 2 ]
+check "no other thread of mediad is real-time ($n_other_rt)" [ "$n_other_rt" = 0 ]
+check "mediad logs the scheduling" grep -q "2 worker(s) under SCHED_FIFO" "$T/mediad.log"
+
+(cd "$T" && exec sipp -sf "$SIPP_DIR/uas_echo.xml" -i "$LAN" -p 15080 \
+    -mi "$LAN" -mp 17000 -rtp_echo -nostdin -trace_err -timeout 30s -m 1 \
+    >"$T/uas.out" 2>&1) &
+uas=$!
+PIDS="$PIDS $uas"
+sleep 0.5
+(cd "$T" && timeout 30 sipp "$EXT:15060" -sf "$SIPP_DIR/uac_pcap.xml" \
+    -i "$EXT" -p 15090 -mi "$EXT" -mp 16000 -s service -m 1 -nostdin \
+    -trace_err >"$T/uac.out" 2>&1)
+rc=$?
+wait "$uas" 2>/dev/null
+check "a call through the real-time workers succeeds (sipp exit $rc)" [ "$rc" = 0 ]
+wait_until 5 grep -q "stream 0 ended" "$T/mediad.log"
+check "its RTP crossed mediad in full both ways" grep -q \
+    "EXT in $PKTS out $PKTS dropped 0, INT in $PKTS out $PKTS dropped 0" "$T/mediad.log"
+check "mediad stops cleanly" stop_daemon mediad
+check "no sanitizer report from mediad" clean_log mediad
+
+# Without CAP_SYS_NICE (dropped from the bounding set, so root loses it
+# across exec) and with RLIMIT_RTPRIO at 0, SCHED_FIFO is refused.
+line=$(grep -n '^rt_priority' "$T/gw.ini" | cut -d: -f1)
+setpriv --bounding-set=-sys_nice prlimit --rtprio=0 \
+    "$BIN/mediad" -c "$T/gw.ini" >"$T/noperm.log" 2>&1 &
+np=$!
+PIDS="$PIDS $np"
+wait_until 10 sh -c "! kill -0 $np 2>/dev/null"
+wait "$np"
+rc=$?
+PIDS=$(echo "$PIDS" | sed "s/ $np\b//")
+check "without the privilege mediad does not start (exit $rc)" [ "$rc" -ne 0 ]
+check "  and names the file, the line and what to grant" grep -q \
+    "$T/gw.ini:$line: rt_priority 20: cannot put the packet threads under SCHED_FIFO: Operation not permitted (needs CAP_SYS_NICE" \
+    "$T/noperm.log"
+
+# Out of range: 99 is the watchdog's and migration's level.
+sed -i 's/^rt_priority = 20$/rt_priority = 99/' "$T/gw.ini"
+"$BIN/mediad" -c "$T/gw.ini" --check >"$T/range.log" 2>&1
+rc=$?
+check "rt_priority = 99 is refused by --check (exit $rc)" [ "$rc" -ne 0 ]
+check "  with file and line" grep -q "$T/gw.ini:$line: " "$T/range.log"
+
+check "sigd stops cleanly" stop_daemon sigd
+finish
