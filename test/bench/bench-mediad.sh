@@ -19,10 +19,18 @@
 # figures are for the notes.
 #   ONLY=srtp   runs only what the SRTP ratios need: 1 and 2 above, with
 #               one worker, plus 3 (and srtpscale), about 40 s.
-#   ONLY=latency runs only the latency figure: barerelay, mediad plain and
-#               mediad SRTP (one worker, then one per core), paced at
-#               LAT_CALLS, and prints the latency
-#               mediad adds over the bare relay measured in the same run.
+#   ONLY=latency runs only the latency figure (about 2 minutes).
+#
+# The latency figure: LAT_ROUNDS (3) rounds, each measuring barerelay,
+# mediad plain and mediad SRTP <-> RTP (one worker per core, the default)
+# paced at LAT_CALLS, bare first in odd rounds and last in even ones; the
+# added latency is mediad's percentile minus the bare relay's of the same
+# round, and the summary gives each figure's median over the rounds with
+# its min-max. Twice: under normal scheduling, and with the relays and the
+# load under SCHED_FIFO at one priority (mediad by its own rt_priority
+# directive, barerelay and mdload by chrt), which keeps the other jobs of
+# a shared machine from delaying packets. The two rows say how much of a
+# tail is the machine's rather than the relay's.
 #   PIN="A B"   pins the load generator to CPU A and the relay to CPU B
 #               (taskset), so that the two do not chase each other across
 #               the cores; the figures say whether it was used.
@@ -33,6 +41,8 @@ NET=${GW_BENCH_NET:-127.0.60}
 SECS=${SECS:-5}
 CALLS=${CALLS:-1500}
 LAT_CALLS=${LAT_CALLS:-1000}
+LAT_ROUNDS=${LAT_ROUNDS:-3}
+RT_PRIO=${RT_PRIO:-50}
 BURST_CALLS=${BURST_CALLS:-500}
 BURST_COUNT=${BURST_COUNT:-1000000}
 ONLY=${ONLY:-}
@@ -48,14 +58,19 @@ if [ -n "$PIN" ]; then
     set -- $PIN
     LOADPIN="taskset -c $1"; RELAYPIN="taskset -c $2"
 fi
-load() { $LOADPIN "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
+# SCHED=fifo (set by the latency rounds): the load and the bare relay run
+# under chrt; mediad sets its own workers' priority (rt_priority).
+SCHED=normal
+rt() { [ "$SCHED" = fifo ] && echo "chrt -f $RT_PRIO"; }
+load() { $LOADPIN $(rt) "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
 
 bare() { # mode sessions [extra]
-    $RELAYPIN "$B/test/barerelay" "$NET.1" "$NET.2" 50000 "$2" "$NET.3" 39000 $((SECS + 30)) >"$T/bare.log" &
+    $RELAYPIN $(rt) "$B/test/barerelay" "$NET.1" "$NET.2" 50000 "$2" "$NET.3" 39000 $((SECS + 30)) >"$T/bare.log" &
     bp=$!; pids="$pids $bp"; sleep 0.3
     shift 0
     load --bare-ext "$NET.1" --bare-int "$NET.2" --bare-base 50000 --sessions "$2" \
-        --seconds "$SECS" --mode "$1" --count "$BURST_COUNT" --pid "$bp"
+        --seconds "$SECS" --mode "$1" --count "$BURST_COUNT" --pid "$bp" |
+        sed "s/^{/{\"sched\":\"$SCHED\",\"round\":${ROUND:-0},/"
     kill "$bp"; wait "$bp" 2>/dev/null
 }
 
@@ -68,36 +83,44 @@ ext_addr = $NET.1
 int_addr = $NET.2
 rtp_range = 40000-49999
 workers = $1
+rt_priority = $([ "$SCHED" = fifo ] && echo "$RT_PRIO" || echo 0)
 log_level = warn
 EOC
     $RELAYPIN "$B/bin/mediad" -c "$T/md.ini" >"$T/md.log" 2>&1 &
     mp=$!; pids="$pids $mp"
     load --bus "tcp://$NET.1:17800" --pid "$mp" --sessions "$3" --seconds "$SECS" \
         --mode "$2" --count "$BURST_COUNT" --srtp "${4:-0}" |
-        sed "s/^{/{\"workers\":\"$([ "$1" = 0 ] && echo cores || echo "$1")\",/"
+        sed "s/^{/{\"workers\":\"$([ "$1" = 0 ] && echo cores || echo "$1")\",\"sched\":\"$SCHED\",\"round\":${ROUND:-0},/"
     kill "$mp"; wait "$mp" 2>/dev/null
 }
 
+latency() { # the rounds described at the top, both schedulings
+    for SCHED in normal fifo; do
+        ROUND=1
+        while [ "$ROUND" -le "$LAT_ROUNDS" ]; do
+            [ $((ROUND % 2)) = 1 ] && bare paced "$LAT_CALLS"
+            mediad 0 paced "$LAT_CALLS"
+            mediad 0 paced "$LAT_CALLS" 1
+            [ $((ROUND % 2)) = 0 ] && bare paced "$LAT_CALLS"
+            ROUND=$((ROUND + 1))
+        done
+    done
+    SCHED=normal; ROUND=0
+}
+
 if [ "$ONLY" = latency ]; then
-    {
-        bare paced "$LAT_CALLS"
-        mediad 1 paced "$LAT_CALLS"
-        mediad 1 paced "$LAT_CALLS" 1
-        mediad 0 paced "$LAT_CALLS"
-        mediad 0 paced "$LAT_CALLS" 1
-    } >"$T/results.jsonl"
+    latency >"$T/results.jsonl"
 else {
     bare paced "$CALLS"
     bare burst "$BURST_CALLS"
     mediad 1 paced "$CALLS"
     mediad 1 burst "$BURST_CALLS"
-    [ "$ONLY" = srtp ] || mediad 1 paced "$LAT_CALLS"
     mediad 1 paced "$CALLS" 1
     mediad 1 burst "$BURST_CALLS" 1
     if [ "$ONLY" != srtp ]; then
         mediad 0 paced "$CALLS"
         mediad 0 burst "$BURST_CALLS"
-        bare paced "$LAT_CALLS"
+        latency
     fi
 } >"$T/results.jsonl"
 fi
@@ -108,14 +131,17 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 for r in rows:
     r.setdefault("workers", "-")
 json.dump(rows, open(sys.argv[2], "w"), indent=1)
+lat = [r for r in rows if r.get("round")]
+rows = [r for r in rows if not r.get("round")]
 base = {r["mode"]: r for r in rows if r["target"] == "bare"}
 plain = {(r["mode"], r["workers"], r["sessions"]): r for r in rows
          if r["target"] != "bare" and not r.get("srtp")}
 def ratio(r, b):
     return r.get("pps_per_core", 0) / b["pps_per_core"] if b and b.get("pps_per_core") else 0
-print("%-7s %-5s %-6s %-7s %6s %9s %8s %8s %8s %6s %9s %8s %9s" % ("target", "srtp", "mode",
-      "workers", "calls", "pkt/s", "loss%", "p50 us", "p99 us", "cpu%", "pkt/s/core", "vs bare",
-      "vs plain"))
+if rows:
+    print("%-7s %-5s %-6s %-7s %6s %9s %8s %8s %8s %6s %9s %8s %9s" % ("target", "srtp", "mode",
+          "workers", "calls", "pkt/s", "loss%", "p50 us", "p99 us", "cpu%", "pkt/s/core",
+          "vs bare", "vs plain"))
 for r in rows:
     p = plain.get((r["mode"], r["workers"], r["sessions"])) if r.get("srtp") else None
     print("%-7s %-5s %-6s %-7s %6d %9.0f %8.4f %8.0f %8.0f %6s %9.0f %7.2fx %9s" % (
@@ -123,24 +149,52 @@ for r in rows:
         r["relayed_pps"], r["loss_pct"], r["latency_p50_us"], r["latency_p99_us"],
         str(r.get("cpu_pct", "-")), r.get("pps_per_core", 0), ratio(r, base.get(r["mode"])),
         "%.2fx" % ratio(r, p) if p else "-"))
-lat_bare = {r["sessions"]: r for r in rows if r["target"] == "bare" and r["mode"] == "paced"}
-for r in rows:
-    b = lat_bare.get(r["sessions"])
-    if r["target"] != "bare" and r["mode"] == "paced" and b and r["sessions"] == min(lat_bare):
-        print("latency added by mediad (%s, %s worker(s)) at %d paced calls: p50 %+.0f us, "
-              "p99 %+.0f us over the bare relay of this run (bare p50 %.0f, p99 %.0f us)%s" % (
-              "SRTP<->RTP" if r.get("srtp") else "plain", r["workers"], r["sessions"],
-              r["latency_p50_us"] - b["latency_p50_us"], r["latency_p99_us"] - b["latency_p99_us"],
-              b["latency_p50_us"], b["latency_p99_us"],
-              "; pinned load/relay to CPUs " + sys.argv[3] if sys.argv[3] else ""))
+def med(v):
+    v = sorted(v)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+def span(v):
+    return "%.0f (%.0f..%.0f)" % (med(v), min(v), max(v)) if len(v) > 1 else "%.0f" % v[0]
+if lat:
+    if rows:
+        print()
+    print("latency at %d paced calls, %d round(s) per scheduling, one worker per core%s;"
+          % (lat[0]["sessions"], max(r["round"] for r in lat),
+             ", load/relay pinned to CPUs " + sys.argv[3] if sys.argv[3] else ""))
+    print("median (min..max) over the rounds, us; added = mediad minus the bare relay of the same round")
+    print("%-7s %-11s %-20s %-22s %-22s %-18s %-22s %5s" % ("sched", "target", "p50", "p99", "p99.9",
+          "added p50", "added p99", "loss%"))
+    for sched in ("normal", "fifo"):
+        bare_by_round = {r["round"]: r for r in lat if r["sched"] == sched and r["target"] == "bare"}
+        for name, pick in (("bare", lambda r: r["target"] == "bare"),
+                           ("mediad", lambda r: r["target"] != "bare" and not r.get("srtp")),
+                           ("mediad SRTP", lambda r: r["target"] != "bare" and r.get("srtp"))):
+            sel = [r for r in lat if r["sched"] == sched and pick(r)]
+            if not sel:
+                continue
+            add50 = [r["latency_p50_us"] - bare_by_round[r["round"]]["latency_p50_us"]
+                     for r in sel if r["round"] in bare_by_round]
+            add99 = [r["latency_p99_us"] - bare_by_round[r["round"]]["latency_p99_us"]
+                     for r in sel if r["round"] in bare_by_round]
+            print("%-7s %-11s %-20s %-22s %-22s %-18s %-22s %5.2f" % (sched, name,
+                  span([r["latency_p50_us"] for r in sel]), span([r["latency_p99_us"] for r in sel]),
+                  span([r.get("latency_p999_us", 0) for r in sel]),
+                  span(add50) if name != "bare" else "-", span(add99) if name != "bare" else "-",
+                  max(r["loss_pct"] for r in sel)))
 for r in rows:
     if r.get("srtp") and "srtp_checked" in r:
         print("SRTP check (%s, %s worker(s), %d calls): %d of the packets mediad protected "
               "towards the phone unprotected after the run: %d auth failures, %d wrong payloads" % (
               r["mode"], r["workers"], r["sessions"], r["srtp_checked"], r["srtp_auth_fail"],
               r.get("srtp_bad_payload", 0)))
+chk = [r for r in lat if r.get("srtp") and "srtp_checked" in r]
+if chk:
+    print("SRTP check of the latency runs: %d packets mediad protected towards the phone "
+          "unprotected after the runs: %d auth failures, %d wrong payloads" % (
+          sum(r["srtp_checked"] for r in chk), sum(r["srtp_auth_fail"] for r in chk),
+          sum(r.get("srtp_bad_payload", 0) for r in chk)))
 for srtp in (0, 1):
-    mem = [r["bytes_per_session"] for r in rows if "bytes_per_session" in r and r.get("srtp") == srtp]
+    mem = [r["bytes_per_session"] for r in rows + lat
+           if "bytes_per_session" in r and r.get("srtp") == srtp]
     if mem:
         print("user memory per %s session (RSS growth over the second half of the set-up): %.0f bytes"
               % ("SRTP" if srtp else "plain RTP", max(mem)))

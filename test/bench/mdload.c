@@ -771,10 +771,11 @@ int main(int argc, char **argv)
         uint64_t s = sent[0] + sent[1], r = recvd[0] + recvd[1];
         printf("{\"target\":\"%s\",\"srtp\":%d,\"mode\":\"%s\",\"sessions\":%d,\"seconds\":%.3f,"
                "\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"loss_pct\":%.4f,"
-               "\"relayed_pps\":%.0f,\"latency_p50_us\":%.0f,\"latency_p99_us\":%.0f",
+               "\"relayed_pps\":%.0f,\"latency_p50_us\":%.0f,\"latency_p99_us\":%.0f,"
+               "\"latency_p999_us\":%.0f",
                bare ? "bare" : "mediad", opt.srtp, opt.mode, opt.n, elapsed, s, r,
                s ? 100.0 * (double)(s - (r < s ? r : s)) / (double)s : 0.0,
-               (double)r / elapsed, pct(0.50), pct(0.99));
+               (double)r / elapsed, pct(0.50), pct(0.99), pct(0.999));
         if (opt.pid && cpu1 > cpu0)
             printf(",\"cpu_pct\":%.1f,\"pps_per_core\":%.0f",
                    100.0 * (cpu1 - cpu0) / elapsed, (double)r / (cpu1 - cpu0));
