@@ -95,6 +95,14 @@ void gw_addr_set_port(struct sockaddr_storage *ss, unsigned port)
         ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
 }
 
+void gw_addr_set_port_sa(struct sockaddr *sa, unsigned port)
+{
+    if (sa->sa_family == AF_INET)
+        ((struct sockaddr_in *)sa)->sin_port = htons(port);
+    else if (sa->sa_family == AF_INET6)
+        ((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
+}
+
 char *gw_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
     char ip[INET6_ADDRSTRLEN];

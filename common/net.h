@@ -21,6 +21,9 @@ char *gw_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 char *gw_addr_ip(const struct sockaddr *sa, char *buf, size_t len);
 unsigned gw_addr_port(const struct sockaddr *sa);
 void gw_addr_set_port(struct sockaddr_storage *ss, unsigned port);
+/* The same for any IPv4 or IPv6 address (a sockaddr_in or _in6 in its own
+ * room); other families are left alone. */
+void gw_addr_set_port_sa(struct sockaddr *sa, unsigned port);
 socklen_t gw_addr_len(const struct sockaddr *sa);
 /* 1 when family, address and port are equal. */
 int gw_addr_eq(const struct sockaddr *a, const struct sockaddr *b);

@@ -1,12 +1,18 @@
 /* TURN allocations: see alloc.h.
  *
  * Lookup: a hash of the client's address and port (plus the connection
- * for streams) into a power-of-two bucket array sized from the capacity.
+ * for streams) into a power-of-two bucket array that doubles whenever the
+ * allocations outnumber its buckets, up to the capacity. It is looked up
+ * for every packet from a client, so it is kept as small as the live
+ * allocations allow: sized from the capacity (1 MiB of pointers for
+ * 100,000) each lookup was a cache miss on a line of its own, and the
+ * pages the scattered buckets touched counted in every allocation's
+ * memory.
  * Users: a second small hash counts allocations per username for the
  * quota; an entry lives while its count is above zero.
  *
- * The relay socket's receive path (on_relay_recv, relay_one) is the hot
- * path from peers: one recvmmsg() per loop iteration, then per datagram the
+ * The relay socket's receive path (on_relay_io, relay_one) is the hot
+ * path from peers: one receive per loop iteration, then per datagram the
  * permission check, the bandwidth check, one header written in the
  * headroom and one send to the client (queued by udp.c).
  */
@@ -17,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct turn_user_s {
     /* private */
@@ -37,18 +44,27 @@ static uint32_t fnv(uint32_t h, const void *p, size_t n)
     return h;
 }
 
+/* Address, port and connection folded into 64 bits and multiplied by
+ * 2^64 / golden ratio; the high half mixes every input bit (the bucket
+ * index takes its low bits). */
 static uint32_t client_hash(const turn_client_t *c)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
-    uint32_t h = 2166136261u;
-    uint16_t port = (uint16_t)gw_addr_port(sa);
+    uint64_t h, w[2];
 
-    if (sa->sa_family == AF_INET)
-        h = fnv(h, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-    else
-        h = fnv(h, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-    h = fnv(h, &port, sizeof port);
-    return fnv(h, &c->conn, sizeof c->conn);
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+        h = (uint64_t)in->sin_addr.s_addr << 16 | in->sin_port;
+    } else {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+        memcpy(w, &in6->sin6_addr, sizeof w);
+        h = (w[0] * 0x9E3779B97F4A7C15ull) ^ w[1] ^ in6->sin6_port;
+    }
+    h ^= (uint64_t)(uintptr_t)c->conn;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
 }
 
 static int client_eq(const turn_client_t *a, const turn_client_t *b)
@@ -72,7 +88,7 @@ turn_alloc_t *turn_allocs_find(turn_allocs_t *t, const turn_client_t *c)
 static turn_user_t **user_slot(turn_allocs_t *t, const char *name)
 {
     uint32_t h = fnv(2166136261u, name, strlen(name));
-    turn_user_t **p = &t->ubuckets[h & (t->nbuckets - 1)];
+    turn_user_t **p = &t->ubuckets[h & (t->nubuckets - 1)];
 
     while (*p != NULL && strcmp((*p)->name, name) != 0)
         p = &(*p)->next;
@@ -97,8 +113,7 @@ static int bind_relay(turn_allocs_t *t, turn_alloc_t *a, int even)
 {
     unsigned n = t->port_hi - t->port_lo + 1, tries = 0;
     struct sockaddr_storage ss = t->relay_ip;
-    uv_os_fd_t fd;
-    int rc = UV_EADDRINUSE;
+    socklen_t sslen = gw_addr_len((struct sockaddr *)&ss);
 
     for (unsigned i = 0; i < n && tries < BIND_TRIES; i++) {
         unsigned port = t->port_lo + t->port_next;
@@ -108,24 +123,19 @@ static int bind_relay(turn_allocs_t *t, turn_alloc_t *a, int even)
             continue;
         tries++;
         gw_addr_set_port(&ss, port);
-        rc = uv_udp_bind(&a->sock, (struct sockaddr *)&ss, 0);
-        if (rc == UV_EADDRINUSE)
-            continue;   /* taken by another process: try the next */
-        if (rc < 0)
-            return rc;
-        rc = uv_fileno((uv_handle_t *)&a->sock, &fd);
-        if (rc < 0)
-            return rc;
-        a->fd = fd;
+        if (bind(a->fd, (struct sockaddr *)&ss, sslen) < 0) {
+            if (errno == EADDRINUSE)
+                continue;   /* taken by another process: try the next */
+            return -errno;
+        }
         t->port_used[port - t->port_lo] = 1;
-        memcpy(&a->relay, &ss, gw_addr_len((struct sockaddr *)&ss));
+        memcpy(&a->relay, &ss, sslen);
         memcpy(&a->relay_adv, &t->adv_ip,
                gw_addr_len((struct sockaddr *)&t->adv_ip));
-        /* sin_port and sin6_port share their offset. */
-        a->relay_adv.in.sin_port = htons((uint16_t)port);
+        gw_addr_set_port_sa(&a->relay_adv.sa, port);
         return 0;
     }
-    return UV_EADDRINUSE;
+    return -EADDRINUSE;
 }
 
 /* --- relay path: peer -> client --- */
@@ -209,39 +219,47 @@ static void relay_one(turn_alloc_t *a, const struct sockaddr *peer,
     t->stats.bytes_relayed += n;
 }
 
-/* The first read of a relay socket in a loop iteration gets the buffer,
- * later ones an empty one: libuv then calls on_relay_recv() with
- * UV_ENOBUFS and stops reading, without the system call that would only
- * have said EAGAIN (see alloc.h). */
-static void on_relay_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* Relay socket readable: one read, see alloc.h. A send to a stream client
+ * may close its connection and so delete this allocation on the way: `a`
+ * stays valid until the close callback, and nothing more is relayed once
+ * it is closing. */
+static void on_relay_io(uv_poll_t *h, int status, int events)
 {
     turn_alloc_t *a = h->data;
     turn_allocs_t *t = a->tab;
+    uint8_t *slot0 = t->rbuf + TURN_RELAY_HEADROOM;
+    int busy, k;
 
-    (void)suggested;
-    if (a->read_iter == t->iter) {
-        *buf = uv_buf_init(NULL, 0);
+    (void)events;
+    if (status < 0 || a->closing)
+        return;
+    busy = a->read_iter + 1 == t->iter;
+    a->read_iter = t->iter;
+    if (!busy) {
+        struct sockaddr_in6 from;
+        socklen_t flen = sizeof from;
+        ssize_t n;
+
+        /* MSG_TRUNC: the datagram's real length, to refuse one that did
+         * not fit (none can: slots are 64 KiB). */
+        do
+            n = recvfrom(a->fd, slot0, TURN_RELAY_MAX, MSG_DONTWAIT | MSG_TRUNC,
+                         (struct sockaddr *)&from, &flen);
+        while (n < 0 && errno == EINTR);
+        if (n >= 0 && n <= TURN_RELAY_MAX)
+            relay_one(a, (struct sockaddr *)&from, slot0, (size_t)n);
         return;
     }
-    a->read_iter = t->iter;
-    *buf = uv_buf_init((char *)t->rbuf + TURN_RELAY_HEADROOM,
-                       TURN_RELAY_BATCH * TURN_RELAY_MAX);
-}
-
-/* One datagram, or one chunk of a recvmmsg() (UV_UDP_MMSG_CHUNK), then a
- * last call with UV_UDP_MMSG_FREE that carries nothing. A send to a stream
- * client may close its connection and so delete this allocation on the
- * way: `a` stays valid until the close callback, and nothing more is
- * relayed once it is closing. */
-static void on_relay_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                          const struct sockaddr *peer, unsigned flags)
-{
-    turn_alloc_t *a = h->data;
-
-    if (nread <= 0 || peer == NULL || a->closing ||
-        (flags & (UV_UDP_PARTIAL | UV_UDP_MMSG_FREE)))
-        return;   /* also UV_ENOBUFS: ours, see on_relay_alloc() */
-    relay_one(a, peer, (uint8_t *)buf->base, (size_t)nread);
+    do
+        k = recvmmsg(a->fd, t->rmsg, TURN_RELAY_BATCH, MSG_DONTWAIT, NULL);
+    while (k < 0 && errno == EINTR);
+    for (int i = 0; i < k && !a->closing; i++)
+        if (!(t->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC))
+            relay_one(a, (struct sockaddr *)&t->rfrom[i],
+                      slot0 + (size_t)i * TURN_RELAY_MAX, t->rmsg[i].msg_len);
+    /* recvmmsg() shortened the address lengths of the slots it filled. */
+    for (int i = 0; i < k; i++)
+        t->rmsg[i].msg_hdr.msg_namelen = sizeof t->rfrom[i];
 }
 
 static void on_tick(uv_prepare_t *h)
@@ -281,6 +299,7 @@ static void on_relay_closed(uv_handle_t *h)
     turn_alloc_t *a = h->data;
     turn_allocs_t *t = a->tab;
 
+    close(a->fd);   /* uv_close() has taken it out of epoll */
     if (a->prev)
         a->prev->next = a->next;
     else
@@ -321,7 +340,7 @@ void turn_alloc_delete(turn_alloc_t *a, const char *reason)
     GW_DEBUG("turn: allocation of %s relay %s deleted (%s)",
              gw_addr_str((struct sockaddr *)&a->client.addr, c, sizeof c),
              gw_addr_str((struct sockaddr *)&a->relay, r, sizeof r), reason);
-    uv_close((uv_handle_t *)&a->sock, on_relay_closed);
+    uv_close((uv_handle_t *)&a->poll, on_relay_closed);
 }
 
 const char *turn_alloc_username(const turn_alloc_t *a)
@@ -336,6 +355,30 @@ void turn_alloc_refresh(turn_alloc_t *a, unsigned lifetime_s)
         return;
     }
     a->expires_ms = uv_now(a->tab->loop) + (uint64_t)lifetime_s * 1000;
+}
+
+/* Doubles the bucket array and rehashes the live allocations but `adding`
+ * (the closing ones are out of the table already). Without memory the
+ * table stays as it is: longer chains, still correct. */
+static void grow(turn_allocs_t *t, const turn_alloc_t *adding)
+{
+    unsigned n = t->nbuckets * 2;
+    turn_alloc_t **b = calloc(n, sizeof *b);
+
+    if (b == NULL)
+        return;
+    for (turn_alloc_t *a = t->all; a != NULL; a = a->next) {
+        uint32_t h;
+
+        if (a->closing || a == adding)
+            continue;
+        h = client_hash(&a->client) & (n - 1);
+        a->hnext = b[h];
+        b[h] = a;
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = n;
 }
 
 int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
@@ -361,15 +404,21 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
     if (a == NULL)
         return -ENOMEM;
     a->tab = t;
-    a->fd = -1;
-    rc = uv_udp_init_ex(t->loop, &a->sock,
-                        t->relay_ip.ss_family | UV_UDP_RECVMMSG);
-    if (rc < 0) {
+    a->fd = socket(t->relay_ip.ss_family,
+                   SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (a->fd < 0) {
+        rc = -errno;
         free(a);
         return rc;
     }
-    a->sock.data = a;
-    a->read_iter = t->iter - 1;
+    rc = uv_poll_init_socket(t->loop, &a->poll, a->fd);
+    if (rc < 0) {
+        close(a->fd);
+        free(a);
+        return rc;
+    }
+    a->poll.data = a;
+    a->read_iter = t->iter - 2;   /* quiet */
     /* From here on the allocation is freed by the close callback. */
     a->next = t->all;
     if (t->all)
@@ -378,15 +427,15 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
     t->nopen++;
     rc = bind_relay(t, a, even_port);
     if (rc == 0)
-        rc = uv_udp_recv_start(&a->sock, on_relay_alloc, on_relay_recv);
+        rc = uv_poll_start(&a->poll, UV_READABLE, on_relay_io);
     if (rc < 0) {
-        if (rc == UV_EADDRINUSE)
+        if (rc == -EADDRINUSE)
             t->stats.refused_ports++;
         if (a->relay.sa.sa_family != 0)
             t->port_used[gw_addr_port((struct sockaddr *)&a->relay) - t->port_lo] = 0;
         a->closing = 1;
-        uv_close((uv_handle_t *)&a->sock, on_relay_closed);
-        return rc == UV_EADDRINUSE ? -EADDRINUSE : rc;
+        uv_close((uv_handle_t *)&a->poll, on_relay_closed);
+        return rc;
     }
     if (*up == NULL) {
         size_t n = strlen(cred->username) + 1;
@@ -394,7 +443,7 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
         if (u == NULL) {
             a->closing = 1;
             t->port_used[gw_addr_port((struct sockaddr *)&a->relay) - t->port_lo] = 0;
-            uv_close((uv_handle_t *)&a->sock, on_relay_closed);
+            uv_close((uv_handle_t *)&a->poll, on_relay_closed);
             return -ENOMEM;
         }
         memcpy(u->name, cred->username, n);
@@ -407,6 +456,8 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
     a->bw_tokens = t->bps;
     a->bw_last_ms = uv_now(t->loop);
     turn_alloc_refresh(a, lifetime_s);
+    if (t->count >= t->nbuckets && t->nbuckets < t->maxbuckets)
+        grow(t, a);
     h = client_hash(c) & (t->nbuckets - 1);
     a->hnext = t->buckets[h];
     t->buckets[h] = a;
@@ -477,8 +528,9 @@ int turn_allocs_start(turn_allocs_t *t, uv_loop_t *loop)
     while (n < t->capacity && n < (1u << 20))
         n <<= 1;
     t->loop = loop;
-    t->nbuckets = n;
-    t->buckets = calloc(n, sizeof *t->buckets);
+    t->maxbuckets = t->nubuckets = n;
+    t->nbuckets = 64;
+    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
     t->ubuckets = calloc(n, sizeof *t->ubuckets);
     t->port_used = calloc(t->port_hi - t->port_lo + 1, 1);
     if (t->buckets == NULL || t->ubuckets == NULL || t->port_used == NULL) {
@@ -488,6 +540,15 @@ int turn_allocs_start(turn_allocs_t *t, uv_loop_t *loop)
     uv_timer_init(loop, &t->sweep);
     t->sweep.data = t;
     uv_timer_start(&t->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    for (unsigned i = 0; i < TURN_RELAY_BATCH; i++) {
+        memset(&t->rmsg[i], 0, sizeof t->rmsg[i]);
+        t->riov[i].iov_base = t->rbuf + TURN_RELAY_HEADROOM + i * TURN_RELAY_MAX;
+        t->riov[i].iov_len = TURN_RELAY_MAX;
+        t->rmsg[i].msg_hdr.msg_iov = &t->riov[i];
+        t->rmsg[i].msg_hdr.msg_iovlen = 1;
+        t->rmsg[i].msg_hdr.msg_name = &t->rfrom[i];
+        t->rmsg[i].msg_hdr.msg_namelen = sizeof t->rfrom[i];
+    }
     uv_prepare_init(loop, &t->tick);
     t->tick.data = t;
     uv_prepare_start(&t->tick, on_tick);

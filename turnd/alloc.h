@@ -15,17 +15,19 @@
  * the payload, where the ChannelData or Data-indication header is written:
  * the relay path neither allocates nor copies.
  *
- * A relay socket is read at most once per loop iteration: libuv reads a
- * UDP handle until EAGAIN, so every wake-up cost one empty system call on
- * top of the datagrams, and a relay socket mostly holds a single datagram
- * when it wakes. Instead on_relay_alloc() hands out the buffer only on the
- * first read of an iteration (counted by a uv_prepare_t) and an empty one
- * after that, which stops libuv's read loop (UV_ENOBUFS, ignored); that
- * one read is a recvmmsg() of up to TURN_RELAY_BATCH datagrams, and what
- * it leaves makes the (level-triggered) poll fire again on the next
- * iteration. Data to peers leaves with sendto() on the handle's
- * descriptor, cheaper in the kernel than the sendmsg() of
- * uv_udp_try_send() (no msghdr or iovec to copy in).
+ * Relay sockets are our own non-blocking descriptors watched by a
+ * uv_poll_t, not uv_udp_t: libuv reads a UDP handle with recvmmsg() until
+ * EAGAIN, and a relay socket mostly holds a single datagram when it wakes
+ * (media at tens of packets per second per allocation), so each wake-up
+ * cost a recvmmsg() (two msghdr copies and a second, empty receive in the
+ * kernel) plus the empty call. Instead a wake-up reads once: a quiet
+ * socket (not read in the previous loop iteration, counted by a
+ * uv_prepare_t) with one recvfrom(), the cheapest receive of one
+ * datagram; a busy one (read in the previous iteration too) with one
+ * recvmmsg() of up to TURN_RELAY_BATCH datagrams. What a read leaves makes
+ * the (level-triggered) poll fire again on the next iteration, after the
+ * other sockets had their turn. Data to peers leaves with sendto() on the
+ * same descriptor (no msghdr or iovec to copy in).
  *
  * One timer sweeps the table every second: expired allocations are
  * deleted, expired permissions and channels dropped.
@@ -33,6 +35,7 @@
 #ifndef TURN_ALLOC_H
 #define TURN_ALLOC_H
 
+#include <netinet/in.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <uv.h>
@@ -50,11 +53,11 @@
  * DATA attribute header. */
 #define TURN_RELAY_HEADROOM   48
 #define TURN_RELAY_MAX        65536
-/* Datagrams taken from one relay socket per recvmmsg(). libuv puts them
+/* Datagrams taken from a busy relay socket per recvmmsg(). They land
  * 64 KiB apart in one buffer, so nothing is ever truncated; only the
  * pages that datagrams touch become resident. A datagram's header is
  * written into the tail of the slot before it, which has been relayed
- * by then (libuv calls back chunk by chunk, in order). */
+ * by then (datagrams are relayed in order). */
 #define TURN_RELAY_BATCH      8
 
 typedef struct turn_allocs_s turn_allocs_t;
@@ -101,8 +104,8 @@ struct turn_alloc_s {
     turn_allocs_t *tab;
     turn_alloc_t *hnext;             /* hash chain */
     turn_alloc_t *prev, *next;       /* all-list */
-    uv_udp_t sock;
-    int fd;                          /* sock's descriptor, for sendto() */
+    uv_poll_t poll;                  /* relay socket readable */
+    int fd;                          /* relay socket; closed with `poll` */
     uint64_t read_iter;              /* loop iteration of the last read */
     uint64_t bw_tokens, bw_last_ms;
     uint32_t ind_seq;                /* Data indication transaction ids */
@@ -131,15 +134,21 @@ struct turn_allocs_s {
     uv_loop_t *loop;
     uv_timer_t sweep;
     int started, closing;
-    turn_alloc_t **buckets;
-    unsigned nbuckets;
+    turn_alloc_t **buckets;             /* grows with the count, see alloc.c */
+    unsigned nbuckets, maxbuckets;
     turn_user_t **ubuckets;
+    unsigned nubuckets;
     turn_alloc_t *all;
     uint8_t *port_used;
     unsigned port_next;
     unsigned nopen;                     /* allocations not yet freed */
     uv_prepare_t tick;                  /* counts loop iterations */
     uint64_t iter;
+    /* Receive slots of the relay sockets (one socket is read at a time):
+     * slot i at rbuf + TURN_RELAY_HEADROOM + i * TURN_RELAY_MAX. */
+    struct mmsghdr rmsg[TURN_RELAY_BATCH];
+    struct iovec riov[TURN_RELAY_BATCH];
+    struct sockaddr_in6 rfrom[TURN_RELAY_BATCH];   /* IPv4 fits too */
     uint8_t rbuf[TURN_RELAY_HEADROOM + TURN_RELAY_BATCH * TURN_RELAY_MAX + 4];
 };
 
