@@ -227,7 +227,7 @@ static void on_relay_io(uv_poll_t *h, int status, int events)
 {
     turn_alloc_t *a = h->data;
     turn_allocs_t *t = a->tab;
-    uint8_t *slot0 = t->rbuf + TURN_RELAY_HEADROOM;
+    uint8_t *big = t->rbig + TURN_RELAY_HEADROOM;
     int busy, k;
 
     (void)events;
@@ -241,22 +241,32 @@ static void on_relay_io(uv_poll_t *h, int status, int events)
         ssize_t n;
 
         /* MSG_TRUNC: the datagram's real length, to refuse one that did
-         * not fit (none can: slots are 64 KiB). */
+         * not fit (none can: the buffer holds 64 KiB). */
         do
-            n = recvfrom(a->fd, slot0, TURN_RELAY_MAX, MSG_DONTWAIT | MSG_TRUNC,
+            n = recvfrom(a->fd, big, TURN_RELAY_MAX, MSG_DONTWAIT | MSG_TRUNC,
                          (struct sockaddr *)&from, &flen);
         while (n < 0 && errno == EINTR);
         if (n >= 0 && n <= TURN_RELAY_MAX)
-            relay_one(a, (struct sockaddr *)&from, slot0, (size_t)n);
+            relay_one(a, (struct sockaddr *)&from, big, (size_t)n);
         return;
     }
     do
         k = recvmmsg(a->fd, t->rmsg, TURN_RELAY_BATCH, MSG_DONTWAIT, NULL);
     while (k < 0 && errno == EINTR);
-    for (int i = 0; i < k && !a->closing; i++)
-        if (!(t->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC))
-            relay_one(a, (struct sockaddr *)&t->rfrom[i],
-                      slot0 + (size_t)i * TURN_RELAY_MAX, t->rmsg[i].msg_len);
+    for (int i = 0; i < k && !a->closing; i++) {
+        uint8_t *data = t->rslot[i] + TURN_RELAY_HEADROOM;
+        size_t len = t->rmsg[i].msg_len;
+
+        if (t->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
+            continue;
+        if (len > TURN_RELAY_SLOT) {
+            /* Rare: join the slot and its overflow. */
+            memcpy(big, data, TURN_RELAY_SLOT);
+            memcpy(big + TURN_RELAY_SLOT, t->rover[i], len - TURN_RELAY_SLOT);
+            data = big;
+        }
+        relay_one(a, (struct sockaddr *)&t->rfrom[i], data, len);
+    }
     /* recvmmsg() shortened the address lengths of the slots it filled. */
     for (int i = 0; i < k; i++)
         t->rmsg[i].msg_hdr.msg_namelen = sizeof t->rfrom[i];
@@ -542,10 +552,12 @@ int turn_allocs_start(turn_allocs_t *t, uv_loop_t *loop)
     uv_timer_start(&t->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     for (unsigned i = 0; i < TURN_RELAY_BATCH; i++) {
         memset(&t->rmsg[i], 0, sizeof t->rmsg[i]);
-        t->riov[i].iov_base = t->rbuf + TURN_RELAY_HEADROOM + i * TURN_RELAY_MAX;
-        t->riov[i].iov_len = TURN_RELAY_MAX;
-        t->rmsg[i].msg_hdr.msg_iov = &t->riov[i];
-        t->rmsg[i].msg_hdr.msg_iovlen = 1;
+        t->riov[i][0].iov_base = t->rslot[i] + TURN_RELAY_HEADROOM;
+        t->riov[i][0].iov_len = TURN_RELAY_SLOT;
+        t->riov[i][1].iov_base = t->rover[i];
+        t->riov[i][1].iov_len = TURN_RELAY_MAX - TURN_RELAY_SLOT;
+        t->rmsg[i].msg_hdr.msg_iov = t->riov[i];
+        t->rmsg[i].msg_hdr.msg_iovlen = 2;
         t->rmsg[i].msg_hdr.msg_name = &t->rfrom[i];
         t->rmsg[i].msg_hdr.msg_namelen = sizeof t->rfrom[i];
     }

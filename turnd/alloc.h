@@ -53,12 +53,15 @@
  * DATA attribute header. */
 #define TURN_RELAY_HEADROOM   48
 #define TURN_RELAY_MAX        65536
-/* Datagrams taken from a busy relay socket per recvmmsg(). They land
- * 64 KiB apart in one buffer, so nothing is ever truncated; only the
- * pages that datagrams touch become resident. A datagram's header is
- * written into the tail of the slot before it, which has been relayed
- * by then (datagrams are relayed in order). */
+/* Datagrams taken from a busy relay socket per recvmmsg(), each into a
+ * slot of TURN_RELAY_SLOT payload bytes with its headroom and tail, packed
+ * (a burst touches a few lines and pages, not one page 64 KiB away each),
+ * and a 64 KiB overflow area of its own as a second iovec: nothing is
+ * ever truncated, and the rare larger datagram is joined in the quiet
+ * buffer before it is relayed. */
 #define TURN_RELAY_BATCH      8
+#define TURN_RELAY_SLOT       1600
+#define TURN_RELAY_SLOTSZ     (TURN_RELAY_HEADROOM + TURN_RELAY_SLOT + 16)
 
 typedef struct turn_allocs_s turn_allocs_t;
 typedef struct turn_alloc_s turn_alloc_t;
@@ -144,12 +147,14 @@ struct turn_allocs_s {
     unsigned nopen;                     /* allocations not yet freed */
     uv_prepare_t tick;                  /* counts loop iterations */
     uint64_t iter;
-    /* Receive slots of the relay sockets (one socket is read at a time):
-     * slot i at rbuf + TURN_RELAY_HEADROOM + i * TURN_RELAY_MAX. */
+    /* Receive buffers of the relay sockets (one socket is read at a
+     * time); payloads start TURN_RELAY_HEADROOM into rbig and each slot. */
     struct mmsghdr rmsg[TURN_RELAY_BATCH];
-    struct iovec riov[TURN_RELAY_BATCH];
+    struct iovec riov[TURN_RELAY_BATCH][2];        /* slot, overflow */
     struct sockaddr_in6 rfrom[TURN_RELAY_BATCH];   /* IPv4 fits too */
-    uint8_t rbuf[TURN_RELAY_HEADROOM + TURN_RELAY_BATCH * TURN_RELAY_MAX + 4];
+    uint8_t rslot[TURN_RELAY_BATCH][TURN_RELAY_SLOTSZ];
+    uint8_t rbig[TURN_RELAY_HEADROOM + TURN_RELAY_MAX + 4];
+    uint8_t rover[TURN_RELAY_BATCH][TURN_RELAY_MAX - TURN_RELAY_SLOT];
 };
 
 /* Allocates the tables and starts the sweep timer. -ENOMEM, -EINVAL. */

@@ -3,9 +3,9 @@
  * Why not a uv_udp_t: libuv reads a UDP handle until recvmsg() or
  * recvmmsg() says EAGAIN, so each wake-up of the listener cost one empty
  * system call, and relay load with many clients wakes it often for a few
- * datagrams. One recvmmsg() per wake-up is enough with a level-triggered
- * poll: whatever is left is read on the next loop iteration, after the
- * other sockets had their turn.
+ * datagrams. One read per wake-up is enough with a level-triggered poll:
+ * whatever is left is read on the next loop iteration, after the other
+ * sockets had their turn.
  */
 #include "udp.h"
 #include "log.h"
@@ -71,6 +71,7 @@ static void on_flush(uv_check_t *h)
 {
     turn_udp_t *u = h->data;
 
+    u->iter++;
     if (u->nq > 0)
         udp_flush(u);
 }
@@ -142,15 +143,37 @@ static void on_datagram(turn_udp_t *u, const uint8_t *buf, size_t nread,
     }
 }
 
-/* Readable: one recvmmsg(), see the top of the file. */
+/* Readable: one read, see udp.h. */
 static void on_io(uv_poll_t *h, int status, int events)
 {
     turn_udp_t *u = h->data;
-    int k;
+    int busy, k;
 
     (void)events;
     if (status < 0) {
         GW_DEBUG("stun: udp poll failed: %s", uv_strerror(status));
+        return;
+    }
+    busy = u->read_iter + 1 == u->iter;
+    u->read_iter = u->iter;
+    if (!busy) {
+        struct sockaddr_in6 from;
+        socklen_t flen = sizeof from;
+        ssize_t n;
+
+        /* MSG_TRUNC: the real length, so that a datagram larger than the
+         * buffer is refused, never parsed cut. */
+        do
+            n = recvfrom(u->fd, u->big, sizeof u->big, MSG_DONTWAIT | MSG_TRUNC,
+                         (struct sockaddr *)&from, &flen);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                GW_DEBUG("stun: udp recvfrom() failed: %s", strerror(errno));
+            return;
+        }
+        on_datagram(u, u->big, n > (ssize_t)sizeof u->big ? sizeof u->big : (size_t)n,
+                    (const struct sockaddr *)&from, n > (ssize_t)sizeof u->big);
         return;
     }
     do
@@ -161,10 +184,19 @@ static void on_io(uv_poll_t *h, int status, int events)
             GW_DEBUG("stun: udp recvmmsg() failed: %s", strerror(errno));
         return;
     }
-    for (int i = 0; i < k && !u->closing; i++)
-        on_datagram(u, u->rbuf[i], u->rmsg[i].msg_len,
-                    (const struct sockaddr *)&u->rfrom[i],
+    for (int i = 0; i < k && !u->closing; i++) {
+        const uint8_t *buf = u->rslot[i];
+        size_t len = u->rmsg[i].msg_len;
+
+        if (len > TURN_UDP_SLOT) {
+            /* Rare: join the slot and its overflow. */
+            memcpy(u->big, u->rslot[i], TURN_UDP_SLOT);
+            memcpy(u->big + TURN_UDP_SLOT, u->rover[i], len - TURN_UDP_SLOT);
+            buf = u->big;
+        }
+        on_datagram(u, buf, len, (const struct sockaddr *)&u->rfrom[i],
                     (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);
+    }
     /* recvmmsg() shortened the address lengths of the slots it filled. */
     for (int i = 0; i < k; i++)
         u->rmsg[i].msg_hdr.msg_namelen = sizeof u->rfrom[i];
@@ -195,12 +227,16 @@ int turn_udp_start(turn_udp_t *u, uv_loop_t *loop, const struct sockaddr *addr,
         u->q[i].msg_hdr.msg_iovlen = 1;
         u->q[i].msg_hdr.msg_name = &u->qaddr[i];
     }
+    u->iter = 0;
+    u->read_iter = (uint64_t)-2;   /* quiet */
     for (unsigned i = 0; i < TURN_UDP_MMSG; i++) {
         memset(&u->rmsg[i], 0, sizeof u->rmsg[i]);
-        u->riov[i].iov_base = u->rbuf[i];
-        u->riov[i].iov_len = TURN_UDP_DGRAM;
-        u->rmsg[i].msg_hdr.msg_iov = &u->riov[i];
-        u->rmsg[i].msg_hdr.msg_iovlen = 1;
+        u->riov[i][0].iov_base = u->rslot[i];
+        u->riov[i][0].iov_len = TURN_UDP_SLOT;
+        u->riov[i][1].iov_base = u->rover[i];
+        u->riov[i][1].iov_len = TURN_UDP_OVER;
+        u->rmsg[i].msg_hdr.msg_iov = u->riov[i];
+        u->rmsg[i].msg_hdr.msg_iovlen = 2;
         u->rmsg[i].msg_hdr.msg_name = &u->rfrom[i];
         u->rmsg[i].msg_hdr.msg_namelen = sizeof u->rfrom[i];
     }

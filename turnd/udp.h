@@ -3,13 +3,19 @@
  * the answer sent back to the datagram's source.
  *
  * The socket is our own non-blocking descriptor watched by a uv_poll_t;
- * each wake-up reads once with recvmmsg() into the receive slots, which
- * are part of the struct (TURN_UDP_MMSG datagrams of up to 64 KiB each,
- * so the per-packet path allocates nothing and one system call brings a
- * burst of relayed media). A uv_udp_t would read until EAGAIN, one empty
- * system call per wake-up, and under light load a wake-up brings one
- * datagram; what one read leaves makes the (level-triggered) poll fire
- * again on the next loop iteration. The receive buffer is raised to
+ * each wake-up reads once: with recvfrom() when the socket is quiet (not
+ * read in the previous loop iteration: under light load a wake-up brings
+ * one datagram, and recvfrom() is the cheapest receive of one), with
+ * recvmmsg() into the receive slots when it is busy (one system call
+ * brings a burst of relayed media). A uv_udp_t would read until EAGAIN,
+ * one empty system call per wake-up; what one read leaves makes the
+ * (level-triggered) poll fire again on the next loop iteration. Buffers
+ * are part of the struct, so the per-packet path allocates nothing. A
+ * slot is TURN_UDP_SLOT bytes, packed, with a 64 KiB overflow area of its
+ * own as a second iovec: media and STUN fit the slot, and the slots of a
+ * burst share a few cache lines and pages instead of lying 64 KiB apart
+ * (same cache set, one page each); a larger datagram is joined in `big`
+ * before it is handled. The receive buffer is raised to
  * TURN_UDP_RCVBUF (as far as net.core.rmem_max allows): relayed media
  * from many clients arrives in bursts. Answers and relayed data up to
  * TURN_UDP_TXMAX bytes are copied into a send queue of TURN_UDP_TXBATCH
@@ -33,6 +39,8 @@
 
 #define TURN_UDP_MMSG 16
 #define TURN_UDP_DGRAM (64 * 1024)       /* larger than any datagram */
+#define TURN_UDP_SLOT  1600              /* a datagram up to this size ... */
+#define TURN_UDP_OVER  (TURN_UDP_DGRAM - TURN_UDP_SLOT) /* ... the rest */
 #define TURN_UDP_RCVBUF (4 * 1024 * 1024)
 #define TURN_UDP_TXBATCH 64
 #define TURN_UDP_TXMAX   1500
@@ -50,15 +58,19 @@ typedef struct {
     int fd;                    /* closed in the poll handle's close callback */
     int started;
     int closing;
+    uint64_t iter;             /* loop iterations (flush handle runs) */
+    uint64_t read_iter;        /* iteration of the last read */
     unsigned nq;               /* queued datagrams */
     struct mmsghdr q[TURN_UDP_TXBATCH];
     struct iovec qiov[TURN_UDP_TXBATCH];
     struct sockaddr_in6 qaddr[TURN_UDP_TXBATCH];   /* IPv4 fits too */
     uint8_t qbuf[TURN_UDP_TXBATCH][TURN_UDP_TXMAX];
     struct mmsghdr rmsg[TURN_UDP_MMSG];
-    struct iovec riov[TURN_UDP_MMSG];
+    struct iovec riov[TURN_UDP_MMSG][2];           /* slot, overflow */
     struct sockaddr_in6 rfrom[TURN_UDP_MMSG];      /* IPv4 fits too */
-    uint8_t rbuf[TURN_UDP_MMSG][TURN_UDP_DGRAM];
+    uint8_t rslot[TURN_UDP_MMSG][TURN_UDP_SLOT];
+    uint8_t big[TURN_UDP_DGRAM];   /* quiet reads; large datagrams joined */
+    uint8_t rover[TURN_UDP_MMSG][TURN_UDP_OVER];   /* touched by large ones */
 } turn_udp_t;
 
 /* Binds `addr` and starts receiving. On failure nothing is left open and
