@@ -822,6 +822,20 @@ int gw_bus_reply(gw_bus_t *bus, const char *peer, const Gw__Envelope *req,
     return rc;
 }
 
+Gw__Status gw_bus_status(int rc)
+{
+    switch (rc) {
+    case 0: return GW__STATUS__ST_OK;
+    case -ENOSPC: return GW__STATUS__ST_ENOSPC;
+    case -EEXIST: return GW__STATUS__ST_EEXIST;
+    case -ENOENT: return GW__STATUS__ST_ENOENT;
+    case -EBUSY: return GW__STATUS__ST_EBUSY;
+    case -EINVAL: return GW__STATUS__ST_EINVAL;
+    case -ENOTSUP: return GW__STATUS__ST_ENOTSUP;
+    default: return GW__STATUS__ST_EIO;
+    }
+}
+
 int gw_bus_reply_error(gw_bus_t *bus, const char *peer, const Gw__Envelope *req,
                        Gw__Status st, const char *text)
 {

@@ -125,6 +125,9 @@ int gw_bus_send(gw_bus_t *bus, const char *peer, Gw__Envelope *env);
  * it for repeated requests. */
 int gw_bus_reply(gw_bus_t *bus, const char *peer, const Gw__Envelope *req,
                  Gw__Envelope *reply);
+/* The bus status for a 0 / -errno result: ENOSPC, EEXIST, ENOENT, EBUSY,
+ * EINVAL and ENOTSUP as themselves, anything else as EIO. */
+Gw__Status gw_bus_status(int rc);
 /* Sends an Error reply. */
 int gw_bus_reply_error(gw_bus_t *bus, const char *peer, const Gw__Envelope *req,
                        Gw__Status st, const char *text);

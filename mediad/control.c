@@ -17,20 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static Gw__Status status_of(int rc)
-{
-    switch (rc) {
-    case 0: return GW__STATUS__ST_OK;
-    case -ENOSPC: return GW__STATUS__ST_ENOSPC;
-    case -EEXIST: return GW__STATUS__ST_EEXIST;
-    case -ENOENT: return GW__STATUS__ST_ENOENT;
-    case -EBUSY: return GW__STATUS__ST_EBUSY;
-    case -EINVAL: return GW__STATUS__ST_EINVAL;
-    case -ENOTSUP: return GW__STATUS__ST_ENOTSUP;
-    default: return GW__STATUS__ST_EIO;
-    }
-}
-
 /* ---- reply building (worker thread, or main for session-less replies) -- */
 
 static void fill_stats(md_reply_t *rb, unsigned i, int k, md_leg_t *leg,
@@ -97,7 +83,7 @@ static void reply_fill(md_t *md, md_reply_t *rb, md_session_t *s, int rc,
                                                     : md->cfg.ext_addr;
 
     gw__media_reply__init(&rb->r);
-    rb->r.status = status_of(rc);
+    rb->r.status = gw_bus_status(rc);
     if (error) {
         snprintf(rb->error, sizeof rb->error, "%s", error);
         rb->r.error = rb->error;

@@ -164,10 +164,7 @@ static void ctl_cred(sig_daemon_t *sig, const char *peer, const Gw__Envelope *en
     if (n == 0 && scoped)
         n = sig_turn_scope_add(sig, c->args[0], user, now + (int64_t)ttl);
     if (n < 0) {
-        ctl_answer(sig, peer, env, n == -ENOENT ? GW__STATUS__ST_ENOENT
-                                 : n == -ENOSPC ? GW__STATUS__ST_ENOSPC
-                                 : n == -ENOMEM || n == -EAGAIN ? GW__STATUS__ST_EIO
-                                                : GW__STATUS__ST_EINVAL,
+        ctl_answer(sig, peer, env, gw_bus_status(n),
                    n == -ENOENT ? "no TURN secret yet (turn-secret)"
                    : n == -ENOSPC ? "too many call-scoped agents"
                    : n == -ENOMEM ? "out of memory"
@@ -200,23 +197,24 @@ static void ctl_agents(sig_daemon_t *sig, const char *peer, const Gw__Envelope *
     free(text);
 }
 
-/* turn-grace [SECONDS]: revoke_grace at run time (the [turn] bounds). */
+/* turn-grace [SECONDS]: revoke_grace at run time, checked against the
+ * directive itself (its bounds and syntax, as in a file). */
 static void ctl_grace(sig_daemon_t *sig, const char *peer, const Gw__Envelope *env)
 {
     const Gw__CtlRequest *c = env->ctl;
-    char text[64], *end;
-    unsigned long g;
+    sig_turn_config_t next = sig_turn_cfg;
+    gw_cfg_section_t sec = { "turn", sig_turn_directives, &next };
+    char text[32], err[GW_CFG_STRLEN];
 
     if (c->n_args == 1) {
-        g = strtoul(c->args[0], &end, 10);
-        if (c->args[0][0] < '0' || c->args[0][0] > '9' || *end != '\0' || g > 3600) {
-            ctl_answer(sig, peer, env, GW__STATUS__ST_EINVAL,
-                       "grace: 0 to 3600 seconds");
+        if (gw_cfg_apply(&sec, 1, "turn", "revoke_grace", c->args[0], err,
+                         sizeof err) < 0) {
+            ctl_answer(sig, peer, env, GW__STATUS__ST_EINVAL, err);
             return;
         }
-        GW_INFO("turn: revoke_grace set to %lu s by '%s' (was %d s)", g, peer,
-                sig_turn_cfg.revoke_grace);
-        sig_turn_cfg.revoke_grace = (int)g;
+        GW_INFO("turn: revoke_grace set to %d s by '%s' (was %d s)",
+                next.revoke_grace, peer, sig_turn_cfg.revoke_grace);
+        sig_turn_cfg = next;
     }
     snprintf(text, sizeof text, "grace=%d", sig_turn_cfg.revoke_grace);
     ctl_answer(sig, peer, env, GW__STATUS__ST_OK, text);

@@ -39,7 +39,7 @@ check "revoke_grace defaults to 5 s ($out)" [ "$out" = "grace=5" ]
 out=$(gw turn-grace 6)
 check "turn-grace sets it at run time ($out)" [ "$out" = "grace=6" ]
 out=$(gw turn-grace 9999)
-check "turn-grace refuses a value out of bounds ($out)" sh -c "echo '$out' | grep -q '0 to 3600'"
+check "turn-grace refuses a value out of bounds ($out)" sh -c "echo '$out' | grep -q 'revoke_grace: 9999 is outside 0..3600'"
 
 # mint AGENT [ARGS]: sets U_AGENT / P_AGENT from the answer.
 mint() {
