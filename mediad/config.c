@@ -46,6 +46,10 @@ const gw_cfg_directive_t md_config_directives[] = {
       "SCHED_FIFO priority of the packet threads (1-98), so that other jobs "
       "on the host cannot delay media; 0 = normal scheduling. Needs "
       "CAP_SYS_NICE or RLIMIT_RTPRIO (systemd LimitRTPRIO=)" },
+    { "worker_cpus", GW_CFG_STR, F(worker_cpus), "", 0, 0,
+      "pin packet thread i to one CPU: 'auto' (the i-th CPU mediad may run "
+      "on, round robin) or a list such as 0,2-3 (its i-th entry, round "
+      "robin); empty = the kernel places them" },
     { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
       "err, warn, info or debug" },
     GW_CFG_END

@@ -126,6 +126,11 @@ int main(int argc, char **argv)
         GW_ERR("cannot start %u worker threads", nworkers);
         goto out_workers;
     }
+    if (md->cfg.worker_cpus[0] != '\0' &&
+        md_workers_pin(md, md->cfg.worker_cpus, err, sizeof err) < 0) {
+        GW_ERR("%s: worker_cpus: %s", gw_cfg_where("mediad", "worker_cpus"), err);
+        goto out_workers;
+    }
     if (md->cfg.rt_priority > 0) {
         int e = md_workers_set_rt(md, md->cfg.rt_priority);
         if (e < 0) {
@@ -163,10 +168,11 @@ int main(int argc, char **argv)
     uv_signal_start(&sigint, on_signal, SIGINT);
     uv_signal_start(&sigterm, on_signal, SIGTERM);
 
-    GW_INFO("node '%s': EXT %s (advertised %s), INT %s, RTP %u-%u, %u worker(s)%s, "
+    GW_INFO("node '%s': EXT %s (advertised %s), INT %s, RTP %u-%u, %u worker(s)%s%s, "
             "bus %s", md->cfg.name, md->cfg.ext_addr, md->ifaces[0].advertised_addr,
             md->cfg.int_addr, md->cfg.rtp_range.lo, md->cfg.rtp_range.hi,
-            nworkers, md->cfg.rt_priority > 0 ? " under SCHED_FIFO" : "", md->cfg.bus);
+            nworkers, md->cfg.rt_priority > 0 ? " under SCHED_FIFO" : "",
+            md->cfg.worker_cpus[0] ? ", pinned" : "", md->cfg.bus);
     uv_run(md->loop, UV_RUN_DEFAULT);
     rc = 0;
 

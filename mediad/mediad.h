@@ -51,6 +51,7 @@ typedef struct {
     int hold_timeout;         /* the same for calls on hold */
     int sock_buf_kb;          /* SO_RCVBUF / SO_SNDBUF per media socket */
     int rt_priority;          /* SCHED_FIFO priority of the workers; 0 = none */
+    char worker_cpus[GW_CFG_STRLEN];  /* "", "auto" or a CPU list */
     gw_log_level_t log_level;
 } md_config_t;
 

@@ -94,6 +94,11 @@ int md_workers_start(md_t *md, unsigned n);
  * thread (bus, control) keeps normal scheduling. Returns 0 or -errno
  * (-EPERM without CAP_SYS_NICE or a high enough RLIMIT_RTPRIO). */
 int md_workers_set_rt(md_t *md, int prio);
+/* Pins worker i to one CPU as `spec` says ("auto": the i-th CPU of the
+ * process's affinity mask; "0,2-3": the i-th CPU of that list; both round
+ * robin). Returns 0, -EINVAL with a reason in err (bad list, a CPU this
+ * process may not use), or -errno from the kernel. */
+int md_workers_pin(md_t *md, const char *spec, char *err, size_t errlen);
 /* Stops every worker (their sessions are closed) and joins the threads. */
 void md_workers_stop(md_t *md);
 /* Main thread: queue a command for a worker. */

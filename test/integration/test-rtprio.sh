@@ -1,8 +1,9 @@
 #!/bin/sh
-# mediad's rt_priority: the packet threads (and only they) run under
-# SCHED_FIFO at the configured priority, a call's RTP is relayed by them in
-# full, and a host that does not allow real-time scheduling stops the start
-# with the file, the line and what to grant, instead of running without it.
+# mediad's rt_priority and worker_cpus: the packet threads (and only they)
+# run under SCHED_FIFO at the configured priority, each pinned to its CPU,
+# a call's RTP is relayed by them in full, and a host that does not allow
+# real-time scheduling, or a CPU list that cannot be honoured, stops the
+# start with the file, the line and the reason instead of running without.
 . "$(dirname "$0")/lib.sh"
 
 SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
@@ -17,7 +18,12 @@ threads() {
 }
 
 write_config
-sed -i '/^\[mediad\]$/a workers = 2\nrt_priority = 20' "$T/gw.ini"
+sed -i '/^\[mediad\]$/a workers = 3\nrt_priority = 20\nworker_cpus = auto' "$T/gw.ini"
+# the CPUs this test (and so mediad) may run on, and one it may not
+set -- $(/usr/bin/python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')
+NCPU=$#
+ALLOWED="$*"
+NOTCPU=$(( $(echo "$ALLOWED" | tr ' ' '\n' | tail -n 1) + 1 ))
 
 start_daemon sigd "$BIN/sigd" -c "$T/gw.ini"
 start_daemon mediad "$BIN/mediad" -c "$T/gw.ini"
@@ -27,9 +33,22 @@ mp=$(pid_of mediad)
 threads "$mp" >"$T/threads.txt"
 n_rt=$(grep -c '^md-worker[0-9]* 1 20$' "$T/threads.txt")
 n_other_rt=$(grep -v '^md-worker' "$T/threads.txt" | awk '$2 != 0' | wc -l)
-check "both packet threads run under SCHED_FIFO at priority 20 ($n_rt)" [ "$n_rt" = 2 ]
+check "the 3 packet threads run under SCHED_FIFO at priority 20 ($n_rt)" [ "$n_rt" = 3 ]
 check "no other thread of mediad is real-time ($n_other_rt)" [ "$n_other_rt" = 0 ]
-check "mediad logs the scheduling" grep -q "2 worker(s) under SCHED_FIFO" "$T/mediad.log"
+check "mediad logs the scheduling" grep -q "3 worker(s) under SCHED_FIFO, pinned" "$T/mediad.log"
+# worker_cpus = auto: worker i on the i-th CPU allowed, round robin.
+pins=""
+for t in /proc/"$mp"/task/*; do
+    case $(cat "$t/comm") in md-worker*)
+        pins="$pins $(cat "$t/comm")=$(awk '/^Cpus_allowed_list/ { print $2 }' "$t/status")" ;;
+    esac
+done
+want=""
+for i in 0 1 2; do
+    want="$want md-worker$i=$(echo "$ALLOWED" | cut -d' ' -f$((i % NCPU + 1)))"
+done
+have=$(echo $pins | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
+check "each packet thread is pinned to its CPU ($have)" [ "$have" = "$(echo $want)" ]
 
 (cd "$T" && exec sipp -sf "$SIPP_DIR/uas_echo.xml" -i "$LAN" -p 15080 \
     -mi "$LAN" -mp 17000 -rtp_echo -nostdin -trace_err -timeout 30s -m 1 \
@@ -64,6 +83,21 @@ check "without the privilege mediad does not start (exit $rc)" [ "$rc" -ne 0 ]
 check "  and names the file, the line and what to grant" grep -q \
     "$T/gw.ini:$line: rt_priority 20: cannot put the packet threads under SCHED_FIFO: Operation not permitted (needs CAP_SYS_NICE" \
     "$T/noperm.log"
+
+# A CPU list naming a CPU mediad may not run on, and one that is not a list.
+cline=$(grep -n '^worker_cpus' "$T/gw.ini" | cut -d: -f1)
+sed -i "s/^worker_cpus = auto$/worker_cpus = $1,$NOTCPU/" "$T/gw.ini"
+timeout 10 "$BIN/mediad" -c "$T/gw.ini" >"$T/cpus.log" 2>&1
+rc=$?
+check "worker_cpus naming CPU $NOTCPU stops the start (exit $rc)" [ "$rc" = 1 ]
+check "  with file, line and reason" grep -q \
+    "$T/gw.ini:$cline: worker_cpus: CPU $NOTCPU is not one mediad may run on" "$T/cpus.log"
+sed -i "s/^worker_cpus = .*/worker_cpus = 0-/" "$T/gw.ini"
+timeout 10 "$BIN/mediad" -c "$T/gw.ini" >"$T/cpus2.log" 2>&1
+rc=$?
+check "worker_cpus = 0- stops the start (exit $rc)" [ "$rc" = 1 ]
+check "  with file, line and reason" grep -q \
+    "$T/gw.ini:$cline: worker_cpus: '0-' is not 'auto' or a CPU list such as 0,2-3" "$T/cpus2.log"
 
 # Out of range: 99 is the watchdog's and migration's level.
 sed -i 's/^rt_priority = 20$/rt_priority = 99/' "$T/gw.ini"
