@@ -22,7 +22,8 @@
 #   ONLY=latency runs only the latency figure (about 2 minutes).
 #
 # The latency figure: LAT_ROUNDS (3) rounds, each measuring barerelay,
-# mediad plain and mediad SRTP <-> RTP (one worker per core, the default)
+# mediad plain and mediad SRTP <-> RTP (one worker per core, the default,
+# each pinned to its core: worker_cpus = auto)
 # paced at LAT_CALLS, bare first in odd rounds and last in even ones; the
 # added latency is mediad's percentile minus the bare relay's of the same
 # round, and the summary gives each figure's median over the rounds with
@@ -61,6 +62,7 @@ fi
 # SCHED=fifo (set by the latency rounds): the load and the bare relay run
 # under chrt; mediad sets its own workers' priority (rt_priority).
 SCHED=normal
+WCPUS=
 rt() { [ "$SCHED" = fifo ] && echo "chrt -f $RT_PRIO"; }
 load() { $LOADPIN $(rt) "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
 
@@ -84,6 +86,7 @@ int_addr = $NET.2
 rtp_range = 40000-49999
 workers = $1
 rt_priority = $([ "$SCHED" = fifo ] && echo "$RT_PRIO" || echo 0)
+worker_cpus = $WCPUS
 log_level = warn
 EOC
     $RELAYPIN "$B/bin/mediad" -c "$T/md.ini" >"$T/md.log" 2>&1 &
@@ -95,6 +98,7 @@ EOC
 }
 
 latency() { # the rounds described at the top, both schedulings
+    WCPUS=auto
     for SCHED in normal fifo; do
         ROUND=1
         while [ "$ROUND" -le "$LAT_ROUNDS" ]; do
@@ -105,7 +109,7 @@ latency() { # the rounds described at the top, both schedulings
             ROUND=$((ROUND + 1))
         done
     done
-    SCHED=normal; ROUND=0
+    SCHED=normal; ROUND=0; WCPUS=
 }
 
 if [ "$ONLY" = latency ]; then
@@ -157,7 +161,7 @@ def span(v):
 if lat:
     if rows:
         print()
-    print("latency at %d paced calls, %d round(s) per scheduling, one worker per core%s;"
+    print("latency at %d paced calls, %d round(s) per scheduling, one worker per core (pinned)%s;"
           % (lat[0]["sessions"], max(r["round"] for r in lat),
              ", load/relay pinned to CPUs " + sys.argv[3] if sys.argv[3] else ""))
     print("median (min..max) over the rounds, us; added = mediad minus the bare relay of the same round")
