@@ -27,11 +27,14 @@
 # paced at LAT_CALLS, bare first in odd rounds and last in even ones; the
 # added latency is mediad's percentile minus the bare relay's of the same
 # round, and the summary gives each figure's median over the rounds with
-# its min-max. Twice: under normal scheduling, and with the relays and the
-# load under SCHED_FIFO at one priority (mediad by its own rt_priority
-# directive, barerelay and mdload by chrt), which keeps the other jobs of
-# a shared machine from delaying packets. The two rows say how much of a
-# tail is the machine's rather than the relay's.
+# its min-max. Twice: under normal scheduling, and with the relay under
+# SCHED_FIFO (mediad by its own rt_priority directive, barerelay by chrt),
+# which keeps the other jobs of a shared machine from delaying packets.
+# The load generator stays under normal scheduling: sharing the two cores
+# with the relay, under SCHED_FIFO it would push a core past the kernel's
+# real-time budget (95 % of each second) and be throttled, stalling the
+# relay with it. The two rows say how much of a tail is the machine's
+# rather than the relay's.
 #   PIN="A B"   pins the load generator to CPU A and the relay to CPU B
 #               (taskset), so that the two do not chase each other across
 #               the cores; the figures say whether it was used.
@@ -59,12 +62,12 @@ if [ -n "$PIN" ]; then
     set -- $PIN
     LOADPIN="taskset -c $1"; RELAYPIN="taskset -c $2"
 fi
-# SCHED=fifo (set by the latency rounds): the load and the bare relay run
-# under chrt; mediad sets its own workers' priority (rt_priority).
+# SCHED=fifo (set by the latency rounds): the bare relay runs under chrt;
+# mediad sets its own workers' priority (rt_priority).
 SCHED=normal
 WCPUS=
 rt() { [ "$SCHED" = fifo ] && echo "chrt -f $RT_PRIO"; }
-load() { $LOADPIN $(rt) "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
+load() { $LOADPIN "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
 
 bare() { # mode sessions [extra]
     $RELAYPIN $(rt) "$B/test/barerelay" "$NET.1" "$NET.2" 50000 "$2" "$NET.3" 39000 $((SECS + 30)) >"$T/bare.log" &
