@@ -13,14 +13,16 @@
  * the all-list (flagged closing) but not in the lookup table. Relayed
  * packets are received into buffers of the table with headroom before
  * the payload, where the ChannelData or Data-indication header is written:
- * the relay path neither allocates nor copies.
+ * the relay path neither allocates nor copies (but for the rare datagram
+ * larger than a receive slot, see TURN_RELAY_SLOT).
  *
  * Relay sockets are our own non-blocking descriptors watched by a
- * uv_poll_t, not uv_udp_t: libuv reads a UDP handle with recvmmsg() until
- * EAGAIN, and a relay socket mostly holds a single datagram when it wakes
- * (media at tens of packets per second per allocation), so each wake-up
- * cost a recvmmsg() (two msghdr copies and a second, empty receive in the
- * kernel) plus the empty call. Instead a wake-up reads once: a quiet
+ * uv_poll_t, not uv_udp_t: libuv reads a UDP handle until EAGAIN (an empty
+ * system call per wake-up) and, with recvmmsg enabled, reads even a
+ * single datagram with recvmmsg() (msghdr copies and a second, empty
+ * receive in the kernel), while a relay socket mostly holds one datagram
+ * when it wakes (media at tens of packets per second per allocation).
+ * Instead a wake-up reads once: a quiet
  * socket (not read in the previous loop iteration, counted by a
  * uv_prepare_t) with one recvfrom(), the cheapest receive of one
  * datagram; a busy one (read in the previous iteration too) with one
