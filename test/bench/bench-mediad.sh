@@ -19,15 +19,22 @@
 # figures are for the notes.
 #   ONLY=srtp   runs only what the SRTP ratios need: 1 and 2 above, with
 #               one worker, plus 3 (and srtpscale), about 40 s.
-#   ONLY=latency runs only the latency figure (about 2 minutes).
+#   ONLY=latency runs only the latency figure (about 9 minutes).
 #
-# The latency figure: LAT_ROUNDS (3) rounds, each measuring barerelay,
-# mediad plain and mediad SRTP <-> RTP (one worker per core, the default,
-# each pinned to its core: worker_cpus = auto)
-# paced at LAT_CALLS, bare first in odd rounds and last in even ones; the
+# The latency figure: LAT_ROUNDS (3) rounds, each measuring barerelay (one
+# thread per core, each pinned, as mediad's workers), mediad plain and
+# mediad SRTP <-> RTP (one worker per core, the default, each pinned to its
+# core: worker_cpus = auto) paced at LAT_CALLS, bare first in odd rounds
+# and last in even ones; the latency is from mdload's send to the relayed
+# packet's arrival (both kernel-side, see mdload.c), so it holds the
+# loopback both ways and is an upper bound of what the relay adds; the
 # added latency is mediad's percentile minus the bare relay's of the same
-# round, and the summary gives each figure's median over the rounds with
-# its min-max. Twice: under normal scheduling, and with the relay under
+# round; the summary gives each figure's median over the rounds with its
+# min-max. For each tick of LAT_TICKS (us): at 100, mdload sends each
+# call's packet in its own 0.1 ms slot of the 20 ms, spread as independent
+# calls are; at 1000 (the throughput rows' pacing) the calls come in 20
+# groups, each a burst of LAT_CALLS / 20 packets per direction, which the
+# relay must queue. Twice: under normal scheduling, and with the relay under
 # SCHED_FIFO (mediad by its own rt_priority directive, barerelay by chrt),
 # which keeps the other jobs of a shared machine from delaying packets.
 # The load generator stays under normal scheduling: sharing the two cores
@@ -46,6 +53,7 @@ SECS=${SECS:-5}
 CALLS=${CALLS:-1500}
 LAT_CALLS=${LAT_CALLS:-1000}
 LAT_ROUNDS=${LAT_ROUNDS:-3}
+LAT_TICKS=${LAT_TICKS:-100 1000}
 RT_PRIO=${RT_PRIO:-50}
 BURST_CALLS=${BURST_CALLS:-500}
 BURST_COUNT=${BURST_COUNT:-1000000}
@@ -66,16 +74,19 @@ fi
 # mediad sets its own workers' priority (rt_priority).
 SCHED=normal
 WCPUS=
+TICK=1000
+BARE_THREADS=1
 rt() { [ "$SCHED" = fifo ] && echo "chrt -f $RT_PRIO"; }
 load() { $LOADPIN "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
 
-bare() { # mode sessions [extra]
-    $RELAYPIN $(rt) "$B/test/barerelay" "$NET.1" "$NET.2" 50000 "$2" "$NET.3" 39000 $((SECS + 30)) >"$T/bare.log" &
+bare() { # mode sessions
+    $RELAYPIN $(rt) "$B/test/barerelay" "$NET.1" "$NET.2" 50000 "$2" "$NET.3" 39000 $((SECS + 30)) \
+        "$BARE_THREADS" >"$T/bare.log" &
     bp=$!; pids="$pids $bp"; sleep 0.3
     shift 0
     load --bare-ext "$NET.1" --bare-int "$NET.2" --bare-base 50000 --sessions "$2" \
-        --seconds "$SECS" --mode "$1" --count "$BURST_COUNT" --pid "$bp" |
-        sed "s/^{/{\"sched\":\"$SCHED\",\"round\":${ROUND:-0},/"
+        --seconds "$SECS" --mode "$1" --count "$BURST_COUNT" --pid "$bp" --tick-us "$TICK" |
+        sed "s/^{/{\"sched\":\"$SCHED\",\"round\":${ROUND:-0},\"bare_threads\":$BARE_THREADS,/"
     kill "$bp"; wait "$bp" 2>/dev/null
 }
 
@@ -95,24 +106,27 @@ EOC
     $RELAYPIN "$B/bin/mediad" -c "$T/md.ini" >"$T/md.log" 2>&1 &
     mp=$!; pids="$pids $mp"
     load --bus "tcp://$NET.1:17800" --pid "$mp" --sessions "$3" --seconds "$SECS" \
-        --mode "$2" --count "$BURST_COUNT" --srtp "${4:-0}" |
+        --mode "$2" --count "$BURST_COUNT" --srtp "${4:-0}" --tick-us "$TICK" |
         sed "s/^{/{\"workers\":\"$([ "$1" = 0 ] && echo cores || echo "$1")\",\"sched\":\"$SCHED\",\"round\":${ROUND:-0},/"
     kill "$mp"; wait "$mp" 2>/dev/null
 }
 
-latency() { # the rounds described at the top, both schedulings
+latency() { # the rounds described at the top, both ticks and schedulings
     WCPUS=auto
-    for SCHED in normal fifo; do
-        ROUND=1
-        while [ "$ROUND" -le "$LAT_ROUNDS" ]; do
-            [ $((ROUND % 2)) = 1 ] && bare paced "$LAT_CALLS"
-            mediad 0 paced "$LAT_CALLS"
-            mediad 0 paced "$LAT_CALLS" 1
-            [ $((ROUND % 2)) = 0 ] && bare paced "$LAT_CALLS"
-            ROUND=$((ROUND + 1))
+    BARE_THREADS=$(nproc)
+    for TICK in $LAT_TICKS; do
+        for SCHED in normal fifo; do
+            ROUND=1
+            while [ "$ROUND" -le "$LAT_ROUNDS" ]; do
+                [ $((ROUND % 2)) = 1 ] && bare paced "$LAT_CALLS"
+                mediad 0 paced "$LAT_CALLS"
+                mediad 0 paced "$LAT_CALLS" 1
+                [ $((ROUND % 2)) = 0 ] && bare paced "$LAT_CALLS"
+                ROUND=$((ROUND + 1))
+            done
         done
     done
-    SCHED=normal; ROUND=0; WCPUS=
+    SCHED=normal; ROUND=0; WCPUS=; TICK=1000; BARE_THREADS=1
 }
 
 if [ "$ONLY" = latency ]; then
@@ -164,29 +178,34 @@ def span(v):
 if lat:
     if rows:
         print()
-    print("latency at %d paced calls, %d round(s) per scheduling, one worker per core (pinned)%s;"
+    print("latency at %d paced calls, %d round(s) per tick and scheduling, one worker (bare: one "
+          "thread) per core, pinned%s;"
           % (lat[0]["sessions"], max(r["round"] for r in lat),
              ", load/relay pinned to CPUs " + sys.argv[3] if sys.argv[3] else ""))
-    print("median (min..max) over the rounds, us; added = mediad minus the bare relay of the same round")
-    print("%-7s %-11s %-20s %-22s %-22s %-18s %-22s %5s" % ("sched", "target", "p50", "p99", "p99.9",
-          "added p50", "added p99", "loss%"))
-    for sched in ("normal", "fifo"):
-        bare_by_round = {r["round"]: r for r in lat if r["sched"] == sched and r["target"] == "bare"}
+    print("median (min..max) over the rounds, us; added = mediad minus the bare relay of the same round;")
+    print("pkt/s: what arrived back per second (the load generator keeps pace at 2 * calls * 50)")
+    print("%-5s %-7s %-11s %-20s %-22s %-22s %-18s %-22s %5s %7s" % ("tick", "sched", "target", "p50",
+          "p99", "p99.9", "added p50", "added p99", "loss%", "pkt/s"))
+    for tick, sched in sorted({(r.get("tick_us", 1000), r["sched"]) for r in lat},
+                              key=lambda k: (k[0], k[1] != "normal")):
+        bare_by_round = {r["round"]: r for r in lat if r["sched"] == sched and
+                         r.get("tick_us", 1000) == tick and r["target"] == "bare"}
         for name, pick in (("bare", lambda r: r["target"] == "bare"),
                            ("mediad", lambda r: r["target"] != "bare" and not r.get("srtp")),
                            ("mediad SRTP", lambda r: r["target"] != "bare" and r.get("srtp"))):
-            sel = [r for r in lat if r["sched"] == sched and pick(r)]
+            sel = [r for r in lat if r["sched"] == sched and r.get("tick_us", 1000) == tick
+                   and pick(r)]
             if not sel:
                 continue
             add50 = [r["latency_p50_us"] - bare_by_round[r["round"]]["latency_p50_us"]
                      for r in sel if r["round"] in bare_by_round]
             add99 = [r["latency_p99_us"] - bare_by_round[r["round"]]["latency_p99_us"]
                      for r in sel if r["round"] in bare_by_round]
-            print("%-7s %-11s %-20s %-22s %-22s %-18s %-22s %5.2f" % (sched, name,
+            print("%-5d %-7s %-11s %-20s %-22s %-22s %-18s %-22s %5.2f %7.0f" % (tick, sched, name,
                   span([r["latency_p50_us"] for r in sel]), span([r["latency_p99_us"] for r in sel]),
                   span([r.get("latency_p999_us", 0) for r in sel]),
                   span(add50) if name != "bare" else "-", span(add99) if name != "bare" else "-",
-                  max(r["loss_pct"] for r in sel)))
+                  max(r["loss_pct"] for r in sel), med([r["relayed_pps"] for r in sel])))
 for r in rows:
     if r.get("srtp") and "srtp_checked" in r:
         print("SRTP check (%s, %s worker(s), %d calls): %d of the packets mediad protected "
