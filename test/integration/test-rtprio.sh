@@ -86,18 +86,16 @@ check "  and names the file, the line and what to grant" grep -q \
 
 # A CPU list naming a CPU mediad may not run on, and one that is not a list.
 cline=$(grep -n '^worker_cpus' "$T/gw.ini" | cut -d: -f1)
-sed -i "s/^worker_cpus = auto$/worker_cpus = $1,$NOTCPU/" "$T/gw.ini"
-timeout 10 "$BIN/mediad" -c "$T/gw.ini" >"$T/cpus.log" 2>&1
-rc=$?
-check "worker_cpus naming CPU $NOTCPU stops the start (exit $rc)" [ "$rc" = 1 ]
-check "  with file, line and reason" grep -q \
-    "$T/gw.ini:$cline: worker_cpus: CPU $NOTCPU is not one mediad may run on" "$T/cpus.log"
-sed -i "s/^worker_cpus = .*/worker_cpus = 0-/" "$T/gw.ini"
-timeout 10 "$BIN/mediad" -c "$T/gw.ini" >"$T/cpus2.log" 2>&1
-rc=$?
-check "worker_cpus = 0- stops the start (exit $rc)" [ "$rc" = 1 ]
-check "  with file, line and reason" grep -q \
-    "$T/gw.ini:$cline: worker_cpus: '0-' is not 'auto' or a CPU list such as 0,2-3" "$T/cpus2.log"
+refused_cpus() { # VALUE REASON
+    sed -i "s/^worker_cpus = .*/worker_cpus = $1/" "$T/gw.ini"
+    timeout 10 "$BIN/mediad" -c "$T/gw.ini" >"$T/cpus.log" 2>&1
+    rc=$?
+    check "worker_cpus = $1 stops the start (exit $rc)" [ "$rc" = 1 ]
+    check "  with file, line and reason" grep -qF \
+        "$T/gw.ini:$cline: worker_cpus: $2" "$T/cpus.log"
+}
+refused_cpus "$1,$NOTCPU" "CPU $NOTCPU is not one mediad may run on"
+refused_cpus "0-" "'0-' is not 'auto' or a CPU list such as 0,2-3"
 
 # Out of range: 99 is the watchdog's and migration's level.
 sed -i 's/^rt_priority = 20$/rt_priority = 99/' "$T/gw.ini"
