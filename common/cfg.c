@@ -11,6 +11,7 @@
 #include "net.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,6 +394,54 @@ void gw_cfg_print_help(const gw_cfg_section_t *secs, size_t nsecs)
 int gw_cfg_cli(int argc, char **argv, const char *prog,
                const gw_cfg_section_t *secs, size_t nsecs)
 {
+    return gw_cfg_cli_check(argc, argv, prog, secs, nsecs, NULL, NULL);
+}
+
+int gw_cfg_cpu_list(const char *spec, int *cpus, int max, char *err, size_t errlen)
+{
+    const char *p = spec;
+    int n = 0;
+
+    while (*p) {
+        char *end;
+        long lo, hi;
+
+        if (*p < '0' || *p > '9')
+            goto bad;
+        lo = strtol(p, &end, 10);
+        hi = lo;
+        if (*end == '-') {
+            p = end + 1;
+            if (*p < '0' || *p > '9')
+                goto bad;
+            hi = strtol(p, &end, 10);
+        }
+        if (lo >= CPU_SETSIZE || hi >= CPU_SETSIZE || hi < lo)
+            goto bad;
+        for (long c = lo; c <= hi; c++) {
+            if (n == max) {
+                snprintf(err, errlen, "more than %d CPUs in '%s'", max, spec);
+                return -EINVAL;
+            }
+            cpus[n++] = (int)c;
+        }
+        if (*end == ',' && end[1] != '\0')
+            end++;
+        else if (*end != '\0')
+            goto bad;
+        p = end;
+    }
+    if (n > 0)
+        return n;
+bad:
+    snprintf(err, errlen, "'%s' is not a CPU list such as 0,2-3", spec);
+    return -EINVAL;
+}
+
+int gw_cfg_cli_check(int argc, char **argv, const char *prog,
+                     const gw_cfg_section_t *secs, size_t nsecs,
+                     gw_cfg_check_fn check_fn, void *ctx)
+{
     const char *path = NULL;
     int check = 0;
     char err[1024];
@@ -427,6 +476,10 @@ int gw_cfg_cli(int argc, char **argv, const char *prog,
         } else if (!strcmp(argv[i], "-c")) {
             i++;
         }
+    }
+    if (check_fn && check_fn(ctx, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: config error: %s\n", prog, err);
+        return -1;
     }
     if (check) {
         printf("%s: configuration OK\n", prog);

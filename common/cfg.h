@@ -76,5 +76,18 @@ void gw_cfg_print_help(const gw_cfg_section_t *secs, size_t nsecs);
  * Returns 0 to run, 1 to exit successfully, -1 to exit with failure. */
 int gw_cfg_cli(int argc, char **argv, const char *prog,
                const gw_cfg_section_t *secs, size_t nsecs);
+/* The same, with the daemon's own checks of the values it read (rules
+ * across directives, values the directive types cannot judge): `check`
+ * runs after the file and the -s overrides, --check included, and a
+ * negative return stops with "prog: config error: " and its err (which
+ * should start with gw_cfg_where() of the directive). */
+typedef int (*gw_cfg_check_fn)(void *ctx, char *err, size_t errlen);
+int gw_cfg_cli_check(int argc, char **argv, const char *prog,
+                     const gw_cfg_section_t *secs, size_t nsecs,
+                     gw_cfg_check_fn check, void *ctx);
+
+/* Parses a CPU list such as "0,2-3" into cpus (in order, ranges expanded,
+ * at most max). Returns the count, or -EINVAL with the reason in err. */
+int gw_cfg_cpu_list(const char *spec, int *cpus, int max, char *err, size_t errlen);
 
 #endif

@@ -3,6 +3,7 @@
  * until SIGINT/SIGTERM; then stops the workers, which close every session,
  * and frees everything. Media ports are opened per session, not here. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,46 @@ static void describe(md_t *md)
     md->reg.epoch = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* What the directive types cannot judge, run for --check too. */
+static int check_config(void *ctx, char *err, size_t errlen)
+{
+    md_t *md = ctx;
+    static int cpus[CPU_SETSIZE];
+    char why[256];
+
+    if (md->cfg.worker_cpus[0] != '\0' &&
+        md_cpus_resolve(md->cfg.worker_cpus, cpus, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: worker_cpus: %s",
+                 gw_cfg_where("mediad", "worker_cpus"), why);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Pins the workers as worker_cpus says; warns when two share a CPU (more
+ * workers than CPUs listed, or a CPU listed twice): under SCHED_FIFO one
+ * then waits for the other's whole burst. */
+static int pin_workers(md_t *md)
+{
+    static int cpus[CPU_SETSIZE];
+    char err[256];
+    int n = md_cpus_resolve(md->cfg.worker_cpus, cpus, err, sizeof err);
+
+    if (n < 0 || md_workers_pin(md, cpus, n, err, sizeof err) < 0) {
+        GW_ERR("%s: worker_cpus: %s", gw_cfg_where("mediad", "worker_cpus"), err);
+        return -1;
+    }
+    for (unsigned i = 0; i < md->nworkers; i++)
+        for (unsigned k = 0; k < i; k++)
+            if (cpus[i % (unsigned)n] == cpus[k % (unsigned)n]) {
+                GW_WARN("%s: worker_cpus: workers %u and %u share CPU %d (%u workers, "
+                        "%d CPUs listed)", gw_cfg_where("mediad", "worker_cpus"), k, i,
+                        cpus[i % (unsigned)n], md->nworkers, n);
+                return 0;
+            }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     md_t *md = &md_instance;
@@ -94,7 +135,7 @@ int main(int argc, char **argv)
     char err[512];
     int rc = 1;
 
-    rc = gw_cfg_cli(argc, argv, "mediad", secs, 1);
+    rc = gw_cfg_cli_check(argc, argv, "mediad", secs, 1, check_config, md);
     if (rc != 0)
         return rc > 0 ? 0 : 1;
     rc = 1;
@@ -126,19 +167,19 @@ int main(int argc, char **argv)
         GW_ERR("cannot start %u worker threads", nworkers);
         goto out_workers;
     }
-    if (md->cfg.worker_cpus[0] != '\0' &&
-        md_workers_pin(md, md->cfg.worker_cpus, err, sizeof err) < 0) {
-        GW_ERR("%s: worker_cpus: %s", gw_cfg_where("mediad", "worker_cpus"), err);
+    if (md->cfg.worker_cpus[0] != '\0' && pin_workers(md) < 0)
         goto out_workers;
-    }
     if (md->cfg.rt_priority > 0) {
         int e = md_workers_set_rt(md, md->cfg.rt_priority);
         if (e < 0) {
             GW_ERR("%s: rt_priority %d: cannot put the packet threads under "
-                   "SCHED_FIFO: %s%s", gw_cfg_where("mediad", "rt_priority"),
-                   md->cfg.rt_priority, strerror(-e),
+                   "SCHED_FIFO (pthread_setschedparam): %s%s",
+                   gw_cfg_where("mediad", "rt_priority"), md->cfg.rt_priority,
+                   strerror(-e),
                    e == -EPERM ? " (needs CAP_SYS_NICE, or RLIMIT_RTPRIO of at "
-                                 "least this priority: systemd LimitRTPRIO=)" : "");
+                                 "least this priority: systemd LimitRTPRIO=; in a "
+                                 "cgroup with its own real-time budget, a share of "
+                                 "it: cpu.rt_runtime_us)" : "");
             goto out_workers;
         }
     }

@@ -146,74 +146,46 @@ int md_workers_start(md_t *md, unsigned n)
     return 0;
 }
 
-/* Parses "0,2-3" into a CPU list (in order, ranges expanded). */
-static int cpu_list(const char *spec, int *cpus, int max, char *err, size_t errlen)
+int md_cpus_resolve(const char *spec, int *cpus, char *err, size_t errlen)
 {
-    int n = 0;
-    const char *p = spec;
-
-    while (*p) {
-        char *end;
-        long lo = strtol(p, &end, 10), hi;
-        if (end == p || lo < 0 || lo >= CPU_SETSIZE)
-            goto bad;
-        hi = lo;
-        if (*end == '-') {
-            p = end + 1;
-            hi = strtol(p, &end, 10);
-            if (end == p || hi < lo || hi >= CPU_SETSIZE)
-                goto bad;
-        }
-        for (long c = lo; c <= hi; c++) {
-            if (n == max) {
-                snprintf(err, errlen, "more than %d CPUs in '%s'", max, spec);
-                return -EINVAL;
-            }
-            cpus[n++] = (int)c;
-        }
-        if (*end == ',' && end[1] != '\0')
-            end++;
-        else if (*end != '\0')
-            goto bad;
-        p = end;
-    }
-    if (n > 0)
-        return n;
-bad:
-    snprintf(err, errlen, "'%s' is not 'auto' or a CPU list such as 0,2-3", spec);
-    return -EINVAL;
-}
-
-int md_workers_pin(md_t *md, const char *spec, char *err, size_t errlen)
-{
-    int cpus[CPU_SETSIZE], n = 0;
     cpu_set_t allowed;
+    int n = 0;
 
-    if (sched_getaffinity(0, sizeof allowed, &allowed) < 0)
+    if (sched_getaffinity(0, sizeof allowed, &allowed) < 0) {
+        snprintf(err, errlen, "sched_getaffinity: %s", strerror(errno));
         return -errno;
+    }
     if (strcmp(spec, "auto") == 0) {
         for (int c = 0; c < CPU_SETSIZE; c++)
             if (CPU_ISSET(c, &allowed))
                 cpus[n++] = c;
-    } else {
-        n = cpu_list(spec, cpus, CPU_SETSIZE, err, errlen);
-        if (n < 0)
-            return n;
-        for (int k = 0; k < n; k++)
-            if (!CPU_ISSET(cpus[k], &allowed)) {
-                snprintf(err, errlen, "CPU %d is not one mediad may run on", cpus[k]);
-                return -EINVAL;
-            }
+        return n;
     }
+    n = gw_cfg_cpu_list(spec, cpus, CPU_SETSIZE, err, errlen);
+    if (n < 0) {
+        snprintf(err, errlen, "'%s' is not 'auto' or a CPU list such as 0,2-3", spec);
+        return n;
+    }
+    for (int k = 0; k < n; k++)
+        if (!CPU_ISSET(cpus[k], &allowed)) {
+            snprintf(err, errlen, "CPU %d is not one mediad may run on", cpus[k]);
+            return -EINVAL;
+        }
+    return n;
+}
+
+int md_workers_pin(md_t *md, const int *cpus, int n, char *err, size_t errlen)
+{
     for (unsigned i = 0; i < md->nworkers; i++) {
+        int cpu = cpus[i % (unsigned)n];
         cpu_set_t one;
         int rc;
 
         CPU_ZERO(&one);
-        CPU_SET(cpus[i % (unsigned)n], &one);
+        CPU_SET(cpu, &one);
         rc = pthread_setaffinity_np(md->workers[i].thread, sizeof one, &one);
         if (rc != 0) {
-            snprintf(err, errlen, "CPU %d: %s", cpus[i % (unsigned)n], strerror(rc));
+            snprintf(err, errlen, "pthread_setaffinity_np(CPU %d): %s", cpu, strerror(rc));
             return -rc;
         }
     }

@@ -90,15 +90,18 @@ struct md_worker_s {
 };
 
 int md_workers_start(md_t *md, unsigned n);
-/* Puts every worker thread under SCHED_FIFO at `prio` (1-99); the main
+/* Puts every worker thread under SCHED_FIFO at `prio` (the directive
+ * allows 1-98: 99 is the kernel's watchdog and migration level); the main
  * thread (bus, control) keeps normal scheduling. Returns 0 or -errno
  * (-EPERM without CAP_SYS_NICE or a high enough RLIMIT_RTPRIO). */
 int md_workers_set_rt(md_t *md, int prio);
-/* Pins worker i to one CPU as `spec` says ("auto": the i-th CPU of the
- * process's affinity mask; "0,2-3": the i-th CPU of that list; both round
- * robin). Returns 0, -EINVAL with a reason in err (bad list, a CPU this
- * process may not use), or -errno from the kernel. */
-int md_workers_pin(md_t *md, const char *spec, char *err, size_t errlen);
+/* The CPUs `spec` names ("auto": those the process may run on; or a list
+ * such as "0,2-3"), into cpus[CPU_SETSIZE]. Returns the count, or -EINVAL
+ * (-errno) with the reason in err: a bad list, a CPU this process may not
+ * use. */
+int md_cpus_resolve(const char *spec, int *cpus, char *err, size_t errlen);
+/* Pins worker i to cpus[i % n]. Returns 0 or -errno with err set. */
+int md_workers_pin(md_t *md, const int *cpus, int n, char *err, size_t errlen);
 /* Stops every worker (their sessions are closed) and joins the threads. */
 void md_workers_stop(md_t *md);
 /* Main thread: queue a command for a worker. */

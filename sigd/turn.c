@@ -168,6 +168,7 @@ static void ctl_cred(sig_daemon_t *sig, const char *peer, const Gw__Envelope *en
                    n == -ENOENT ? "no TURN secret yet (turn-secret)"
                    : n == -ENOSPC ? "too many call-scoped agents"
                    : n == -ENOMEM ? "out of memory"
+                   : n == -EIO ? "cannot compute the password (GnuTLS HMAC)"
                    : n == -EAGAIN ? "every candidate name was just revoked; retry in a few seconds"
                                   : "bad user or ttl");
         return;

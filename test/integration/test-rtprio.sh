@@ -17,8 +17,17 @@ threads() {
     done
 }
 
+# Real-time scheduling needs root's CAP_SYS_NICE (or an RLIMIT_RTPRIO);
+# a container without either gets the pinning checks only.
+RT=20
+if ! chrt -f 20 true 2>/dev/null; then
+    echo "# skip: real-time scheduling is not allowed here (no CAP_SYS_NICE or RLIMIT_RTPRIO):"
+    echo "#       the rt_priority checks are skipped, the worker_cpus ones run"
+    RT=0
+fi
+
 write_config
-sed -i '/^\[mediad\]$/a workers = 3\nrt_priority = 20\nworker_cpus = auto' "$T/gw.ini"
+sed -i "/^\[mediad\]$/a workers = 3\nrt_priority = $RT\nworker_cpus = auto" "$T/gw.ini"
 # the CPUs this test (and so mediad) may run on, and one it may not
 set -- $(/usr/bin/python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')
 NCPU=$#
@@ -31,11 +40,13 @@ check "media node registers with sigd" wait_until 10 sh -c \
     "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 role=media state=live'"
 mp=$(pid_of mediad)
 threads "$mp" >"$T/threads.txt"
-n_rt=$(grep -c '^md-worker[0-9]* 1 20$' "$T/threads.txt")
 n_other_rt=$(grep -v '^md-worker' "$T/threads.txt" | awk '$2 != 0' | wc -l)
-check "the 3 packet threads run under SCHED_FIFO at priority 20 ($n_rt)" [ "$n_rt" = 3 ]
+if [ "$RT" != 0 ]; then
+    n_rt=$(grep -c '^md-worker[0-9]* 1 20$' "$T/threads.txt")
+    check "the 3 packet threads run under SCHED_FIFO at priority 20 ($n_rt)" [ "$n_rt" = 3 ]
+    check "mediad logs the scheduling" grep -q "3 worker(s) under SCHED_FIFO, pinned" "$T/mediad.log"
+fi
 check "no other thread of mediad is real-time ($n_other_rt)" [ "$n_other_rt" = 0 ]
-check "mediad logs the scheduling" grep -q "3 worker(s) under SCHED_FIFO, pinned" "$T/mediad.log"
 # worker_cpus = auto: worker i on the i-th CPU allowed, round robin.
 pins=""
 for t in /proc/"$mp"/task/*; do
@@ -49,6 +60,11 @@ for i in 0 1 2; do
 done
 have=$(echo $pins | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
 check "each packet thread is pinned to its CPU ($have)" [ "$have" = "$(echo $want)" ]
+if [ "$NCPU" -lt 3 ]; then
+    check "three workers on $NCPU CPU(s): mediad warns that two share one" grep -q \
+        "gw.ini:$(grep -n '^worker_cpus' "$T/gw.ini" | cut -d: -f1): worker_cpus: workers 0 and $NCPU share CPU $1 (3 workers, $NCPU CPUs listed)" \
+        "$T/mediad.log"
+fi
 
 (cd "$T" && exec sipp -sf "$SIPP_DIR/uas_echo.xml" -i "$LAN" -p 15080 \
     -mi "$LAN" -mp 17000 -rtp_echo -nostdin -trace_err -timeout 30s -m 1 \
@@ -61,7 +77,7 @@ sleep 0.5
     -trace_err >"$T/uac.out" 2>&1)
 rc=$?
 wait "$uas" 2>/dev/null
-check "a call through the real-time workers succeeds (sipp exit $rc)" [ "$rc" = 0 ]
+check "a call through the pinned (real-time) workers succeeds (sipp exit $rc)" [ "$rc" = 0 ]
 wait_until 5 grep -q "stream 0 ended" "$T/mediad.log"
 check "its RTP crossed mediad in full both ways" grep -q \
     "EXT in $PKTS out $PKTS dropped 0, INT in $PKTS out $PKTS dropped 0" "$T/mediad.log"
@@ -71,34 +87,34 @@ check "no sanitizer report from mediad" clean_log mediad
 # Without CAP_SYS_NICE (dropped from the bounding set, so root loses it
 # across exec) and with RLIMIT_RTPRIO at 0, SCHED_FIFO is refused.
 line=$(grep -n '^rt_priority' "$T/gw.ini" | cut -d: -f1)
-setpriv --bounding-set=-sys_nice prlimit --rtprio=0 \
-    "$BIN/mediad" -c "$T/gw.ini" >"$T/noperm.log" 2>&1 &
-np=$!
-PIDS="$PIDS $np"
-wait_until 10 sh -c "! kill -0 $np 2>/dev/null"
-wait "$np"
-rc=$?
-PIDS=$(echo "$PIDS" | sed "s/ $np\b//")
-check "without the privilege mediad does not start (exit $rc)" [ "$rc" -ne 0 ]
-check "  and names the file, the line and what to grant" grep -q \
-    "$T/gw.ini:$line: rt_priority 20: cannot put the packet threads under SCHED_FIFO: Operation not permitted (needs CAP_SYS_NICE" \
-    "$T/noperm.log"
+if [ "$RT" != 0 ]; then
+    timeout 10 setpriv --bounding-set=-sys_nice prlimit --rtprio=0 \
+        "$BIN/mediad" -c "$T/gw.ini" >"$T/noperm.log" 2>&1
+    rc=$?
+    check "without the privilege mediad does not start (exit $rc)" [ "$rc" = 1 ]
+    check "  and names the file, the line and what to grant" grep -q \
+        "$T/gw.ini:$line: rt_priority 20: cannot put the packet threads under SCHED_FIFO (pthread_setschedparam): Operation not permitted (needs CAP_SYS_NICE" \
+        "$T/noperm.log"
+fi
 
 # A CPU list naming a CPU mediad may not run on, and one that is not a list.
 cline=$(grep -n '^worker_cpus' "$T/gw.ini" | cut -d: -f1)
 refused_cpus() { # VALUE REASON
     sed -i "s/^worker_cpus = .*/worker_cpus = $1/" "$T/gw.ini"
-    timeout 10 "$BIN/mediad" -c "$T/gw.ini" >"$T/cpus.log" 2>&1
+    timeout 10 "$BIN/mediad" -c "$T/gw.ini" --check >"$T/cpus.log" 2>&1
     rc=$?
-    check "worker_cpus = $1 stops the start (exit $rc)" [ "$rc" = 1 ]
-    check "  with file, line and reason" grep -qF \
-        "$T/gw.ini:$cline: worker_cpus: $2" "$T/cpus.log"
+    check "worker_cpus = $1 is refused by --check (exit $rc)" [ "$rc" = 1 ]
+    timeout 10 "$BIN/mediad" -c "$T/gw.ini" >>"$T/cpus.log" 2>&1
+    rc=$?
+    check "  and stops the start (exit $rc)" [ "$rc" = 1 ]
+    n=$(grep -cF "mediad: config error: $T/gw.ini:$cline: worker_cpus: $2" "$T/cpus.log")
+    check "  both times with file, line and reason ($n)" [ "$n" = 2 ]
 }
 refused_cpus "$1,$NOTCPU" "CPU $NOTCPU is not one mediad may run on"
 refused_cpus "0-" "'0-' is not 'auto' or a CPU list such as 0,2-3"
 
 # Out of range: 99 is the watchdog's and migration's level.
-sed -i 's/^rt_priority = 20$/rt_priority = 99/' "$T/gw.ini"
+sed -i 's/^worker_cpus = .*/worker_cpus = auto/; s/^rt_priority = .*/rt_priority = 99/' "$T/gw.ini"
 "$BIN/mediad" -c "$T/gw.ini" --check >"$T/range.log" 2>&1
 rc=$?
 check "rt_priority = 99 is refused by --check (exit $rc)" [ "$rc" -ne 0 ]

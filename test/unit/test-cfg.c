@@ -463,6 +463,31 @@ TEST(cfg_set_errors)
     CHECK_STR(cfg.addr, "127.0.0.1");
 }
 
+TEST(cfg_cpu_list)
+{
+    int cpus[8], n;
+    char err[128];
+
+    n = gw_cfg_cpu_list("3", cpus, 8, err, sizeof err);
+    CHECK(n == 1 && cpus[0] == 3);
+    n = gw_cfg_cpu_list("0,2-4,1", cpus, 8, err, sizeof err);
+    CHECK(n == 5 && cpus[0] == 0 && cpus[1] == 2 && cpus[2] == 3 && cpus[3] == 4 &&
+          cpus[4] == 1);
+    /* not lists: empty, empty entries, open or reversed ranges, signs,
+     * spaces, beyond CPU_SETSIZE, trailing junk */
+    static const char *bad[] = { "", ",", "0,", ",0", "0,,1", "1-", "-1", "3-1", "+1",
+                                 " 1", "1 ", "1024", "0-1024", "99999999999999999999",
+                                 "1x", "1-2-3", "a" };
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        err[0] = '\0';
+        CHECK(gw_cfg_cpu_list(bad[b], cpus, 8, err, sizeof err) == -EINVAL);
+        CHECK(strstr(err, "is not a CPU list such as 0,2-3") != NULL);
+    }
+    /* more CPUs than room */
+    CHECK(gw_cfg_cpu_list("0-8", cpus, 8, err, sizeof err) == -EINVAL);
+    CHECK(strcmp(err, "more than 8 CPUs in '0-8'") == 0);
+}
+
 static const gw_test_t tests[] = {
     T(cfg_good_file),
     T(cfg_defaults),
@@ -487,6 +512,7 @@ static const gw_test_t tests[] = {
     T(cfg_bad_default),
     T(cfg_set_override),
     T(cfg_set_errors),
+    T(cfg_cpu_list),
     { NULL, NULL }
 };
 
