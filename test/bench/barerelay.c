@@ -7,7 +7,7 @@
  *   barerelay EXT_IP INT_IP BASE_PORT N DEST_IP DEST_PORT SECONDS [THREADS]
  *
  * THREADS (default 1): that many threads, thread k pinned to the k-th CPU
- * the process may run on and relaying pairs k, k + THREADS, ...: the
+ * the process may run on and relaying the k-th block of pairs: the
  * baseline for mediad with one worker per core. Runs for SECONDS, then
  * prints the packets it relayed and exits. */
 
@@ -50,8 +50,8 @@ static int bind_udp(const char *ip, int port)
 
 typedef struct {
     bsock_t *s;
-    int n, first, step, cpu, secs;
-    unsigned long long relayed;
+    int first, end, cpu, secs;    /* pairs [first, end) */
+    unsigned long long relayed;   /* written once, at the end */
 } relay_t;
 
 static void *relay(void *arg)
@@ -64,6 +64,7 @@ static void *relay(void *arg)
     struct sockaddr_in src[BATCH];
     struct epoll_event ev, evs[64];
     struct timespec t0, t;
+    unsigned long long relayed = 0;
     int ep = epoll_create1(0);
 
     if (r->cpu >= 0) {
@@ -72,7 +73,7 @@ static void *relay(void *arg)
         CPU_SET(r->cpu, &one);
         pthread_setaffinity_np(pthread_self(), sizeof one, &one);
     }
-    for (int i = r->first; i < r->n; i += r->step)
+    for (int i = r->first; i < r->end; i++)
         for (int k = 0; k < 2; k++) {
             ev.events = EPOLLIN;
             ev.data.u32 = (uint32_t)(2 * i + k);
@@ -122,10 +123,11 @@ static void *relay(void *arg)
             }
             int sent = sendmmsg(to->fd, out, (unsigned)got, MSG_DONTWAIT);
             if (sent > 0)
-                r->relayed += (unsigned)sent;
+                relayed += (unsigned)sent;
         }
     }
     close(ep);
+    r->relayed = relayed;
     return NULL;
 }
 
@@ -170,8 +172,9 @@ int main(int argc, char **argv)
     printf("barerelay: ready\n");
     fflush(stdout);
     for (int k = 0; k < threads; k++) {
-        r[k] = (relay_t){ s, n, k, threads, threads > 1 ? cpus[k % ncpu] : -1,
-                          atoi(argv[7]), 0 };
+        /* A block of pairs each, so that no two threads write one line. */
+        r[k] = (relay_t){ s, (int)((long)n * k / threads), (int)((long)n * (k + 1) / threads),
+                          threads > 1 ? cpus[k % ncpu] : -1, atoi(argv[7]), 0 };
         if (pthread_create(&th[k], NULL, relay, &r[k]) != 0) {
             fprintf(stderr, "barerelay: cannot start thread %d\n", k);
             return 1;

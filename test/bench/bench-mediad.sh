@@ -25,9 +25,10 @@
 # thread per core, each pinned, as mediad's workers), mediad plain and
 # mediad SRTP <-> RTP (one worker per core, the default, each pinned to its
 # core: worker_cpus = auto) paced at LAT_CALLS, bare first in odd rounds
-# and last in even ones; the latency is from mdload's send to the relayed
-# packet's arrival (both kernel-side, see mdload.c), so it holds the
-# loopback both ways and is an upper bound of what the relay adds; the
+# and last in even ones; the latency is from mdload's send (the clock read
+# right before each sendmmsg of a tick's batch) to the relayed packet's
+# arrival (the kernel's receive timestamp), so it holds the loopback both
+# ways and is an upper bound of what the relay adds; the
 # added latency is mediad's percentile minus the bare relay's of the same
 # round; the summary gives each figure's median over the rounds with its
 # min-max. For each tick of LAT_TICKS (us): at 100, mdload sends each
@@ -113,14 +114,21 @@ EOC
 
 latency() { # the rounds described at the top, both ticks and schedulings
     WCPUS=auto
-    BARE_THREADS=$(nproc)
+    # one relay thread per CPU the relay may run on (PIN included)
+    BARE_THREADS=$($RELAYPIN /usr/bin/python3 -c 'import os; print(len(os.sched_getaffinity(0)))')
+    scheds=normal
+    if chrt -f "$RT_PRIO" true 2>/dev/null; then
+        scheds="normal fifo"
+    else
+        echo "bench-mediad: SCHED_FIFO is not allowed here: latency under normal scheduling only" >&2
+    fi
     for TICK in $LAT_TICKS; do
-        for SCHED in normal fifo; do
+        for SCHED in $scheds; do
             ROUND=1
             while [ "$ROUND" -le "$LAT_ROUNDS" ]; do
                 [ $((ROUND % 2)) = 1 ] && bare paced "$LAT_CALLS"
-                mediad 0 paced "$LAT_CALLS"
-                mediad 0 paced "$LAT_CALLS" 1
+                mediad "$BARE_THREADS" paced "$LAT_CALLS"
+                mediad "$BARE_THREADS" paced "$LAT_CALLS" 1
                 [ $((ROUND % 2)) = 0 ] && bare paced "$LAT_CALLS"
                 ROUND=$((ROUND + 1))
             done
@@ -174,6 +182,8 @@ def med(v):
     v = sorted(v)
     return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 def span(v):
+    if not v:
+        return "-"
     return "%.0f (%.0f..%.0f)" % (med(v), min(v), max(v)) if len(v) > 1 else "%.0f" % v[0]
 if lat:
     if rows:
@@ -183,9 +193,11 @@ if lat:
           % (lat[0]["sessions"], max(r["round"] for r in lat),
              ", load/relay pinned to CPUs " + sys.argv[3] if sys.argv[3] else ""))
     print("median (min..max) over the rounds, us; added = mediad minus the bare relay of the same round;")
-    print("pkt/s: what arrived back per second (the load generator keeps pace at 2 * calls * 50)")
-    print("%-5s %-7s %-11s %-20s %-22s %-22s %-18s %-22s %5s %7s" % ("tick", "sched", "target", "p50",
-          "p99", "p99.9", "added p50", "added p99", "loss%", "pkt/s"))
+    print("pkt/s: the lowest of the rounds, of what arrived back per second (2 * calls * 50 when")
+    print("the load generator keeps pace); late%: the most, of its ticks that started a tick late")
+    print("(it fell behind and sent a burst after)")
+    print("%-5s %-7s %-11s %-20s %-22s %-22s %-18s %-22s %5s %7s %5s" % ("tick", "sched", "target",
+          "p50", "p99", "p99.9", "added p50", "added p99", "loss%", "pkt/s", "late%"))
     for tick, sched in sorted({(r.get("tick_us", 1000), r["sched"]) for r in lat},
                               key=lambda k: (k[0], k[1] != "normal")):
         bare_by_round = {r["round"]: r for r in lat if r["sched"] == sched and
@@ -201,11 +213,12 @@ if lat:
                      for r in sel if r["round"] in bare_by_round]
             add99 = [r["latency_p99_us"] - bare_by_round[r["round"]]["latency_p99_us"]
                      for r in sel if r["round"] in bare_by_round]
-            print("%-5d %-7s %-11s %-20s %-22s %-22s %-18s %-22s %5.2f %7.0f" % (tick, sched, name,
+            print("%-5d %-7s %-11s %-20s %-22s %-22s %-18s %-22s %5.2f %7.0f %5.1f" % (tick, sched, name,
                   span([r["latency_p50_us"] for r in sel]), span([r["latency_p99_us"] for r in sel]),
                   span([r.get("latency_p999_us", 0) for r in sel]),
                   span(add50) if name != "bare" else "-", span(add99) if name != "bare" else "-",
-                  max(r["loss_pct"] for r in sel), med([r["relayed_pps"] for r in sel])))
+                  max(r["loss_pct"] for r in sel), min(r["relayed_pps"] for r in sel),
+                  max(100.0 * r.get("late_ticks", 0) / max(r.get("ticks", 1), 1) for r in sel)))
 for r in rows:
     if r.get("srtp") and "srtp_checked" in r:
         print("SRTP check (%s, %s worker(s), %d calls): %d of the packets mediad protected "

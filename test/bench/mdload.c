@@ -3,8 +3,10 @@
  * Stands in for sigd on the bus (a ROUTER, through common/bus.c), waits for
  * one mediad to register, creates N sessions with offer/answer exactly as
  * sigd does, then plays G.711-sized RTP (12 + 160 bytes) both ways: paced
- * (one packet per stream every 20 ms, spread over the interval) or unpaced
- * (as fast as the sockets take it, a bounded count). The send time of each
+ * (one packet per stream every 20 ms; every --tick-us, default 1000, the
+ * streams whose slot of the 20 ms it is, sent as one batch per direction;
+ * ticks that start a tick late are counted, late_ticks and max_lag_us) or
+ * unpaced (as fast as the sockets take it, a bounded count). The send time of each
  * packet is kept in a table indexed by session, direction and RTP sequence
  * number, found again on arrival from the cleartext RTP header (the SSRC
  * names the session and direction). Send times are taken right before the
@@ -29,7 +31,7 @@
  * gave in its reply and compared with what the platform side sent.
  *
  * Prints one JSON object: packets sent/received, loss, relayed packets per
- * second, latency p50/p99, and for mediad its CPU and user memory per
+ * second, latency p50/p99/p99.9, and for mediad its CPU and user memory per
  * session (RSS growth while the sessions were created). Every loop is
  * bounded in time.
  */
@@ -85,6 +87,7 @@ static char node[GW_BUS_PEERLEN];
 static int replies, reply_errors;
 static uint32_t *hist;
 static uint64_t hist_n, hist_kts, sent[2], recvd[2];
+static uint64_t ticks, late_ticks, max_lag;   /* paced: the schedule kept? */
 
 /* Send times (CLOCK_REALTIME ns, 0 = not sent), a ring of `ring` (a power
  * of two) per session and direction: [(i * 2 + dir) * ring + seq % ring].
@@ -727,7 +730,15 @@ int main(int argc, char **argv)
         uint64_t tick = t0;
         int per = 20000 / opt.tick_us;
         int slots = opt.seconds * 1000000 / opt.tick_us;
+        ticks = (uint64_t)slots;
         for (int s = 0; s < slots; s++) {
+            /* A tick started more than a tick late: this program fell
+             * behind, and what it sends next comes as a burst. */
+            uint64_t lag = now_ns(CLOCK_MONOTONIC) - tick;
+            if (lag > (uint64_t)opt.tick_us * 1000u)
+                late_ticks++;
+            if (lag > max_lag)
+                max_lag = lag;
             for (int i = s % per; i < opt.n; i += per) {
                 build(bp, 0, i, &sess[i].ext);
                 if (bp->n == BATCH)
@@ -795,6 +806,9 @@ int main(int argc, char **argv)
                    (double)(rss1 - rss0) * 1024.0 / (opt.n - half));
         printf(",\"latency_samples\":%" PRIu64 ",\"latency_kernel_ts\":%" PRIu64,
                hist_n, hist_kts);
+        if (ticks)
+            printf(",\"ticks\":%" PRIu64 ",\"late_ticks\":%" PRIu64 ",\"max_lag_us\":%" PRIu64,
+                   ticks, late_ticks, max_lag / 1000u);
         if (opt.srtp)
             printf(",\"srtp_prebuilt_per_session\":%u,\"srtp_checked\":%" PRIu64
                    ",\"srtp_auth_fail\":%" PRIu64 ",\"srtp_bad_payload\":%" PRIu64,
