@@ -1,7 +1,8 @@
 """A small TURN client (RFC 8656) of its own, independent of turnd's C code
 (Python's hmac/hashlib/zlib), and the protocol checks test-turn.sh runs
 with it: error codes, credentials, safe peers, lifetimes, quotas, bad
-input, and the bus (a fake sigd: ZeroMQ ROUTER with hand-encoded protobuf).
+input, and the bus (a fake sigd: ZeroMQ ROUTER with hand-encoded protobuf);
+and the large-datagram and burst checks test-turn-large.sh runs with it.
 
 Each check prints "ok NAME" or "not-ok NAME: reason"; the shell turns them
 into the harness's ok / not_ok lines. Every socket wait is bounded.
@@ -525,5 +526,278 @@ def second_checks(env):
     check("bus: revoke by user deletes all its REST allocations", r is not None and r.get(3) == [2], str(r))
 
 
+# ---- large datagrams and bursts (test-turn-large.sh) --------------------------
+#
+# turnd reads UDP into 1600-byte slots with a 64 KiB overflow area each and
+# joins a larger datagram in a separate buffer, on the listener (from
+# clients) and on the relay sockets (from peers); one datagram per quiet
+# wake-up with recvfrom(), a batch with recvmmsg() when busy (the socket was
+# read in the previous loop iteration). These checks send payloads around
+# and far beyond the slot, one at a time in both modes and in bursts
+# (turnd stopped with SIGSTOP while a burst is queued, so that it wakes to a
+# full socket and reads it in batches), and compare every byte.
+
+SO_RCVBUFFORCE = 33
+CHAN_MAX = 65507 - 4            # ChannelData in one UDP datagram
+IND_MAX = (65507 - 36) & ~3     # Send/Data indication: header, XOR-PEER-ADDRESS, DATA
+# The datagram sizes of the slot boundary: payload + 4 (ChannelData) and
+# padded payload + 36 (indication) on the listener, the payload itself on
+# the relay socket.
+SIZES = (1, 2, 3, 4, 5, 100, 1499, 1500, 1563, 1564, 1565, 1595, 1596, 1597, 1599,
+         1600, 1601, 1602, 1604, 2000, 3200, 4000, 9000, 16384, 32768, 65000)
+
+
+def big_rcvbuf(s, size=8 << 20):
+    """A test socket that never drops a burst of large datagrams itself."""
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)     # root
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)   # up to rmem_max
+
+
+def payload(tag, n):
+    """n random bytes, the first six the tag and the length (so that a
+    mix-up names the datagram it came from)."""
+    p = os.urandom(n)
+    return struct.pack(">HI", tag & 0xFFFF, n)[:n] + p[6:] if n >= 6 else p
+
+
+def udp_drops(ip, port):
+    """The kernel's drop count of the UDP socket bound to ip:port (a full
+    receive buffer), from /proc/net/udp; None if not found."""
+    want = "%08X:%04X" % (struct.unpack("<I", socket.inet_aton(ip))[0], port)
+    try:
+        with open("/proc/net/udp") as f:
+            for line in f:
+                col = line.split()
+                if len(col) > 12 and col[1] == want:
+                    return int(col[12])
+    except OSError:
+        pass
+    return None
+
+
+class Peer:
+    """A raw UDP peer on an allowed address: sends datagrams of its own to
+    the relayed address and keeps what arrives."""
+    def __init__(self, ip):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((ip, 0))
+        big_rcvbuf(self.s)
+        self.addr = self.s.getsockname()
+
+    def recv(self, count, timeout=2.0):
+        """Up to count datagrams as (source, bytes), waiting at most timeout."""
+        out, end = [], time.time() + timeout
+        while len(out) < count and time.time() < end:
+            self.s.settimeout(max(0.01, end - time.time()))
+            try:
+                d, a = self.s.recvfrom(70000)
+            except socket.timeout:
+                break
+            out.append((a, d))
+        return out
+
+    def extra(self, wait=0.1):
+        """Datagrams that arrive within wait: none are expected."""
+        return self.recv(1000, wait)
+
+
+def client_recv(c, count, timeout=2.0):
+    """Up to count relayed datagrams at client c as (channel or peer,
+    payload); a ChannelData whose length field disagrees with the datagram
+    (beyond padding) or anything not a Data indication comes back as ("bad", hex head)."""
+    out, end = [], time.time() + timeout
+    while len(out) < count and time.time() < end:
+        c.s.settimeout(max(0.01, end - time.time()))
+        try:
+            d, _ = c.s.recvfrom(70000)
+        except socket.timeout:
+            break
+        if len(d) >= 4 and d[0] & 0xC0 == 0x40:
+            ch, n = struct.unpack(">HH", d[:4])
+            # Over UDP padding is optional (RFC 8656 12.5): at most 3 bytes.
+            exact = 0 <= len(d) - 4 - n <= 3
+            out.append((ch, d[4:4 + n]) if exact else ("bad", d[:8].hex()))
+            continue
+        try:
+            m = Msg(d)
+        except (ValueError, struct.error):
+            out.append(("bad", d[:8].hex()))
+            continue
+        if m.cls == IND and m.method == DATA and m.get(A_PEER) and m.get(A_DATA) is not None:
+            out.append((parse_xaddr(m.get(A_PEER), m.tid), m.get(A_DATA)))
+        else:
+            out.append(("bad", d[:8].hex()))
+    c.s.settimeout(0.4)
+    return out
+
+
+def describe(got, want):
+    """Why got (a list of (key, bytes)) is not want: the first difference."""
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g != w:
+            if g[0] != w[0]:
+                return "datagram %d: from/channel %r, want %r" % (i, g[0], w[0])
+            if len(g[1]) != len(w[1]):
+                return "datagram %d: %d bytes, want %d (head %s)" % (
+                    i, len(g[1]), len(w[1]), g[1][:6].hex())
+            j = next(k for k in range(len(w[1])) if g[1][k] != w[1][k])
+            return "datagram %d (%d bytes): differs from byte %d" % (i, len(w[1]), j)
+    return "%d of %d arrived" % (len(got), len(want))
+
+
+class Paused:
+    """turnd stopped (SIGSTOP) for the block, so that what is sent meanwhile
+    is queued on its sockets and read in batches when it continues. Without
+    a PID (TURND_PID unset) the block runs with turnd running."""
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __enter__(self):
+        if self.pid:
+            os.kill(self.pid, 19)      # SIGSTOP
+        return self
+
+    def __exit__(self, *exc):
+        if self.pid:
+            time.sleep(0.05)           # loopback delivery is done; margin
+            os.kill(self.pid, 18)      # SIGCONT
+        return False
+
+
+def large_checks(env):
+    srv = (env["EXT"], int(env["PORT"]))
+    lan = env["LAN"]
+    pid = int(env.get("TURND_PID") or 0)
+    chan = 0x4001
+    pa, pb = Peer(lan), Peer(lan)      # pa: on a channel; pb: Send/Data indications
+    c = Client(srv, "alice", "wonderland")
+    big_rcvbuf(c.s)
+    m = c.allocate()
+    ok = m.cls == OK and c.relayed is not None
+    check("large: allocate", ok, "code %s" % m.code())
+    if not ok:
+        return
+    expect("large: CreatePermission for the peers' address", c.perm(lan), "success")
+    expect("large: ChannelBind 0x%04x to peer A" % chan, c.bind(chan, lan, pa.addr[1]), "success")
+    relayed = (env["EXT"], c.relayed[1])
+
+    def to_peer(p, data):
+        if p is pa:
+            c.s.sendto(struct.pack(">HH", chan, len(data)) + data, srv)
+        else:
+            c.send(lan, pb.addr[1], data)
+
+    def key(p):
+        return chan if p is pa else pb.addr
+
+    # One at a time: each size on each path, twice. turnd counts a socket
+    # busy when it was read in the loop iteration before, however long that
+    # iteration waited, so a datagram after a datagram is read with
+    # recvmmsg() (the slots); a poke that makes turnd read another socket
+    # first (a datagram from a peer without permission to the relay socket,
+    # a Binding request from another socket to the listener) makes the
+    # next read a quiet one, recvfrom() into the large buffer.
+    poke = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    poke.bind((env["EXT"], 0))          # no permission for this address
+
+    def quiet(listener):
+        if listener:
+            poke.sendto(b"x", relayed)  # dropped: no permission
+        else:
+            poke.sendto(build(BINDING, REQ, []), srv)
+        time.sleep(0.005)
+
+    for mode in ("busy read", "quiet read"):
+        for p, name, top in ((pa, "ChannelData", CHAN_MAX), (pb, "Send indication", IND_MAX)):
+            bad = []
+            for n in SIZES + (top,):
+                data = payload(n, n)
+                if mode == "quiet read":
+                    quiet(True)
+                to_peer(p, data)
+                got = p.recv(1, 1.0)
+                if got != [(relayed, data)]:
+                    bad.append("%d: %s" % (n, describe(got, [(relayed, data)])))
+            check("client->peer %s, %d payload sizes 1..%d bytes one at a time (%s): "
+                  "byte-identical from the relayed address" % (name, len(SIZES) + 1, top, mode),
+                  not bad, "; ".join(bad))
+        for p, name, top in ((pa, "ChannelData on the channel", CHAN_MAX),
+                             (pb, "Data indication (no channel)", IND_MAX)):
+            bad = []
+            for n in SIZES + (top,):
+                data = payload(n, n)
+                if mode == "quiet read":
+                    quiet(False)
+                p.s.sendto(data, relayed)
+                got = client_recv(c, 1, 1.0)
+                if got != [(key(p), data)]:
+                    bad.append("%d: %s" % (n, describe(got, [(key(p), data)])))
+            check("peer->client %s, %d payload sizes 1..%d bytes one at a time (%s): "
+                  "byte-identical" % (name, len(SIZES) + 1, top, mode), not bad, "; ".join(bad))
+    poke.close()
+
+    # Bursts: 64 datagrams back to back, both framings interleaved, large
+    # ones among small ones. From the peers, what is queued must fit the
+    # relay socket's default receive buffer (208 KiB, with the kernel's
+    # overhead per datagram): sizes up to 9000, one 65000 apart.
+    mix = (1, 1600, 160, 1601, 2, 1599, 4000, 172, 1597, 1565, 100, 9000, 1596, 1564, 1602, 3)
+    mix_peer = (1, 1600, 160, 1601, 2, 1599, 172, 4000, 1500, 3, 100, 1602, 160, 5, 172, 9000)
+
+    def burst_to_peers(sizes, paused, label):
+        sent = []
+        with Paused(pid if paused else 0):
+            for i, n in enumerate(sizes):
+                p = pa if i % 2 == 0 else pb
+                data = payload(i, n)
+                to_peer(p, data)
+                sent.append((p, data))
+        bad = []
+        for p, name in ((pa, "ChannelData"), (pb, "Send")):
+            want = [(relayed, d) for q, d in sent if q is p]
+            got = p.recv(len(want), 3.0)
+            got += p.extra()
+            if got != want:
+                bad.append("%s: %s" % (name, describe(got, want)))
+        check("client->peer burst of %d (%s): all byte-identical, in order, nothing more"
+              % (len(sizes), label), not bad, "; ".join(bad))
+
+    def burst_to_client(sizes, label):
+        sent = []
+        with Paused(pid):
+            for i, n in enumerate(sizes):
+                p = pa if i % 2 == 0 else pb
+                data = payload(i, n)
+                p.s.sendto(data, relayed)
+                sent.append((key(p), data))
+        got = client_recv(c, len(sent), 3.0)
+        got += client_recv(c, 1000, 0.1)
+        why = describe(got, sent)
+        if got != sent:
+            why += ", relay socket drops %s" % udp_drops(*relayed)
+        check("peer->client burst of %d (%s): all byte-identical, in order, nothing more"
+              % (len(sizes), label), got == sent, why)
+
+    burst_to_peers(mix * 4, True, "mixed 1..9000 bytes, turnd paused")
+    burst_to_peers((1, 65000, CHAN_MAX, 1600, 100, IND_MAX, 1601, 32768) * 4, True,
+                   "up to %d bytes, turnd paused" % CHAN_MAX)
+    burst_to_peers(mix * 4, False, "mixed, turnd running")
+    burst_to_client(mix_peer * 4, "mixed 1..9000 bytes, turnd paused")
+    burst_to_client((1, 65000, 32768, IND_MAX, 1601, 3), "up to %d bytes, turnd paused" % IND_MAX)
+
+    # The allocation still works for a plain small datagram both ways.
+    to_peer(pa, b"after the bursts")
+    got = pa.recv(1, 1.0)
+    pa.s.sendto(b"and back", relayed)
+    back = client_recv(c, 1, 1.0)
+    check("large: allocation relays small datagrams after the bursts",
+          got == [(relayed, b"after the bursts")] and back == [(chan, b"and back")],
+          "%r %r" % (got, back))
+    expect("large: Refresh 0 deletes the allocation", c.refresh(0), "success")
+    c.close()
+
+
 if __name__ == "__main__":
-    {"main": main_checks, "second": second_checks}[sys.argv[1]](os.environ)
+    {"main": main_checks, "second": second_checks,
+     "large": large_checks}[sys.argv[1]](os.environ)
