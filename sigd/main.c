@@ -1,6 +1,7 @@
 /* sigd: SIP proxy and owner of the control bus. Reads its config, binds
  * the bus, opens the EXT and INT SIP listeners and runs Sofia's su_root
  * until SIGINT/SIGTERM. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "nat.h"
 #include "nodes.h"
 #include "proxy.h"
+#include "siptls.h"
 #include "turn.h"
 
 static sig_daemon_t sig_instance;
@@ -46,6 +48,16 @@ static void on_stop_timer(sig_daemon_t *sig, su_timer_t *t, sig_daemon_t *arg)
         su_root_break(sig->root);
 }
 
+/* What the directive types cannot judge, for --check too: the whole TLS
+ * policy tried on a context of sigd's own (versions, groups, ciphers,
+ * certificate chain, key, CA), each error with its file and line. */
+static int check_config(void *ctx, char *err, size_t errlen)
+{
+    sig_daemon_t *sig = ctx;
+
+    return sig_tls_setup(&sig->cfg.tls, err, errlen) < 0 ? -EINVAL : 0;
+}
+
 int main(int argc, char **argv)
 {
     sig_daemon_t *sig = &sig_instance;
@@ -60,7 +72,8 @@ int main(int argc, char **argv)
     char err[512];
     int rc = 1;
 
-    rc = gw_cfg_cli(argc, argv, "sigd", secs, sizeof secs / sizeof secs[0]);
+    rc = gw_cfg_cli_check(argc, argv, "sigd", secs, sizeof secs / sizeof secs[0],
+                          check_config, sig);
     if (rc != 0)
         return rc > 0 ? 0 : 1;
     rc = 1;

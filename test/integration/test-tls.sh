@@ -211,4 +211,18 @@ check "a cipher list with no usable cipher stops sigd with file:line (exit $rc)"
 rc=$(bad badkey "tls_key = $PKI/c.tk.key")
 check "a key that is not the certificate's stops sigd (exit $rc)" \
     sh -c "[ $rc -ne 0 ] && grep -q 'tls_key: .*not the key of tls_cert' '$T/badkey.log'"
+
+# sigd --check tries the same TLS policy: each bad file is refused there
+# with the start's reason, the good one passes.
+for n in badgroup badcipher badkey; do
+    timeout 10 "$BIN/sigd" -c "$T/$n.ini" --check >"$T/$n.check" 2>&1
+    rc=$?
+    grep -o '\[sigd\] tls_[a-z_]*: [^(]*' "$T/$n.log" | head -n 1 >"$T/$n.want"
+    check "sigd --check refuses $n.ini with the start's reason (exit $rc: $(cat "$T/$n.want"))" \
+        sh -c "[ $rc = 1 ] && [ -s '$T/$n.want' ] && grep -qF -f '$T/$n.want' '$T/$n.check'"
+done
+timeout 10 "$BIN/sigd" -c "$T/gw.ini" --check >"$T/good.check" 2>&1
+rc=$?
+check "sigd --check passes the good TLS configuration (exit $rc)" \
+    sh -c "[ $rc = 0 ] && grep -q 'sigd: configuration OK' '$T/good.check'"
 finish
