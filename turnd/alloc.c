@@ -159,16 +159,19 @@ static int bw_take(turn_alloc_t *a, size_t len)
     return 1;
 }
 
-/* One datagram from `peer`: `data` has TURN_RELAY_HEADROOM bytes of room
- * before it and 4 after. */
-static void relay_one(turn_alloc_t *a, const struct sockaddr *peer,
-                      uint8_t *data, size_t n)
+/* One datagram from `peer` (a turn_rx_fn): `data` has TURN_RX_HEADROOM
+ * bytes of room before it and 4 after. */
+static void relay_one(void *ctx, uint8_t *data, size_t n,
+                      const struct sockaddr *peer, int trunc)
 {
+    turn_alloc_t *a = ctx;
     turn_allocs_t *t = a->tab;
     uint8_t *msg;
     size_t len;
     const turn_chan_t *ch;
 
+    if (trunc)
+        return;   /* none can be: the buffers hold 64 KiB */
     if (!turn_perm_has(a, peer)) {
         t->stats.dropped_perm++;
         a->dropped++;
@@ -227,49 +230,14 @@ static void on_relay_io(uv_poll_t *h, int status, int events)
 {
     turn_alloc_t *a = h->data;
     turn_allocs_t *t = a->tab;
-    uint8_t *big = t->rbig + TURN_RELAY_HEADROOM;
-    int busy, k;
+    int busy;
 
     (void)events;
     if (status < 0 || a->closing)
         return;
     busy = a->read_iter + 1 == t->iter;
     a->read_iter = t->iter;
-    if (!busy) {
-        struct sockaddr_in6 from;
-        socklen_t flen = sizeof from;
-        ssize_t n;
-
-        /* MSG_TRUNC: the datagram's real length, to refuse one that did
-         * not fit (none can: the buffer holds 64 KiB). */
-        do
-            n = recvfrom(a->fd, big, TURN_RELAY_MAX, MSG_DONTWAIT | MSG_TRUNC,
-                         (struct sockaddr *)&from, &flen);
-        while (n < 0 && errno == EINTR);
-        if (n >= 0 && n <= TURN_RELAY_MAX)
-            relay_one(a, (struct sockaddr *)&from, big, (size_t)n);
-        return;
-    }
-    do
-        k = recvmmsg(a->fd, t->rmsg, TURN_RELAY_BATCH, MSG_DONTWAIT, NULL);
-    while (k < 0 && errno == EINTR);
-    for (int i = 0; i < k && !a->closing; i++) {
-        uint8_t *data = t->rslot[i] + TURN_RELAY_HEADROOM;
-        size_t len = t->rmsg[i].msg_len;
-
-        if (t->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
-            continue;
-        if (len > TURN_RELAY_SLOT) {
-            /* Rare: join the slot and its overflow. */
-            memcpy(big, data, TURN_RELAY_SLOT);
-            memcpy(big + TURN_RELAY_SLOT, t->rover[i], len - TURN_RELAY_SLOT);
-            data = big;
-        }
-        relay_one(a, (struct sockaddr *)&t->rfrom[i], data, len);
-    }
-    /* recvmmsg() shortened the address lengths of the slots it filled. */
-    for (int i = 0; i < k; i++)
-        t->rmsg[i].msg_hdr.msg_namelen = sizeof t->rfrom[i];
+    turn_rx_read(&t->rx, a->fd, busy, relay_one, a, &a->closing);
 }
 
 static void on_tick(uv_prepare_t *h)
@@ -550,17 +518,7 @@ int turn_allocs_start(turn_allocs_t *t, uv_loop_t *loop)
     uv_timer_init(loop, &t->sweep);
     t->sweep.data = t;
     uv_timer_start(&t->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
-    for (unsigned i = 0; i < TURN_RELAY_BATCH; i++) {
-        memset(&t->rmsg[i], 0, sizeof t->rmsg[i]);
-        t->riov[i][0].iov_base = t->rslot[i] + TURN_RELAY_HEADROOM;
-        t->riov[i][0].iov_len = TURN_RELAY_SLOT;
-        t->riov[i][1].iov_base = t->rover[i];
-        t->riov[i][1].iov_len = TURN_RELAY_MAX - TURN_RELAY_SLOT;
-        t->rmsg[i].msg_hdr.msg_iov = t->riov[i];
-        t->rmsg[i].msg_hdr.msg_iovlen = 2;
-        t->rmsg[i].msg_hdr.msg_name = &t->rfrom[i];
-        t->rmsg[i].msg_hdr.msg_namelen = sizeof t->rfrom[i];
-    }
+    turn_rx_init(&t->rx, TURN_RELAY_BATCH);
     uv_prepare_init(loop, &t->tick);
     t->tick.data = t;
     uv_prepare_start(&t->tick, on_tick);

@@ -14,7 +14,7 @@
  * packets are received into buffers of the table with headroom before
  * the payload, where the ChannelData or Data-indication header is written:
  * the relay path neither allocates nor copies (but for the rare datagram
- * larger than a receive slot, see TURN_RELAY_SLOT).
+ * larger than a receive slot, see udprx.h).
  *
  * Relay sockets are our own non-blocking descriptors watched by a
  * uv_poll_t, not uv_udp_t: libuv reads a UDP handle until EAGAIN (an empty
@@ -22,14 +22,11 @@
  * single datagram with recvmmsg() (msghdr copies and a second, empty
  * receive in the kernel), while a relay socket mostly holds one datagram
  * when it wakes (media at tens of packets per second per allocation).
- * Instead a wake-up reads once: a quiet
- * socket (not read in the previous loop iteration, counted by a
- * uv_prepare_t) with one recvfrom(), the cheapest receive of one
- * datagram; a busy one (read in the previous iteration too) with one
- * recvmmsg() of up to TURN_RELAY_BATCH datagrams. What a read leaves makes
- * the (level-triggered) poll fire again on the next iteration, after the
- * other sockets had their turn. Data to peers leaves with sendto() on the
- * same descriptor (no msghdr or iovec to copy in).
+ * Instead a wake-up reads once (udprx.h): a quiet socket (not read in the
+ * previous loop iteration, counted by a uv_prepare_t) with one recvfrom(),
+ * a busy one (read in the previous iteration too) with one recvmmsg() of
+ * up to TURN_RELAY_BATCH datagrams. Data to peers leaves with sendto() on
+ * the same descriptor (no msghdr or iovec to copy in).
  *
  * One timer sweeps the table every second: expired allocations are
  * deleted, expired permissions and channels dropped.
@@ -44,6 +41,7 @@
 
 #include "auth.h"
 #include "client.h"
+#include "udprx.h"
 
 /* Per allocation; a client reaches a handful of peers (ICE candidates of
  * the other party). 16 each keep an allocation near 1.5 KiB. */
@@ -51,19 +49,10 @@
 #define TURN_ALLOC_CHANS      16
 #define TURN_PERM_LIFETIME_MS 300000
 #define TURN_CHAN_LIFETIME_MS 600000
-/* Room before a relayed payload: STUN header, XOR-PEER-ADDRESS (IPv6),
- * DATA attribute header. */
-#define TURN_RELAY_HEADROOM   48
-#define TURN_RELAY_MAX        65536
-/* Datagrams taken from a busy relay socket per recvmmsg(), each into a
- * slot of TURN_RELAY_SLOT payload bytes with its headroom and tail, packed
- * (a burst touches a few lines and pages, not one page 64 KiB away each),
- * and a 64 KiB overflow area of its own as a second iovec: nothing is
- * ever truncated, and the rare larger datagram is joined in the quiet
- * buffer before it is relayed. */
+/* Datagrams taken from a busy relay socket per recvmmsg() (udprx.h; its
+ * headroom, TURN_RX_HEADROOM, holds the largest header written in front:
+ * STUN header, XOR-PEER-ADDRESS of IPv6, DATA attribute header). */
 #define TURN_RELAY_BATCH      8
-#define TURN_RELAY_SLOT       1600
-#define TURN_RELAY_SLOTSZ     (TURN_RELAY_HEADROOM + TURN_RELAY_SLOT + 16)
 
 typedef struct turn_allocs_s turn_allocs_t;
 typedef struct turn_alloc_s turn_alloc_t;
@@ -149,14 +138,7 @@ struct turn_allocs_s {
     unsigned nopen;                     /* allocations not yet freed */
     uv_prepare_t tick;                  /* counts loop iterations */
     uint64_t iter;
-    /* Receive buffers of the relay sockets (one socket is read at a
-     * time); payloads start TURN_RELAY_HEADROOM into rbig and each slot. */
-    struct mmsghdr rmsg[TURN_RELAY_BATCH];
-    struct iovec riov[TURN_RELAY_BATCH][2];        /* slot, overflow */
-    struct sockaddr_in6 rfrom[TURN_RELAY_BATCH];   /* IPv4 fits too */
-    uint8_t rslot[TURN_RELAY_BATCH][TURN_RELAY_SLOTSZ];
-    uint8_t rbig[TURN_RELAY_HEADROOM + TURN_RELAY_MAX + 4];
-    uint8_t rover[TURN_RELAY_BATCH][TURN_RELAY_MAX - TURN_RELAY_SLOT];
+    turn_rx_t rx;                       /* relay sockets are read one at a time */
 };
 
 /* Allocates the tables and starts the sweep timer. -ENOMEM, -EINVAL. */

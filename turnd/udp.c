@@ -102,10 +102,12 @@ static int udp_send(void *conn, const struct sockaddr *to, const uint8_t *data,
     return send_one(u, to, data, len);
 }
 
-/* One datagram from `addr`; `trunc` when it did not fit its slot. */
-static void on_datagram(turn_udp_t *u, const uint8_t *buf, size_t nread,
+/* One datagram from `addr` (a turn_rx_fn); `trunc` when it was larger
+ * than any buffer. */
+static void on_datagram(void *ctx, uint8_t *buf, size_t nread,
                         const struct sockaddr *addr, int trunc)
 {
+    turn_udp_t *u = ctx;
     uint8_t out[TURN_STUN_REPLY_MAX];
     turn_client_t c;
     size_t outlen;
@@ -147,7 +149,7 @@ static void on_datagram(turn_udp_t *u, const uint8_t *buf, size_t nread,
 static void on_io(uv_poll_t *h, int status, int events)
 {
     turn_udp_t *u = h->data;
-    int busy, k;
+    int busy, rc;
 
     (void)events;
     if (status < 0) {
@@ -156,50 +158,10 @@ static void on_io(uv_poll_t *h, int status, int events)
     }
     busy = u->read_iter + 1 == u->iter;
     u->read_iter = u->iter;
-    if (!busy) {
-        struct sockaddr_in6 from;
-        socklen_t flen = sizeof from;
-        ssize_t n;
-
-        /* MSG_TRUNC: the real length, so that a datagram larger than the
-         * buffer is refused, never parsed cut. */
-        do
-            n = recvfrom(u->fd, u->big, sizeof u->big, MSG_DONTWAIT | MSG_TRUNC,
-                         (struct sockaddr *)&from, &flen);
-        while (n < 0 && errno == EINTR);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                GW_DEBUG("stun: udp recvfrom() failed: %s", strerror(errno));
-            return;
-        }
-        on_datagram(u, u->big, n > (ssize_t)sizeof u->big ? sizeof u->big : (size_t)n,
-                    (const struct sockaddr *)&from, n > (ssize_t)sizeof u->big);
-        return;
-    }
-    do
-        k = recvmmsg(u->fd, u->rmsg, TURN_UDP_MMSG, MSG_DONTWAIT, NULL);
-    while (k < 0 && errno == EINTR);
-    if (k < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            GW_DEBUG("stun: udp recvmmsg() failed: %s", strerror(errno));
-        return;
-    }
-    for (int i = 0; i < k && !u->closing; i++) {
-        const uint8_t *buf = u->rslot[i];
-        size_t len = u->rmsg[i].msg_len;
-
-        if (len > TURN_UDP_SLOT) {
-            /* Rare: join the slot and its overflow. */
-            memcpy(u->big, u->rslot[i], TURN_UDP_SLOT);
-            memcpy(u->big + TURN_UDP_SLOT, u->rover[i], len - TURN_UDP_SLOT);
-            buf = u->big;
-        }
-        on_datagram(u, buf, len, (const struct sockaddr *)&u->rfrom[i],
-                    (u->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);
-    }
-    /* recvmmsg() shortened the address lengths of the slots it filled. */
-    for (int i = 0; i < k; i++)
-        u->rmsg[i].msg_hdr.msg_namelen = sizeof u->rfrom[i];
+    rc = turn_rx_read(&u->in, u->fd, busy, on_datagram, u, &u->closing);
+    if (rc < 0 && rc != -EAGAIN && rc != -EWOULDBLOCK)
+        GW_DEBUG("stun: udp %s failed: %s", busy ? "recvmmsg()" : "recvfrom()",
+                 strerror(-rc));
 }
 
 static void on_poll_closed(uv_handle_t *h)
@@ -229,17 +191,7 @@ int turn_udp_start(turn_udp_t *u, uv_loop_t *loop, const struct sockaddr *addr,
     }
     u->iter = 0;
     u->read_iter = (uint64_t)-2;   /* quiet */
-    for (unsigned i = 0; i < TURN_UDP_MMSG; i++) {
-        memset(&u->rmsg[i], 0, sizeof u->rmsg[i]);
-        u->riov[i][0].iov_base = u->rslot[i];
-        u->riov[i][0].iov_len = TURN_UDP_SLOT;
-        u->riov[i][1].iov_base = u->rover[i];
-        u->riov[i][1].iov_len = TURN_UDP_OVER;
-        u->rmsg[i].msg_hdr.msg_iov = u->riov[i];
-        u->rmsg[i].msg_hdr.msg_iovlen = 2;
-        u->rmsg[i].msg_hdr.msg_name = &u->rfrom[i];
-        u->rmsg[i].msg_hdr.msg_namelen = sizeof u->rfrom[i];
-    }
+    turn_rx_init(&u->in, TURN_UDP_MMSG);
     u->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (u->fd < 0)
         return -errno;

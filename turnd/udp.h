@@ -2,20 +2,12 @@
  * handed to stun.c as one message (or to turn.c when it is ChannelData),
  * the answer sent back to the datagram's source.
  *
- * The socket is our own non-blocking descriptor watched by a uv_poll_t;
- * each wake-up reads once: with recvfrom() when the socket is quiet (not
- * read in the previous loop iteration: under light load a wake-up brings
- * one datagram, and recvfrom() is the cheapest receive of one), with
+ * The socket is our own non-blocking descriptor watched by a uv_poll_t
+ * (a uv_udp_t would read until EAGAIN, one empty system call per
+ * wake-up); each wake-up reads once (udprx.h): with recvfrom() when the
+ * socket is quiet (not read in the previous loop iteration), with
  * recvmmsg() into the receive slots when it is busy (one system call
- * brings a burst of relayed media). A uv_udp_t would read until EAGAIN,
- * one empty system call per wake-up; what one read leaves makes the
- * (level-triggered) poll fire again on the next loop iteration. Buffers
- * are part of the struct, so the per-packet path allocates nothing. A
- * slot is TURN_UDP_SLOT bytes, packed, with a 64 KiB overflow area of its
- * own as a second iovec: media and STUN fit the slot, and the slots of a
- * burst share a few cache lines and pages instead of lying 64 KiB apart
- * (same cache set, one page each); a larger datagram is joined in `big`
- * before it is handled. The receive buffer is raised to
+ * brings a burst of relayed media). The receive buffer is raised to
  * TURN_UDP_RCVBUF (as far as net.core.rmem_max allows): relayed media
  * from many clients arrives in bursts. Answers and relayed data up to
  * TURN_UDP_TXMAX bytes are copied into a send queue of TURN_UDP_TXBATCH
@@ -36,11 +28,9 @@
 #include <uv.h>
 
 #include "stun.h"
+#include "udprx.h"
 
-#define TURN_UDP_MMSG 16
-#define TURN_UDP_DGRAM (64 * 1024)       /* larger than any datagram */
-#define TURN_UDP_SLOT  1600              /* a datagram up to this size ... */
-#define TURN_UDP_OVER  (TURN_UDP_DGRAM - TURN_UDP_SLOT) /* ... the rest */
+#define TURN_UDP_MMSG TURN_RX_MAX
 #define TURN_UDP_RCVBUF (4 * 1024 * 1024)
 #define TURN_UDP_TXBATCH 64
 #define TURN_UDP_TXMAX   1500
@@ -65,12 +55,7 @@ typedef struct {
     struct iovec qiov[TURN_UDP_TXBATCH];
     struct sockaddr_in6 qaddr[TURN_UDP_TXBATCH];   /* IPv4 fits too */
     uint8_t qbuf[TURN_UDP_TXBATCH][TURN_UDP_TXMAX];
-    struct mmsghdr rmsg[TURN_UDP_MMSG];
-    struct iovec riov[TURN_UDP_MMSG][2];           /* slot, overflow */
-    struct sockaddr_in6 rfrom[TURN_UDP_MMSG];      /* IPv4 fits too */
-    uint8_t rslot[TURN_UDP_MMSG][TURN_UDP_SLOT];
-    uint8_t big[TURN_UDP_DGRAM];   /* quiet reads; large datagrams joined */
-    uint8_t rover[TURN_UDP_MMSG][TURN_UDP_OVER];   /* touched by large ones */
+    turn_rx_t in;               /* receive slots (udprx.h) */
 } turn_udp_t;
 
 /* Binds `addr` and starts receiving. On failure nothing is left open and
