@@ -89,10 +89,7 @@ unsigned gw_addr_port(const struct sockaddr *sa)
 
 void gw_addr_set_port(struct sockaddr_storage *ss, unsigned port)
 {
-    if (ss->ss_family == AF_INET)
-        ((struct sockaddr_in *)ss)->sin_port = htons(port);
-    else if (ss->ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+    gw_addr_set_port_sa((struct sockaddr *)ss, port);
 }
 
 void gw_addr_set_port_sa(struct sockaddr *sa, unsigned port)

@@ -85,15 +85,19 @@ static void describe(md_t *md)
     md->reg.epoch = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The CPUs worker_cpus names, resolved once by check_config(). */
+static int worker_cpus[CPU_SETSIZE], nworker_cpus;
+
 /* What the directive types cannot judge, run for --check too. */
 static int check_config(void *ctx, char *err, size_t errlen)
 {
     md_t *md = ctx;
-    static int cpus[CPU_SETSIZE];
     char why[256];
 
-    if (md->cfg.worker_cpus[0] != '\0' &&
-        md_cpus_resolve(md->cfg.worker_cpus, cpus, why, sizeof why) < 0) {
+    if (md->cfg.worker_cpus[0] == '\0')
+        return 0;
+    nworker_cpus = md_cpus_resolve(md->cfg.worker_cpus, worker_cpus, why, sizeof why);
+    if (nworker_cpus < 0) {
         snprintf(err, errlen, "%s: worker_cpus: %s",
                  gw_cfg_where("mediad", "worker_cpus"), why);
         return -EINVAL;
@@ -106,20 +110,20 @@ static int check_config(void *ctx, char *err, size_t errlen)
  * then waits for the other's whole burst. */
 static int pin_workers(md_t *md)
 {
-    static int cpus[CPU_SETSIZE];
+    const int *cpus = worker_cpus;
+    unsigned n = (unsigned)nworker_cpus;
     char err[256];
-    int n = md_cpus_resolve(md->cfg.worker_cpus, cpus, err, sizeof err);
 
-    if (n < 0 || md_workers_pin(md, cpus, n, err, sizeof err) < 0) {
+    if (md_workers_pin(md, cpus, (int)n, err, sizeof err) < 0) {
         GW_ERR("%s: worker_cpus: %s", gw_cfg_where("mediad", "worker_cpus"), err);
         return -1;
     }
     for (unsigned i = 0; i < md->nworkers; i++)
         for (unsigned k = 0; k < i; k++)
-            if (cpus[i % (unsigned)n] == cpus[k % (unsigned)n]) {
+            if (cpus[i % n] == cpus[k % n]) {
                 GW_WARN("%s: worker_cpus: workers %u and %u share CPU %d (%u workers, "
-                        "%d CPUs listed)", gw_cfg_where("mediad", "worker_cpus"), k, i,
-                        cpus[i % (unsigned)n], md->nworkers, n);
+                        "%u CPUs listed)", gw_cfg_where("mediad", "worker_cpus"), k, i,
+                        cpus[i % n], md->nworkers, n);
                 return 0;
             }
     return 0;

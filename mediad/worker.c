@@ -152,8 +152,9 @@ int md_cpus_resolve(const char *spec, int *cpus, char *err, size_t errlen)
     int n = 0;
 
     if (sched_getaffinity(0, sizeof allowed, &allowed) < 0) {
-        snprintf(err, errlen, "sched_getaffinity: %s", strerror(errno));
-        return -errno;
+        int e = errno;
+        snprintf(err, errlen, "sched_getaffinity: %s", strerror(e));
+        return -e;
     }
     if (strcmp(spec, "auto") == 0) {
         for (int c = 0; c < CPU_SETSIZE; c++)

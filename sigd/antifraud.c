@@ -413,16 +413,15 @@ static int check_outbound(sig_daemon_t *sig, const sip_t *sip)
     const char *number = user;
     int status;
 
+    if (sip->sip_request->rq_method != sip_method_invite ||
+        (sip->sip_to && sip->sip_to->a_tag) || sig_proxy_to_agent(sig, sip))
+        return SIG_AF_PASS;
     /* "+41...;tgrp=x;trunk-context=y" (RFC 4904): the number is what
      * comes before the parameters, and it is what the policy judges. */
     if (user && strchr(user, ';')) {
         snprintf(buf, sizeof buf, "%.*s", (int)strcspn(user, ";"), user);
         number = buf;
     }
-
-    if (sip->sip_request->rq_method != sip_method_invite ||
-        (sip->sip_to && sip->sip_to->a_tag) || sig_proxy_to_agent(sig, sip))
-        return SIG_AF_PASS;
     if (ru->url_type != url_tel && !url_has_param(ru, "user=phone") &&
         !is_number(number))
         return SIG_AF_PASS;

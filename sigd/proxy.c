@@ -1323,7 +1323,9 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
         nta_msg_treply(agent, msg, status, NULL, TAG_END());
         return 0;
     }
-    current_trunk = side == EXT && sip->sip_to && !sip->sip_to->a_tag
+    /* Only tag_trunk() reads it, and only with a trunk_context. */
+    current_trunk = side == EXT && sig->routes_cfg.trunk_context[0] &&
+                    sip->sip_to && !sip->sip_to->a_tag
                     ? sig_routes_trunk(sig, msg) : NULL;
     irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
     if (irq == NULL)

@@ -339,17 +339,16 @@ static int readable(const char *what, const char *path, char *err, size_t errlen
 int sig_tls_setup(const sig_tls_config_t *cfg, char *err, size_t errlen)
 {
     SSL_CTX *ctx;
-    int rc = -1;
+    int rc = -1, bad_min;
 
     if (cfg->cert[0] == '\0')
         return 0;
     memset(&pol, 0, sizeof pol);
-    if (version(cfg->min_version, &pol.min) < 0 ||
-        version(cfg->max_version, &pol.max) < 0 || pol.min > pol.max) {
+    bad_min = version(cfg->min_version, &pol.min) < 0;
+    if (bad_min || version(cfg->max_version, &pol.max) < 0 || pol.min > pol.max) {
         snprintf(err, errlen, "%s: [sigd] tls_min_version/tls_max_version: '%s'/'%s': "
                  "want 1.2 or 1.3, min <= max",
-                 gw_cfg_where("sigd", version(cfg->min_version, &pol.min) < 0 ? "tls_min_version"
-                                                                             : "tls_max_version"),
+                 gw_cfg_where("sigd", bad_min ? "tls_min_version" : "tls_max_version"),
                  cfg->min_version, cfg->max_version);
         return -1;
     }

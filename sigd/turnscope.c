@@ -35,7 +35,7 @@
 
 #include <sofia-sip/su_alloc.h>
 
-#define AGENT_BUCKETS 1024      /* power of two */
+#define AGENT_BUCKETS 16384     /* power of two: chains of ~4 at SIG_TURN_MAX_AGENTS */
 #define RECENT_REVOKED 32
 
 sig_turn_config_t sig_turn_cfg = { 5 };

@@ -434,7 +434,7 @@ int turn_allocs_create(turn_allocs_t *t, const turn_client_t *c,
     a->bw_tokens = t->bps;
     a->bw_last_ms = uv_now(t->loop);
     turn_alloc_refresh(a, lifetime_s);
-    if (t->count >= t->nbuckets && t->nbuckets < t->maxbuckets)
+    if (t->count >= t->nbuckets && t->nbuckets < t->nubuckets)
         grow(t, a);
     h = client_hash(c) & (t->nbuckets - 1);
     a->hnext = t->buckets[h];
@@ -506,7 +506,7 @@ int turn_allocs_start(turn_allocs_t *t, uv_loop_t *loop)
     while (n < t->capacity && n < (1u << 20))
         n <<= 1;
     t->loop = loop;
-    t->maxbuckets = t->nubuckets = n;
+    t->nubuckets = n;   /* also the most buckets the allocation table grows to */
     t->nbuckets = 64;
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
     t->ubuckets = calloc(n, sizeof *t->ubuckets);

@@ -129,7 +129,7 @@ struct turn_allocs_s {
     uv_timer_t sweep;
     int started, closing;
     turn_alloc_t **buckets;             /* grows with the count, see alloc.c */
-    unsigned nbuckets, maxbuckets;
+    unsigned nbuckets;                  /* up to nubuckets */
     turn_user_t **ubuckets;
     unsigned nubuckets;
     turn_alloc_t *all;

@@ -156,6 +156,7 @@ fi
 
 /usr/bin/python3 - "$T/results.jsonl" "$OUT/mediad.json" "${PIN:-}" <<'EOPY'
 import json, sys
+from statistics import median
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 for r in rows:
     r.setdefault("workers", "-")
@@ -178,13 +179,10 @@ for r in rows:
         r["relayed_pps"], r["loss_pct"], r["latency_p50_us"], r["latency_p99_us"],
         str(r.get("cpu_pct", "-")), r.get("pps_per_core", 0), ratio(r, base.get(r["mode"])),
         "%.2fx" % ratio(r, p) if p else "-"))
-def med(v):
-    v = sorted(v)
-    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 def span(v):
     if not v:
         return "-"
-    return "%.0f (%.0f..%.0f)" % (med(v), min(v), max(v)) if len(v) > 1 else "%.0f" % v[0]
+    return "%.0f (%.0f..%.0f)" % (median(v), min(v), max(v)) if len(v) > 1 else "%.0f" % v[0]
 if lat:
     if rows:
         print()
