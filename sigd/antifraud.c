@@ -414,7 +414,7 @@ static int check_outbound(sig_daemon_t *sig, const sip_t *sip)
     int status;
 
     if (sip->sip_request->rq_method != sip_method_invite ||
-        (sip->sip_to && sip->sip_to->a_tag) || sig_proxy_to_agent(sig, sip))
+        (sip->sip_to && sip->sip_to->a_tag) || sig_proxy_to_agent(sip))
         return SIG_AF_PASS;
     /* "+41...;tgrp=x;trunk-context=y" (RFC 4904): the number is what
      * comes before the parameters, and it is what the policy judges. */

@@ -104,7 +104,7 @@ int sig_dialog_confirm(sig_call_t *c, const sip_t *resp)
         return -ENOMEM;
     set_target(c, callee, resp->sip_contact);
     for (rr = resp->sip_record_route; rr; rr = rr->r_next) {
-        if (sig_proxy_is_ours(c->sig, rr->r_url)) {
+        if (sig_proxy_is_ours(rr->r_url)) {
             if (first_ours == NULL)
                 first_ours = rr;
             last_ours = rr;

@@ -151,7 +151,8 @@ url_t *sig_nat_flow_hop(sig_daemon_t *sig, su_home_t *home, const sip_t *sip)
     char flow[FLOW_LEN];
     isize_t n;
 
-    if (!sig_proxy_to_agent(sig, sip))
+    (void)sig;
+    if (!sig_proxy_to_agent(sip))
         return NULL;
     n = url_param(r->r_url->url_params, SIG_FLOW_PARAM, flow, sizeof flow);
     if (n == 0 || n >= (isize_t)sizeof flow)

@@ -138,13 +138,12 @@ static int listener_add(const char *host, unsigned port)
 }
 
 /* 1 when the URI addresses one of our listeners. */
-static int is_ours(sig_daemon_t *sig, const url_t *u)
+static int is_ours(const url_t *u)
 {
     const char *h;
     size_t hl;
     unsigned port;
 
-    (void)sig;
     if (u == NULL || u->url_host == NULL)
         return 0;
     port = u->url_port ? (unsigned)atoi(u->url_port)
@@ -162,16 +161,16 @@ static int is_ours(sig_daemon_t *sig, const url_t *u)
     return 0;
 }
 
-int sig_proxy_is_ours(sig_daemon_t *sig, const url_t *u)
+int sig_proxy_is_ours(const url_t *u)
 {
-    return is_ours(sig, u);
+    return is_ours(u);
 }
 
-int sig_proxy_to_agent(sig_daemon_t *sig, const sip_t *sip)
+int sig_proxy_to_agent(const sip_t *sip)
 {
     const sip_route_t *r = sip->sip_route;
 
-    return r && is_ours(sig, r->r_url) && url_has_param(r->r_url, SIG_FLOW_PARAM);
+    return r && is_ours(r->r_url) && url_has_param(r->r_url, SIG_FLOW_PARAM);
 }
 
 static void tx_free(sig_tx_t *tx)
@@ -564,7 +563,7 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
      * REGISTER names the flow to send it on. */
     if (tx->in_side == INT)
         flow = sig_nat_flow_hop(sig, tx->home, sip);
-    while (sip->sip_route && is_ours(sig, sip->sip_route->r_url))
+    while (sip->sip_route && is_ours(sip->sip_route->r_url))
         sip_route_remove(msg, sip);
     if (flow) {
         tx->hop = flow;
@@ -582,10 +581,10 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
     } else if (tx->initial && tx->in_side == EXT) {
         hop = sig_routes_internal(sig, tx->home, &tx->target);
         if (hop == NULL ||
-            (is_ours(sig, sip->sip_request->rq_url) && retarget(msg, sip, hop) < 0) ||
+            (is_ours(sip->sip_request->rq_url) && retarget(msg, sip, hop) < 0) ||
             tag_trunk(sig, msg, sip, current_trunk) < 0)
             return 500;
-    } else if (tx->initial && is_ours(sig, sip->sip_request->rq_url)) {
+    } else if (tx->initial && is_ours(sip->sip_request->rq_url)) {
         /* From INT, a new request addressed to sigd itself goes out by
          * the outbound routes (routes.c). */
         const url_t *ru = sip->sip_request->rq_url;
@@ -600,7 +599,7 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
     } else {
         hop = sip->sip_request->rq_url;
     }
-    if (is_ours(sig, hop))
+    if (is_ours(hop))
         return 482;  /* would loop back to us */
     tx->hop = url_hdup(tx->home, hop);
     return tx->hop ? 0 : 500;
@@ -822,7 +821,7 @@ static int on_request(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq,
         return 481;   /* matched no INVITE transaction */
     case sip_method_options:
         if (!sip->sip_route && sip->sip_to && !sip->sip_to->a_tag &&
-            is_ours(sig, sip->sip_request->rq_url) &&
+            is_ours(sip->sip_request->rq_url) &&
             !sip->sip_request->rq_url->url_user)
             return on_options(sig, irq, sip);
         return forward(sig, side, irq, sip);

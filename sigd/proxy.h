@@ -11,13 +11,13 @@
 /* Creates both agents (UDP and TCP on each side). 0 or -1 (logged). */
 int sig_proxy_start(sig_daemon_t *sig);
 /* 1 when the URI names one of sigd's own listeners (either side). */
-int sig_proxy_is_ours(sig_daemon_t *sig, const url_t *u);
+int sig_proxy_is_ours(const url_t *u);
 /* The URI parameter of the Path sigd puts in a REGISTER from EXT: it
  * names the agent's flow (transport, public address and port). */
 #define SIG_FLOW_PARAM "gwflow"
 /* 1 when the request's top Route is the Path of a registered agent (the
  * request goes to an agent, not to a trunk). */
-int sig_proxy_to_agent(sig_daemon_t *sig, const sip_t *sip);
+int sig_proxy_to_agent(const sip_t *sip);
 /* Ends every transaction and destroys the agents. */
 void sig_proxy_stop(sig_daemon_t *sig);
 
