@@ -51,6 +51,7 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_string.h>
 
+#include "hash.h"
 #include "net.h"
 #include "proxy.h"
 
@@ -211,11 +212,7 @@ static double now_ms(void)
 
 static unsigned hash_ip(const char *ip)
 {
-    unsigned h = 2166136261u;
-
-    for (; *ip; ip++)
-        h = (h ^ (unsigned char)*ip) * 16777619u;
-    return h % AF_BUCKETS;
+    return gw_hash_str(ip) % AF_BUCKETS;
 }
 
 /* The entry of ip, created when `create` (NULL when the table is full). */

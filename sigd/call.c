@@ -1,5 +1,6 @@
 /* Dialog table: see call.h. Chained hash on the Call-ID. */
 #include "call.h"
+#include "hash.h"
 #include "media.h"
 #include "turn.h"
 
@@ -12,10 +13,7 @@
 
 static unsigned hash_str(const char *s)
 {
-    unsigned h = 2166136261u;    /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h & (CALL_BUCKETS - 1);
+    return gw_hash_str(s) & (CALL_BUCKETS - 1);
 }
 
 int sig_calls_init(sig_daemon_t *sig)

@@ -24,6 +24,7 @@
  * the scope; names it minted then end at their expiry.
  */
 #include "call.h"
+#include "hash.h"
 #include "nodes.h"
 #include "turn.h"
 
@@ -78,10 +79,7 @@ static unsigned recent_next;
 
 static unsigned hash_user(const char *s)
 {
-    unsigned h = 2166136261u;    /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h & (AGENT_BUCKETS - 1);
+    return gw_hash_str(s) & (AGENT_BUCKETS - 1);
 }
 
 static sig_turn_agent_t *find_agent(const char *user)
