@@ -168,23 +168,43 @@ static int set_value(const gw_cfg_directive_t *d, void *base, const char *v,
     return -EINVAL;
 }
 
-int gw_cfg_apply(const gw_cfg_section_t *secs, size_t nsecs, const char *section,
-                 const char *name, const char *value, char *err, size_t errlen)
+/* The directive [section] name and its section: 0 with *sp and *dp set,
+ * 1 when the section belongs to another daemon (nothing to set), or
+ * -EINVAL with the reason in err. */
+static int lookup(const gw_cfg_section_t *secs, size_t nsecs, const char *section,
+                  const char *name, const gw_cfg_section_t **sp,
+                  const gw_cfg_directive_t **dp, char *err, size_t errlen)
 {
     const gw_cfg_section_t *s = find_section(secs, nsecs, section);
 
     if (s == NULL) {
         for (int i = 0; known_sections[i] != NULL; i++)
             if (strcmp(known_sections[i], section) == 0)
-                return 0;  /* another daemon's section */
+                return 1;  /* another daemon's section */
         snprintf(err, errlen, "unknown section [%s]", section);
         return -EINVAL;
     }
-    for (const gw_cfg_directive_t *d = s->directives; d->name != NULL; d++)
-        if (strcmp(d->name, name) == 0)
-            return set_value(d, s->base, value, err, errlen);
+    for (const gw_cfg_directive_t *d = s->directives; d->name != NULL; d++) {
+        if (strcmp(d->name, name) == 0) {
+            *sp = s;
+            *dp = d;
+            return 0;
+        }
+    }
     snprintf(err, errlen, "unknown directive '%s' in section [%s]", name, section);
     return -EINVAL;
+}
+
+int gw_cfg_apply(const gw_cfg_section_t *secs, size_t nsecs, const char *section,
+                 const char *name, const char *value, char *err, size_t errlen)
+{
+    const gw_cfg_section_t *s;
+    const gw_cfg_directive_t *d;
+    int rc = lookup(secs, nsecs, section, name, &s, &d, err, errlen);
+
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    return set_value(d, s->base, value, err, errlen);
 }
 
 /* inih hands us a buffer of INI_MAX_LINE (200) bytes. A longer line would
@@ -222,7 +242,10 @@ static int cfg_handler(void *user, const char *section, const char *name,
                        const char *value)
 {
     cfg_parse_t *p = user;
+    const gw_cfg_section_t *s;
+    const gw_cfg_directive_t *d;
     char reason[512];
+    int rc;
 
     if (p->err_line != 0)
         return 1;  /* report the first error only */
@@ -236,39 +259,35 @@ static int cfg_handler(void *user, const char *section, const char *name,
         snprintf(reason, sizeof reason, "'%s' outside any [section]", name);
         goto fail;
     }
-    {
+    rc = lookup(p->secs, p->nsecs, section, name, &s, &d, reason, sizeof reason);
+    if (rc < 0)
+        goto fail;
+    if (rc > 0)
+        return 1;   /* another daemon's section */
+    if (d->type == GW_CFG_LIST) {
         /* A list directive seen before in this file: the value is added. */
-        const gw_cfg_section_t *s = find_section(p->secs, p->nsecs, section);
-        const gw_cfg_directive_t *d = NULL;
+        char *dst = (char *)s->base + d->offset;
+        int seen = 0;
 
-        for (const gw_cfg_directive_t *x = s ? s->directives : NULL; x && x->name; x++)
-            if (strcmp(x->name, name) == 0)
-                d = x;
-        if (d && d->type == GW_CFG_LIST) {
-            char *dst = (char *)s->base + d->offset;
-            int seen = 0;
-
-            for (int i = 0; i < p->nlists; i++)
-                seen |= p->lists[i] == d;
-            if (seen && value[0] == '\0')
-                return 1;   /* adds nothing */
-            if (seen) {
-                if (strlen(dst) + 2 + strlen(value) >= GW_CFG_LISTLEN) {
-                    snprintf(reason, sizeof reason, "%s: list longer than %d characters",
-                             name, GW_CFG_LISTLEN - 1);
-                    goto fail;
-                }
-                if (dst[0])
-                    strcat(dst, ", ");
-                strcat(dst, value);
-                return 1;
+        for (int i = 0; i < p->nlists; i++)
+            seen |= p->lists[i] == d;
+        if (seen && value[0] == '\0')
+            return 1;   /* adds nothing */
+        if (seen) {
+            if (strlen(dst) + 2 + strlen(value) >= GW_CFG_LISTLEN) {
+                snprintf(reason, sizeof reason, "%s: list longer than %d characters",
+                         name, GW_CFG_LISTLEN - 1);
+                goto fail;
             }
-            if (!seen && p->nlists < (int)(sizeof p->lists / sizeof p->lists[0]))
-                p->lists[p->nlists++] = d;
+            if (dst[0])
+                strcat(dst, ", ");
+            strcat(dst, value);
+            return 1;
         }
+        if (p->nlists < (int)(sizeof p->lists / sizeof p->lists[0]))
+            p->lists[p->nlists++] = d;
     }
-    if (gw_cfg_apply(p->secs, p->nsecs, section, name, value, reason,
-                     sizeof reason) < 0)
+    if (set_value(d, s->base, value, reason, sizeof reason) < 0)
         goto fail;
     return 1;
 
