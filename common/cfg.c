@@ -416,6 +416,29 @@ int gw_cfg_cli(int argc, char **argv, const char *prog,
     return gw_cfg_cli_check(argc, argv, prog, secs, nsecs, NULL, NULL);
 }
 
+int gw_cfg_list_split(const char *list, const char *seps, const char *trim,
+                      gw_cfg_item_fn fn, void *arg)
+{
+    char buf[GW_CFG_LISTLEN], *save = NULL, *it;
+    size_t n = strlen(list);
+
+    if (n >= sizeof buf)
+        return -E2BIG;
+    memcpy(buf, list, n + 1);
+    for (it = strtok_r(buf, seps, &save); it; it = strtok_r(NULL, seps, &save)) {
+        char *e;
+        int rc;
+
+        it += strspn(it, trim);
+        e = it + strlen(it);
+        while (e > it && strchr(trim, e[-1]) != NULL)
+            *--e = '\0';
+        if (*it && (rc = fn(it, arg)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int gw_cfg_cpu_list(const char *spec, int *cpus, int max, char *err, size_t errlen)
 {
     const char *p = spec;

@@ -86,6 +86,17 @@ int gw_cfg_cli_check(int argc, char **argv, const char *prog,
                      const gw_cfg_section_t *secs, size_t nsecs,
                      gw_cfg_check_fn check, void *ctx);
 
+/* Splits a GW_CFG_LIST value (or any list up to GW_CFG_LISTLEN - 1
+ * characters) and calls fn(item, arg) for each item in order: items are
+ * separated by any character of seps, the characters of trim are removed
+ * from both ends of each, and empty items are skipped. item points into a
+ * copy of list that fn may modify, valid during the call only. Returns 0,
+ * the first negative result of fn (no item after it is seen), or -E2BIG
+ * when list is too long (fn not called). */
+typedef int (*gw_cfg_item_fn)(char *item, void *arg);
+int gw_cfg_list_split(const char *list, const char *seps, const char *trim,
+                      gw_cfg_item_fn fn, void *arg);
+
 /* Parses a CPU list such as "0,2-3" into cpus (in order, ranges expanded,
  * at most max). Returns the count, or -EINVAL with the reason in err. */
 int gw_cfg_cpu_list(const char *spec, int *cpus, int max, char *err, size_t errlen);

@@ -1401,55 +1401,68 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
     return 0;
 }
 
-/* Adds the listener sets of list ("sip:ADDR:PORT, sips:ADDR:PORT") to
- * side s. 0 or -1 (logged). */
+typedef struct {
+    sig_daemon_t *sig;
+    Gw__Side side;
+    const char *dname;      /* the directive, for errors */
+} listener_set_t;
+
+/* Adds one listener set ("sip:ADDR:PORT" or "sips:ADDR:PORT") to a side:
+ * a gw_cfg_list_split() callback. 0 or -1 (logged). */
+static int add_listener(char *it, void *arg)
+{
+    const listener_set_t *ls = arg;
+    sig_daemon_t *sig = ls->sig;
+    Gw__Side s = ls->side;
+    const char *dname = ls->dname;
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    url_t *u = url_make(home, it);
+    struct sockaddr_storage ss;
+    const char *h;
+    int tls, rc;
+
+    tls = u && u->url_type == url_sips;
+    h = u && u->url_host ? u->url_host : "";
+    if (h[0] == '[')
+        h = su_strndup(home, h + 1, (isize_t)(strlen(h) - 2));
+    if (u == NULL || (u->url_type != url_sip && !tls) || u->url_port == NULL ||
+        atoi(u->url_port) <= 0 || atoi(u->url_port) > 65535 ||
+        gw_addr_parse(h, (unsigned)atoi(u->url_port), &ss) < 0 ||
+        nlisteners >= MAX_LISTENERS || (tls && (s != EXT || !sig_tls_enabled()))) {
+        GW_ERR("%s: [sigd] %s: '%s': %s", gw_cfg_where("sigd", dname), dname, it,
+               nlisteners >= MAX_LISTENERS ? "too many listener sets"
+               : tls && s != EXT ? "TLS listens on EXT only"
+               : tls ? "sips: needs tls_cert"
+                     : "want sip:ADDR:PORT or sips:ADDR:PORT (numeric address)");
+        su_home_deinit(home);
+        return -1;
+    }
+    if (tls)
+        rc = nta_agent_add_tport(sig->agent[s], (url_string_t *)u,
+                                 TPTAG_CERTIFICATE(sig->cfg.tls.cert),
+                                 TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT),
+                                 TAG_END());
+    else
+        rc = nta_agent_add_tport(sig->agent[s], (url_string_t *)u,
+                                 TPTAG_UDP_RMEM(SIG_UDP_RMEM), TAG_END());
+    if (rc < 0) {
+        GW_ERR("SIP %s: cannot listen on %s: %s", SIDE_NAME(s), it, strerror(errno));
+        su_home_deinit(home);
+        return -1;
+    }
+    listener_add(h, (unsigned)atoi(u->url_port));
+    GW_INFO("SIP %s listening on %s (%s)", SIDE_NAME(s), it, tls ? "tls" : "udp, tcp");
+    su_home_deinit(home);
+    return 0;
+}
+
+/* Adds the listener sets of list ("sip:ADDR:PORT, sips:ADDR:PORT";
+ * commas or spaces between them) to side s. 0 or -1 (logged). */
 static int add_listeners(sig_daemon_t *sig, Gw__Side s, const char *list)
 {
-    char buf[GW_CFG_LISTLEN], *save = NULL, *it;
-    const char *dname = s == EXT ? "ext_listeners" : "int_listeners";
+    listener_set_t ls = { sig, s, s == EXT ? "ext_listeners" : "int_listeners" };
 
-    snprintf(buf, sizeof buf, "%s", list);
-    for (it = strtok_r(buf, ", ", &save); it; it = strtok_r(NULL, ", ", &save)) {
-        su_home_t home[1] = { SU_HOME_INIT(home) };
-        url_t *u = url_make(home, it);
-        struct sockaddr_storage ss;
-        const char *h;
-        int tls, rc;
-
-        tls = u && u->url_type == url_sips;
-        h = u && u->url_host ? u->url_host : "";
-        if (h[0] == '[')
-            h = su_strndup(home, h + 1, (isize_t)(strlen(h) - 2));
-        if (u == NULL || (u->url_type != url_sip && !tls) || u->url_port == NULL ||
-            atoi(u->url_port) <= 0 || atoi(u->url_port) > 65535 ||
-            gw_addr_parse(h, (unsigned)atoi(u->url_port), &ss) < 0 ||
-            nlisteners >= MAX_LISTENERS || (tls && (s != EXT || !sig_tls_enabled()))) {
-            GW_ERR("%s: [sigd] %s: '%s': %s", gw_cfg_where("sigd", dname), dname, it,
-                   nlisteners >= MAX_LISTENERS ? "too many listener sets"
-                   : tls && s != EXT ? "TLS listens on EXT only"
-                   : tls ? "sips: needs tls_cert"
-                         : "want sip:ADDR:PORT or sips:ADDR:PORT (numeric address)");
-            su_home_deinit(home);
-            return -1;
-        }
-        if (tls)
-            rc = nta_agent_add_tport(sig->agent[s], (url_string_t *)u,
-                                     TPTAG_CERTIFICATE(sig->cfg.tls.cert),
-                                     TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT),
-                                     TAG_END());
-        else
-            rc = nta_agent_add_tport(sig->agent[s], (url_string_t *)u,
-                                     TPTAG_UDP_RMEM(SIG_UDP_RMEM), TAG_END());
-        if (rc < 0) {
-            GW_ERR("SIP %s: cannot listen on %s: %s", SIDE_NAME(s), it, strerror(errno));
-            su_home_deinit(home);
-            return -1;
-        }
-        listener_add(h, (unsigned)atoi(u->url_port));
-        GW_INFO("SIP %s listening on %s (%s)", SIDE_NAME(s), it, tls ? "tls" : "udp, tcp");
-        su_home_deinit(home);
-    }
-    return 0;
+    return gw_cfg_list_split(list, ", ", "", add_listener, &ls) < 0 ? -1 : 0;
 }
 
 int sig_proxy_start(sig_daemon_t *sig)

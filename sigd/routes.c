@@ -98,28 +98,6 @@ static su_timer_t *health_timer;
 
 /* ---- parsing ---------------------------------------------------------- */
 
-/* Splits a comma list into trimmed items; calls fn(item, arg) for each.
- * Returns the first negative fn result, or 0. */
-static int split(const char *list, int (*fn)(char *item, void *arg), void *arg)
-{
-    char buf[GW_CFG_LISTLEN], *save = NULL, *it;
-
-    snprintf(buf, sizeof buf, "%s", list);
-    for (it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-        char *e;
-        int rc;
-
-        while (*it == ' ' || *it == '\t')
-            it++;
-        e = it + strlen(it);
-        while (e > it && (e[-1] == ' ' || e[-1] == '\t'))
-            *--e = '\0';
-        if (*it && (rc = fn(it, arg)) < 0)
-            return rc;
-    }
-    return 0;
-}
-
 static int add_target(char *item, void *arg)
 {
     (void)arg;
@@ -449,9 +427,9 @@ int sig_routes_start(sig_daemon_t *sig)
     const sig_routes_config_t *cfg = &sig->routes_cfg;
 
     ntargets = ntrunks = noroutes = 0;
-    if (split(cfg->internal_targets, add_target, NULL) < 0 ||
-        split(cfg->trunks, add_trunk, NULL) < 0 ||
-        split(cfg->outbound, add_oroute, NULL) < 0)
+    if (gw_cfg_list_split(cfg->internal_targets, ",", " \t", add_target, NULL) < 0 ||
+        gw_cfg_list_split(cfg->trunks, ",", " \t", add_trunk, NULL) < 0 ||
+        gw_cfg_list_split(cfg->outbound, ",", " \t", add_oroute, NULL) < 0)
         return -EINVAL;
     health_failures = cfg->health_failures;
     if (ntargets > 0 && cfg->health_interval > 0) {

@@ -1,6 +1,7 @@
 /* Tests for common/cfg.c: INI loading over a directive table that covers
  * every directive type, defaults, the "file:line: reason" errors, the
- * sections of other daemons, and the -s overrides.
+ * sections of other daemons, the -s overrides, and the splitting of list
+ * values (gw_cfg_list_split()).
  *
  * Each test writes its INI text to a mkstemp file under /tmp; an atexit
  * hook removes it, so a failing CHECK (which calls exit) leaves nothing
@@ -488,6 +489,105 @@ TEST(cfg_cpu_list)
     CHECK(strcmp(err, "more than 8 CPUs in '0-8'") == 0);
 }
 
+/* Items seen by the gw_cfg_list_split() callback; it refuses more than
+ * max of them with -ENOSPC, and writes into the item it is given. */
+typedef struct {
+    char items[8][64];
+    int n;
+    int max;
+} items_t;
+
+static int collect(char *item, void *arg)
+{
+    items_t *it = arg;
+
+    if (it->n >= it->max)
+        return -ENOSPC;
+    snprintf(it->items[it->n++], sizeof it->items[0], "%s", item);
+    item[0] = '#';               /* the copy is the callback's to modify */
+    return 0;
+}
+
+static int split(const char *list, const char *seps, const char *trim, items_t *it)
+{
+    memset(it, 0, sizeof *it);
+    it->max = 8;
+    return gw_cfg_list_split(list, seps, trim, collect, it);
+}
+
+/* Empty items are skipped, whatever the separators and blanks around them. */
+TEST(cfg_list_split_empty)
+{
+    static const char *empty[] = { "", ",", ",,,", " , \t ,", " \t " };
+    items_t it;
+
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        CHECK_INT(split(empty[i], ",", " \t", &it), ==, 0);
+        CHECK_INT(it.n, ==, 0);
+    }
+    CHECK_INT(split(",a,,b,", ",", " \t", &it), ==, 0);
+    CHECK_INT(it.n, ==, 2);
+    CHECK_STR(it.items[0], "a");
+    CHECK_STR(it.items[1], "b");
+}
+
+/* Blanks: trimmed at both ends of an item, kept inside it (an outbound
+ * route "PREFIX=URI | URI"); or separators themselves (listener sets). */
+TEST(cfg_list_split_spaces)
+{
+    const char *list = " +41=sip:a | sip:b ,\t1=sip:c\t, x y ";
+    char copy[64];
+    items_t it;
+
+    snprintf(copy, sizeof copy, "%s", list);
+    CHECK_INT(split(copy, ",", " \t", &it), ==, 0);
+    CHECK_INT(it.n, ==, 3);
+    CHECK_STR(it.items[0], "+41=sip:a | sip:b");
+    CHECK_STR(it.items[1], "1=sip:c");
+    CHECK_STR(it.items[2], "x y");
+    CHECK_STR(copy, list);       /* the list itself is left alone */
+    CHECK_INT(split("sip:a:1, sips:a:2 sip:b:3,sip:c:4", ", ", "", &it), ==, 0);
+    CHECK_INT(it.n, ==, 4);
+    CHECK_STR(it.items[0], "sip:a:1");
+    CHECK_STR(it.items[1], "sips:a:2");
+    CHECK_STR(it.items[2], "sip:b:3");
+    CHECK_STR(it.items[3], "sip:c:4");
+    /* with nothing to trim, a tab stays part of its item */
+    CHECK_INT(split("a,\tb", ", ", "", &it), ==, 0);
+    CHECK_INT(it.n, ==, 2);
+    CHECK_STR(it.items[1], "\tb");
+}
+
+/* The callback's first error ends the walk and is returned. */
+TEST(cfg_list_split_too_many)
+{
+    items_t it;
+
+    memset(&it, 0, sizeof it);
+    it.max = 2;
+    CHECK_INT(gw_cfg_list_split("a, b, c, d", ",", " ", collect, &it), ==, -ENOSPC);
+    CHECK_INT(it.n, ==, 2);
+    CHECK_STR(it.items[1], "b");
+}
+
+/* A list that does not fit a GW_CFG_LIST value is refused whole. */
+TEST(cfg_list_split_too_long)
+{
+    static char list[GW_CFG_LISTLEN + 1];
+    items_t it;
+
+    memset(list, 'x', GW_CFG_LISTLEN - 1);
+    list[GW_CFG_LISTLEN - 1] = '\0';
+    list[10] = ',';
+    CHECK_INT(split(list, ",", " ", &it), ==, 0);     /* just fits */
+    CHECK_INT(it.n, ==, 2);
+    CHECK_STR(it.items[0], "xxxxxxxxxx");
+    list[GW_CFG_LISTLEN - 1] = 'x';
+    list[GW_CFG_LISTLEN] = '\0';
+    CHECK_INT(split(list, ",", " ", &it), ==, -E2BIG);
+    CHECK_INT(it.n, ==, 0);
+}
+
 static const gw_test_t tests[] = {
     T(cfg_good_file),
     T(cfg_defaults),
@@ -513,6 +613,10 @@ static const gw_test_t tests[] = {
     T(cfg_set_override),
     T(cfg_set_errors),
     T(cfg_cpu_list),
+    T(cfg_list_split_empty),
+    T(cfg_list_split_spaces),
+    T(cfg_list_split_too_many),
+    T(cfg_list_split_too_long),
     { NULL, NULL }
 };
 
