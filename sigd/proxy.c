@@ -1346,6 +1346,26 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
 
 /* ---- set-up ----------------------------------------------------------- */
 
+/* Adds a TLS listener (a sips: URL) to side s's agent: the EXT TLS port
+ * and the sips: sets of ext_listeners. Sofia's certificate directory is
+ * required by the tag; the files it would read there are replaced by
+ * tls_cert/tls_key/tls_ca (siptls.c), and the verification is OpenSSL's,
+ * set up there. 0, or -1 with errno set. */
+static int add_tls_tport(sig_daemon_t *sig, Gw__Side s, const url_string_t *url)
+{
+    char dir[GW_CFG_STRLEN], *slash;
+
+    snprintf(dir, sizeof dir, "%s", sig->cfg.tls.cert);
+    slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    return nta_agent_add_tport(sig->agent[s], url, TPTAG_CERTIFICATE(dir),
+                               TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT),
+                               TAG_END());
+}
+
 static int start_side(sig_daemon_t *sig, Gw__Side s)
 {
     char url[128];
@@ -1372,23 +1392,9 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
     GW_INFO("SIP %s listening on %s (udp, tcp)", SIDE_NAME(s), url);
     listener_add(a, (unsigned)side_port(sig, s));
     if (s == EXT && sig_tls_enabled()) {
-        /* Sofia's certificate directory is required by the tag; the files
-         * it would read there are replaced by tls_cert/tls_key/tls_ca
-         * (siptls.c), and the verification is OpenSSL's, set up there. */
-        char dir[GW_CFG_STRLEN], *slash;
-
-        snprintf(dir, sizeof dir, "%s", sig->cfg.tls.cert);
-        slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(dir, sizeof dir, ".");
         snprintf(url, sizeof url, strchr(a, ':') ? "sips:[%s]:%d" : "sips:%s:%d", a,
                  sig->cfg.tls.port);
-        if (nta_agent_add_tport(sig->agent[s], (url_string_t *)url,
-                                TPTAG_CERTIFICATE(dir),
-                                TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT),
-                                TAG_END()) < 0) {
+        if (add_tls_tport(sig, s, (url_string_t *)url) < 0) {
             GW_ERR("SIP %s: cannot listen on %s (TLS): %s", SIDE_NAME(s), url,
                    strerror(errno));
             return -1;
@@ -1438,10 +1444,7 @@ static int add_listener(char *it, void *arg)
         return -1;
     }
     if (tls)
-        rc = nta_agent_add_tport(sig->agent[s], (url_string_t *)u,
-                                 TPTAG_CERTIFICATE(sig->cfg.tls.cert),
-                                 TPTAG_TLS_VERIFY_POLICY(TPTLS_VERIFY_SUBJECTS_OUT),
-                                 TAG_END());
+        rc = add_tls_tport(sig, s, (url_string_t *)u);
     else
         rc = nta_agent_add_tport(sig->agent[s], (url_string_t *)u,
                                  TPTAG_UDP_RMEM(SIG_UDP_RMEM), TAG_END());
