@@ -4,7 +4,31 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "delay.h"
 #include "gwctl.h"
+
+/* A media node's relay delay since it started (common/delay.h): the
+ * percentiles as upper bucket edges, in microseconds. */
+static void print_delay(const uint64_t *hist, size_t n)
+{
+    uint64_t count, p50, p99, p999, max = 0;
+
+    if (n > GW_DELAY_BUCKETS)
+        n = GW_DELAY_BUCKETS;
+    p50 = gw_delay_quantile(hist, n, 0.5, &count);
+    if (count == 0)
+        return;
+    p99 = gw_delay_quantile(hist, n, 0.99, NULL);
+    p999 = gw_delay_quantile(hist, n, 0.999, NULL);
+    for (size_t i = n; i-- > 0;)
+        if (hist[i] != 0) {
+            max = gw_delay_upper((unsigned)i);
+            break;
+        }
+    printf(" delay_n=%llu delay_p50_us=%llu delay_p99_us=%llu delay_p999_us=%llu "
+           "delay_max_us=%llu", (unsigned long long)count, (unsigned long long)p50,
+           (unsigned long long)p99, (unsigned long long)p999, (unsigned long long)max);
+}
 
 static void print_nodes(const Gw__CtlReply *r, void *arg)
 {
@@ -25,6 +49,7 @@ static void print_nodes(const Gw__CtlReply *r, void *arg)
             if (f->ports)
                 printf(":%u-%u", f->ports->lo, f->ports->hi);
         }
+        print_delay(n->delay_hist, n->n_delay_hist);
         printf(" epoch=%llu\n", (unsigned long long)n->epoch);
     }
     printf("calls %u\n", r->calls);

@@ -50,6 +50,9 @@ const gw_cfg_directive_t md_config_directives[] = {
       "pin packet thread i to one CPU: 'auto' (the i-th CPU mediad may run "
       "on, round robin) or a list such as 0,2-3 (its i-th entry, round "
       "robin); empty = the kernel places them" },
+    { "delay_stats", GW_CFG_BOOL, F(delay_stats), "yes", 0, 0,
+      "measure how long each packet stays in mediad (kernel receive "
+      "timestamp to send), as a histogram in the heartbeat and gwctl nodes" },
     { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
       "err, warn, info or debug" },
     GW_CFG_END

@@ -570,4 +570,12 @@ void md_control_fill_heartbeat(Gw__Heartbeat *hb, void *ctx)
     hb->packets_relayed = t.packets_relayed;
     hb->bytes_relayed = t.bytes_relayed;
     hb->packets_dropped = t.packets_dropped;
+    if (md->cfg.delay_stats) {
+        size_t n = GW_DELAY_BUCKETS;
+        md_workers_delay(md, md->hb_delay);
+        while (n > 0 && md->hb_delay[n - 1] == 0)
+            n--;
+        hb->n_delay_hist = n;
+        hb->delay_hist = md->hb_delay;
+    }
 }

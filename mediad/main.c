@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "worker.h"
 
@@ -108,6 +110,23 @@ static int check_config(void *ctx, char *err, size_t errlen)
 /* Pins the workers as worker_cpus says; warns when two share a CPU (more
  * workers than CPUs listed, or a CPU listed twice): under SCHED_FIFO one
  * then waits for the other's whole burst. */
+/* delay_stats: the kernel stamps received packets only while some socket
+ * asks for it, and turns stamping on and off in a deferred work item when
+ * the first socket asks or the last one closes. A media socket's first
+ * packets could then be stamped late, at recvmmsg(), and look fast. This
+ * socket, held for mediad's life, keeps stamping on between calls. */
+static int keep_timestamps(void)
+{
+    int one = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0) {
+        GW_WARN("delay_stats: setsockopt(SO_TIMESTAMPNS): %s", strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 static int pin_workers(md_t *md)
 {
     const int *cpus = worker_cpus;
@@ -137,7 +156,7 @@ int main(int argc, char **argv)
     uv_signal_t sigint, sigterm;
     unsigned nworkers;
     char err[512];
-    int rc = 1;
+    int rc = 1, stamp_fd = -1;
 
     rc = gw_cfg_cli_check(argc, argv, "mediad", secs, 1, check_config, md);
     if (rc != 0)
@@ -163,6 +182,8 @@ int main(int argc, char **argv)
     md->done_async.data = md;
     describe(md);
 
+    if (md->cfg.delay_stats)
+        stamp_fd = keep_timestamps();
     nworkers = md->cfg.workers > 0 ? (unsigned)md->cfg.workers
                                    : (unsigned)uv_available_parallelism();
     if (nworkers == 0)
@@ -240,6 +261,8 @@ out_workers:
     pthread_mutex_destroy(&md->done_lock);
     pthread_mutex_destroy(&md->ports_lock);
 out_ports:
+    if (stamp_fd >= 0)
+        close(stamp_fd);
     gw_ports_free(&md->int_ports);
     gw_ports_free(&md->ext_ports);
     return rc;

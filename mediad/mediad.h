@@ -22,6 +22,7 @@
 #include "bus.h"
 #include "bus_uv.h"
 #include "cfg.h"
+#include "delay.h"
 #include "log.h"
 #include "node.h"
 #include "ports.h"
@@ -52,6 +53,7 @@ typedef struct {
     int sock_buf_kb;          /* SO_RCVBUF / SO_SNDBUF per media socket */
     int rt_priority;          /* SCHED_FIFO priority of the workers; 0 = none */
     char worker_cpus[GW_CFG_STRLEN];  /* "", "auto" or a CPU list */
+    int delay_stats;          /* relay delay histogram (SO_TIMESTAMPNS) */
     gw_log_level_t log_level;
 } md_config_t;
 
@@ -82,6 +84,7 @@ struct md_s {
     Gw__Interface ifaces[2];
     Gw__Interface *iface_ptrs[2];
     Gw__PortRange range;
+    uint64_t hb_delay[GW_DELAY_BUCKETS];   /* the heartbeat's histogram */
     uv_async_t done_async;        /* workers -> main: finished commands */
     int stopping;
     /* private: shared, under locks */

@@ -18,6 +18,14 @@
  * reused. A uv_poll_t is also a third smaller than a uv_udp_t, which
  * matters at four sockets per call. No allocation, no logging and no
  * lookup per packet.
+ *
+ * Relay delay (delay_stats): each socket asks for SO_TIMESTAMPNS, the time
+ * the kernel queued the datagram on it; after each sendmmsg the time since
+ * then goes into the worker's histogram (common/delay.h), for each packet
+ * the kernel took. That is what mediad adds to a packet's way: the wait in
+ * its socket buffer behind other packets and other threads, and its own
+ * work; not the wire or the kernel's way in and out, which a bare relay
+ * has as well. One clock read per sendmmsg, one bucket increment per packet.
  */
 #include "worker.h"
 #include "net.h"
@@ -26,6 +34,7 @@
 #include <netinet/ip.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { DROP_SOURCE, DROP_MALFORMED, DROP_AUTH, DROP_REPLAY, DROP_NODEST, DROP_SEND };
@@ -43,6 +52,25 @@ static void drop(md_worker_t *w, md_leg_t *leg, int why)
     w->totals.packets_dropped++;
 }
 
+/* Adds the delay of the first `sent` queued packets to the histogram. */
+static void account_delay(md_worker_t *w, unsigned sent)
+{
+    md_sendq_t *q = &w->sq;
+    uint64_t now = 0;
+
+    for (unsigned i = 0; i < sent; i++) {
+        if (q->rx_ns[i] == 0)
+            continue;   /* delay_stats off (or the fuzz target) */
+        if (now == 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);   /* SO_TIMESTAMPNS's clock */
+            now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        }
+        if (now >= q->rx_ns[i])   /* not across a step back of the clock */
+            w->delay[gw_delay_bucket((now - q->rx_ns[i]) / 1000u)]++;
+    }
+}
+
 void md_relay_flush(md_worker_t *w)
 {
     md_sendq_t *q = &w->sq;
@@ -54,6 +82,7 @@ void md_relay_flush(md_worker_t *w)
             break;
         sent += (unsigned)rc;
     }
+    account_delay(w, sent);
     for (unsigned i = 0; i < q->n; i++) {
         md_leg_t *out = q->legs[i];
         if (i >= sent) {
@@ -89,6 +118,7 @@ static void enqueue(md_worker_t *w, int fd, void *data, size_t len,
     h->msg_iov = &q->iov[q->n];
     h->msg_iovlen = 1;
     q->legs[q->n] = out;
+    q->rx_ns[q->n] = w->rx_ns;
     q->n++;
 }
 
@@ -167,6 +197,22 @@ void md_relay__handle(md_worker_t *w, md_leg_t *leg, int on_rtcp_port, uint8_t *
             dst, out);
 }
 
+/* The SO_TIMESTAMPNS of a received datagram in ns, or 0. */
+static uint64_t rx_stamp(const struct msghdr *m)
+{
+    struct cmsghdr *c;
+
+    if (m->msg_control == NULL)
+        return 0;
+    for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR((struct msghdr *)m, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        }
+    return 0;
+}
+
 /* Reads a readable socket dry (bounded, so that one busy socket cannot
  * starve the others of its loop), one recvmmsg batch at a time. */
 static void on_readable(uv_poll_t *h, int status, int events)
@@ -182,13 +228,17 @@ static void on_readable(uv_poll_t *h, int status, int events)
     for (int round = 0; round < 8; round++) {
         int n;
 
-        for (unsigned k = 0; k < MD_RECV_SLOTS; k++)
+        for (unsigned k = 0; k < MD_RECV_SLOTS; k++) {
             w->rx_msgs[k].msg_hdr.msg_namelen = sizeof w->rx_addr[k];
+            if (w->rx_msgs[k].msg_hdr.msg_control != NULL)
+                w->rx_msgs[k].msg_hdr.msg_controllen = sizeof w->rx_ctl[k];
+        }
         n = recvmmsg(fd, w->rx_msgs, MD_RECV_SLOTS, MSG_DONTWAIT, NULL);
         if (n <= 0)
             break;   /* EAGAIN, or an ICMP error we cannot act on */
         for (int k = 0; k < n; k++) {
             const struct msghdr *m = &w->rx_msgs[k].msg_hdr;
+            w->rx_ns = rx_stamp(m);
             if (m->msg_flags & MSG_TRUNC)
                 drop(w, leg, DROP_MALFORMED);
             else
@@ -208,7 +258,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 static int bind_fd(md_t *md, const char *addr, unsigned port)
 {
     struct sockaddr_storage ss;
-    int fd, rc, tos = md->cfg.dscp << 2, buf = md->cfg.sock_buf_kb * 1024;
+    int fd, rc, tos = md->cfg.dscp << 2, buf = md->cfg.sock_buf_kb * 1024, on = 1;
 
     rc = gw_addr_parse(addr, port, &ss);
     if (rc < 0)
@@ -226,6 +276,12 @@ static int bind_fd(md_t *md, const char *addr, unsigned port)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) < 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    if (md->cfg.delay_stats &&
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
     if (bind(fd, (struct sockaddr *)&ss, gw_addr_len((struct sockaddr *)&ss)) < 0) {
         rc = -errno;
         close(fd);

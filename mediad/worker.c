@@ -37,6 +37,8 @@ static void publish(md_worker_t *w)
                      __ATOMIC_RELAXED);
     __atomic_store_n(&w->published.packets_dropped, w->totals.packets_dropped,
                      __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < GW_DELAY_BUCKETS; i++)
+        __atomic_store_n(&w->delay_published[i], w->delay[i], __ATOMIC_RELAXED);
 }
 
 /* 1 when some leg that has a party has been silent longer than allowed. */
@@ -129,6 +131,8 @@ int md_workers_start(md_t *md, unsigned n)
             w->rx_msgs[k].msg_hdr.msg_iov = &w->rx_iov[k];
             w->rx_msgs[k].msg_hdr.msg_iovlen = 1;
             w->rx_msgs[k].msg_hdr.msg_name = &w->rx_addr[k];
+            if (md->cfg.delay_stats)
+                w->rx_msgs[k].msg_hdr.msg_control = w->rx_ctl[k].buf;
         }
         pthread_mutex_init(&w->lock, NULL);
         uv_async_init(&w->loop, &w->wake, on_wake);
@@ -285,6 +289,15 @@ md_totals_t md_workers_totals(md_t *md)
                                              __ATOMIC_RELAXED);
     }
     return t;
+}
+
+void md_workers_delay(md_t *md, uint64_t *hist)
+{
+    memset(hist, 0, sizeof *hist * GW_DELAY_BUCKETS);
+    for (unsigned i = 0; i < md->nworkers; i++)
+        for (unsigned k = 0; k < GW_DELAY_BUCKETS; k++)
+            hist[k] += __atomic_load_n(&md->workers[i].delay_published[k],
+                                       __ATOMIC_RELAXED);
 }
 
 md_worker_t *md_worker_pick(md_t *md)

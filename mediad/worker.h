@@ -64,7 +64,14 @@ typedef struct {
     struct mmsghdr msgs[MD_SEND_BATCH];
     struct iovec iov[MD_SEND_BATCH];
     md_leg_t *legs[MD_SEND_BATCH];
+    uint64_t rx_ns[MD_SEND_BATCH];   /* kernel receive time; 0 = none */
 } md_sendq_t;
+
+/* Room for one SO_TIMESTAMPNS control message. */
+typedef union {
+    char buf[CMSG_SPACE(sizeof(struct timespec))];
+    struct cmsghdr align;
+} md_rxctl_t;
 
 struct md_worker_s {
     /* read-only */
@@ -72,6 +79,7 @@ struct md_worker_s {
     unsigned index;
     unsigned assigned;            /* sessions given to it (main thread) */
     md_totals_t published;        /* totals as of the last sweep (atomic) */
+    uint64_t delay_published[GW_DELAY_BUCKETS];   /* the same (atomic) */
     /* private: worker thread */
     uv_loop_t loop;
     uv_thread_t thread;
@@ -83,6 +91,9 @@ struct md_worker_s {
     struct mmsghdr rx_msgs[MD_RECV_SLOTS];
     struct iovec rx_iov[MD_RECV_SLOTS];
     struct sockaddr_in6 rx_addr[MD_RECV_SLOTS];
+    md_rxctl_t rx_ctl[MD_RECV_SLOTS];
+    uint64_t rx_ns;               /* receive time of the packet in hand */
+    uint64_t delay[GW_DELAY_BUCKETS];   /* relay delay histogram */
     md_sendq_t sq;
     /* shared, under lock */
     pthread_mutex_t lock;
@@ -113,6 +124,8 @@ void md_worker_attach(md_worker_t *w, md_session_t *s);
 void md_worker_detach(md_worker_t *w, md_session_t *s);
 /* Sum of the published totals of all workers. */
 md_totals_t md_workers_totals(md_t *md);
+/* Sum of the published delay histograms into hist[GW_DELAY_BUCKETS]. */
+void md_workers_delay(md_t *md, uint64_t *hist);
 /* The worker with the fewest sessions. */
 md_worker_t *md_worker_pick(md_t *md);
 

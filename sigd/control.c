@@ -59,6 +59,8 @@ static void fill_node(Gw__NodeInfo *ni, const sig_node_t *n, int64_t now)
     ni->capacity = n->capacity;
     ni->last_seen_ms = (uint32_t)(now - n->last_seen_ms);
     ni->drain_requested = n->drain_requested;
+    ni->n_delay_hist = n->n_delay_hist;
+    ni->delay_hist = (uint64_t *)n->delay_hist;
 }
 
 /* Every node, sigd's own listeners and bus endpoint: enough for gwctl to

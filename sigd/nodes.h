@@ -25,6 +25,7 @@
 #ifndef SIG_NODES_H
 #define SIG_NODES_H
 
+#include "delay.h"
 #include "sigd.h"
 
 struct sig_node_s {
@@ -39,6 +40,8 @@ struct sig_node_s {
     uint32_t ports_in_use;
     uint64_t packets_relayed;
     uint64_t packets_dropped;
+    uint64_t delay_hist[GW_DELAY_BUCKETS];   /* media: as in the last heartbeat */
+    size_t n_delay_hist;
     int64_t last_seen_ms;     /* monotonic */
     Gw__NodeRegister *reg;    /* the register message as received */
     int drain_requested;      /* by gwctl; kept until undrain */

@@ -42,7 +42,12 @@
 # with the relay, under SCHED_FIFO it would push a core past the kernel's
 # real-time budget (95 % of each second) and be throttled, stalling the
 # relay with it. The two rows say how much of a tail is the machine's
-# rather than the relay's.
+# rather than the relay's. Then, from the same mediad runs, mediad's own
+# figure (delay_stats, in its heartbeats): how long each packet it relayed
+# stayed in it, from the kernel's receive stamp on its socket to its
+# sendmmsg, which leaves out the load generator and the loopback path;
+# mdload takes the difference of the node's histogram at rest before and
+# after the timed phase (which adds a few seconds per run).
 #   PIN="A B"   pins the load generator to CPU A and the relay to CPU B
 #               (taskset), so that the two do not chase each other across
 #               the cores; the figures say whether it was used.
@@ -217,6 +222,26 @@ if lat:
                   span(add50) if name != "bare" else "-", span(add99) if name != "bare" else "-",
                   max(r["loss_pct"] for r in sel), min(r["relayed_pps"] for r in sel),
                   max(100.0 * r.get("late_ticks", 0) / max(r.get("ticks", 1), 1) for r in sel)))
+dl = [r for r in lat if "mediad_delay_p99_us" in r]
+if dl:
+    print()
+    print("time in mediad (its delay_stats: kernel receive stamp on its socket to its sendmmsg,")
+    print("upper bucket edges, within 12.5 %), same runs, median (min..max) over the rounds, us;")
+    print("samples: of the packets it relayed in the timed phase, the lowest share with a delay")
+    print("%-5s %-7s %-11s %-18s %-20s %-22s %8s" % ("tick", "sched", "target", "p50", "p99", "p99.9",
+          "samples%"))
+    for tick, sched in sorted({(r.get("tick_us", 1000), r["sched"]) for r in dl},
+                              key=lambda k: (k[0], k[1] != "normal")):
+        for name, srtp in (("mediad", 0), ("mediad SRTP", 1)):
+            sel = [r for r in dl if r["sched"] == sched and r.get("tick_us", 1000) == tick
+                   and bool(r.get("srtp")) == bool(srtp)]
+            if not sel:
+                continue
+            print("%-5d %-7s %-11s %-18s %-20s %-22s %8.1f" % (tick, sched, name,
+                  span([r["mediad_delay_p50_us"] for r in sel]),
+                  span([r["mediad_delay_p99_us"] for r in sel]),
+                  span([r["mediad_delay_p999_us"] for r in sel]),
+                  min(100.0 * r["mediad_delay_samples"] / max(r["mediad_relayed"], 1) for r in sel)))
 for r in rows:
     if r.get("srtp") and "srtp_checked" in r:
         print("SRTP check (%s, %s worker(s), %d calls): %d of the packets mediad protected "

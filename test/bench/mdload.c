@@ -50,6 +50,7 @@
 #include <srtp2/srtp.h>
 
 #include "bus.h"
+#include "delay.h"
 #include "log.h"
 
 #define PKT 172
@@ -167,14 +168,40 @@ static void on_ignore(gw_bus_t *b, const char *peer, const Gw__Envelope *env, vo
     (void)ctx;
 }
 
+/* The node's relay delay histogram (common/delay.h) from its heartbeats:
+ * the latest, and how many heartbeats in a row had the same relayed count
+ * (a node at rest has published all it relayed). */
+static uint64_t hb_hist[GW_DELAY_BUCKETS], hb_relayed;
+static int hb_same = -1, hb_has_delay;
+
 /* Like sigd: a heartbeat from a node we do not know makes it register. */
 static void on_heartbeat(gw_bus_t *b, const char *peer, const Gw__Envelope *env,
                          void *ctx)
 {
+    const Gw__Heartbeat *hb = env->heartbeat;
+    size_t n;
+
     (void)ctx;
-    if (strcmp(peer, node) != 0)
+    if (strcmp(peer, node) != 0) {
         gw_bus_reply_error(b, peer, env, GW__STATUS__ST_ENOENT, "unknown node");
+        return;
+    }
+    hb_same = hb_same >= 0 && hb->packets_relayed == hb_relayed ? hb_same + 1 : 0;
+    hb_relayed = hb->packets_relayed;
+    n = hb->n_delay_hist < GW_DELAY_BUCKETS ? hb->n_delay_hist : GW_DELAY_BUCKETS;
+    memset(hb_hist, 0, sizeof hb_hist);
+    memcpy(hb_hist, hb->delay_hist, n * sizeof *hb_hist);
+    hb_has_delay = hb->n_delay_hist > 0;
 }
+
+/* Over the timed phase (after at_rest): the histogram's difference and
+ * the packets relayed; delay_ok 0 when the node sent none or never
+ * came to rest. */
+static uint64_t delay0[GW_DELAY_BUCKETS], relayed0;
+static int delay_ok = 1;
+
+/* Three heartbeats in a row with the same relayed count. */
+static int at_rest(void) { return hb_same >= 2; }
 
 static const gw_bus_route_t routes[] = {
     { GW__ENVELOPE__BODY_REG, on_reg },
@@ -715,6 +742,18 @@ int main(int argc, char **argv)
     sleep_until(now_ns(CLOCK_MONOTONIC) + 300000000u);
     drain(fl, 0);
     drain(fp, 1);
+    /* mediad's own delay figures over the timed phase: the difference of
+     * its histogram at rest before and after (the warm-up is in both). */
+    if (!bare) {
+        hb_same = -1;
+        if (bus_wait(at_rest, 8000) == 0) {
+            memcpy(delay0, hb_hist, sizeof delay0);
+            relayed0 = hb_relayed;
+        } else
+            delay_ok = 0;
+        drain(fl, 0);
+        drain(fp, 1);
+    }
     memset(hist, 0, HIST_US * sizeof *hist);
     hist_n = hist_kts = sent[0] = sent[1] = recvd[0] = recvd[1] = 0;
     chk_n = 0;
@@ -785,6 +824,16 @@ int main(int argc, char **argv)
     }
     cpu1 = opt.pid ? cpu_s(opt.pid) : 0;
     elapsed = (double)(t1 - t0) / 1e9;
+    if (!bare) {
+        hb_same = -1;
+        if (delay_ok && bus_wait(at_rest, 8000) == 0 && hb_has_delay) {
+            relayed0 = hb_relayed - relayed0;
+            for (unsigned k = 0; k < GW_DELAY_BUCKETS; k++)
+                delay0[k] = hb_hist[k] - delay0[k];
+        } else {
+            delay_ok = 0;
+        }
+    }
     if (opt.srtp)
         srtp_check();
 
@@ -806,6 +855,16 @@ int main(int argc, char **argv)
                    (double)(rss1 - rss0) * 1024.0 / (opt.n - half));
         printf(",\"latency_samples\":%" PRIu64 ",\"latency_kernel_ts\":%" PRIu64,
                hist_n, hist_kts);
+        if (!bare && delay_ok) {
+            /* In mediad, socket to send (delay_stats), upper bucket edges. */
+            uint64_t dn;
+            double p50 = (double)gw_delay_quantile(delay0, GW_DELAY_BUCKETS, 0.5, &dn);
+            printf(",\"mediad_delay_samples\":%" PRIu64 ",\"mediad_relayed\":%" PRIu64
+                   ",\"mediad_delay_p50_us\":%.0f,\"mediad_delay_p99_us\":%.0f"
+                   ",\"mediad_delay_p999_us\":%.0f", dn, relayed0, p50,
+                   (double)gw_delay_quantile(delay0, GW_DELAY_BUCKETS, 0.99, NULL),
+                   (double)gw_delay_quantile(delay0, GW_DELAY_BUCKETS, 0.999, NULL));
+        }
         if (ticks)
             printf(",\"ticks\":%" PRIu64 ",\"late_ticks\":%" PRIu64 ",\"max_lag_us\":%" PRIu64,
                    ticks, late_ticks, max_lag / 1000u);

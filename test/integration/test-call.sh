@@ -87,6 +87,21 @@ check "mediad reports 0 sessions after the calls (got '$sessions')" [ "$sessions
 check "mediad reports 0 ports in use after the calls (got '$ports')" [ "$ports" = 0 ]
 check "mediad relayed at least $((4 * CALLS * PKTS)) packets (got '$relayed')" \
     [ "${relayed:-0}" -ge $((4 * CALLS * PKTS)) ]
+# Relay delay (delay_stats, on by default): every relayed packet has its
+# delay in the node's histogram, carried by the heartbeat through sigd; the
+# percentiles are ordered. Both counts come from the same publish, so wait
+# until the histogram caught up with the counter.
+wait_until 5 sh -c "[ \"\$(gwctl_field media1 delay_n)\" = \"\$(gwctl_field media1 relayed)\" ]" 2>/dev/null
+"$BIN/gwctl" -b "$BUS" nodes >"$T/nodes-delay.out" 2>&1
+delay=$(awk '$1 == "node" && $2 == "media1"' "$T/nodes-delay.out" | tr ' ' '\n' |
+    awk -F= '$1 ~ /^(relayed|delay_n|delay_p50_us|delay_p99_us|delay_p999_us|delay_max_us)$/ { printf "%s ", $2 }')
+delay_ok() { # RELAYED N P50 P99 P999 MAX
+    [ $# -eq 6 ] && [ "$1" -ge $((4 * CALLS * PKTS)) ] && [ "$2" = "$1" ] &&
+        [ "$3" -le "$4" ] && [ "$4" -le "$5" ] && [ "$5" -le "$6" ]
+}
+set -- $delay
+check "gwctl nodes: the relay delay of every packet mediad relayed (${2:-?} of ${1:-?}), p50 <= p99 <= p99.9 <= max (${3:-?} ${4:-?} ${5:-?} ${6:-?} us)" \
+    delay_ok "$@"
 calls=$("$BIN/gwctl" -b "$BUS" nodes | awk '$1 == "calls" { print $2 }')
 check "sigd holds 0 calls after the calls (got '$calls')" [ "$calls" = 0 ]
 

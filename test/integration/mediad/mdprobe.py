@@ -13,6 +13,7 @@ Prints "ok - ..." / "not ok - ..." lines; exit status 1 on any failure.
 """
 import os
 import random
+import signal
 import socket
 import struct
 import sys
@@ -531,6 +532,106 @@ def test_purge(bus):
         s.close()
 
 
+def delay_upper(i):
+    """Largest delay (us) in bucket i of common/delay.h."""
+    if i < 16:
+        return i
+    e, sub = 4 + (i - 16) // 8, (i - 16) % 8
+    return ((8 + sub + 1) << (e - 3)) - 1
+
+
+def stable_heartbeat(bus, seconds=10):
+    """The node's heartbeat once packets_relayed stayed the same in three in
+    a row (the workers publish their figures once a second)."""
+    last, same = None, 0
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        ident, env = bus.recv(200)
+        if env is None:
+            continue
+        kind = env.WhichOneof("body")
+        if kind == "event":
+            bus.events.append(env.event)
+        if kind != "heartbeat":
+            continue
+        hb = env.heartbeat
+        same = same + 1 if last is not None and hb.packets_relayed == last.packets_relayed else 0
+        last = hb
+        if same >= 2:
+            return hb
+    return None
+
+
+def all_stopped(pid):
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+                    return False
+        except OSError:
+            pass
+    return True
+
+
+def test_delay(bus):
+    """delay_stats: every relayed packet's time in mediad (kernel receive
+    stamp to send) lands in the heartbeat's histogram; packets queued while
+    mediad cannot run (SIGSTOP) show that wait."""
+    hb0 = stable_heartbeat(bus)
+    report(hb0 is not None and hb0.packets_relayed > 0 and
+           sum(hb0.delay_hist) == hb0.packets_relayed,
+           "relay delay: every packet relayed so far is in the heartbeat's histogram (%s)" %
+           repr(hb0 and (sum(hb0.delay_hist), hb0.packets_relayed)))
+    if hb0 is None:
+        return
+    phone, platform = udp(PHONE), udp(PLATFORM)
+    sid, rep = offer(bus, True, phone)
+    ext, int_ = relay_addrs(rep)
+    answer(bus, sid, platform)
+    phone.sendto(rtp(1, 160), ext)
+    first, _ = recv_or_none(platform)
+    with open(os.path.join(sys.argv[3], "mediad.pid")) as f:
+        pid = int(f.read())
+    held, got = 20, 0
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # kill() returns before the stop: a worker may still relay until
+        # every thread of mediad shows 'T' (stopped) in /proc.
+        deadline = time.time() + 5
+        while time.time() < deadline and not all_stopped(pid):
+            time.sleep(0.01)
+        for i in range(held):
+            phone.sendto(rtp(2 + i, 320 + 160 * i), ext)
+        time.sleep(0.5)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    for i in range(held):
+        if recv_or_none(platform, 2)[0] is not None:
+            got += 1
+    hb1 = stable_heartbeat(bus)
+    delete(bus, sid)
+    phone.close()
+    platform.close()
+    if hb1 is None:
+        report(False, "relay delay: no steady heartbeat after the held packets")
+        return
+    h0, h1 = list(hb0.delay_hist), list(hb1.delay_hist)
+    h0 += [0] * (len(h1) - len(h0))
+    diff = [b - a for a, b in zip(h0, h1)]
+    new = sum(diff)
+    relayed = hb1.packets_relayed - hb0.packets_relayed
+    # Held 0.5 s: each queued packet waited at least 0.4 s (the sends take
+    # well under 0.1 s); bucket i holds delays above delay_upper(i - 1).
+    slow = sum(n for i, n in enumerate(diff) if i > 0 and delay_upper(i - 1) >= 400000)
+    report(first is not None and got == held and new == relayed == held + 1 and slow >= held,
+           "relay delay: %d packets held while mediad was stopped for 0.5 s are in the histogram "
+           "at 0.4 s or more (%d of %d new samples, %d relayed, %d arrived)" %
+           (held, slow, new, relayed, got))
+    if slow < held:
+        print("# delay buckets (upper edge us: count): %s" %
+              ", ".join("%d: %d" % (delay_upper(i), n) for i, n in enumerate(diff) if n))
+
+
 def test_unsupported_suite(bus):
     phone = udp(PHONE)
     sid, rep = offer(bus, True, phone, crypto=(1, "F8_128_HMAC_SHA1_80", "AAAA"))
@@ -565,6 +666,7 @@ def main():
         test_srtp(bus, suite)
     test_srtp_no_latch_on_bad_auth(bus)
     test_srtp_to_srtp(bus)
+    test_delay(bus)
     test_unsupported_suite(bus)
     test_dscp(bus)
     test_exhaustion(bus)
