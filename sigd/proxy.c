@@ -487,12 +487,8 @@ static int start_offer(sig_tx_t *tx, sip_t *sip)
     return 0;
 }
 
-/* The trunk a new request from EXT came from (routes.c), set by
- * on_message() around on_request(): route() tags the Request-URI with it. */
-static const char *current_trunk;
-
-/* A Request-URI naming us is rewritten to the host and port of hop (and
- * to user, when not NULL). */
+/* A Request-URI naming us is rewritten to the host and port of hop (when
+ * not NULL) and to user (when not NULL), in one new request line. */
 static int retarget_user(msg_t *msg, sip_t *sip, const url_t *hop, const char *user)
 {
     url_t *ru;
@@ -527,34 +523,36 @@ static int retarget(msg_t *msg, sip_t *sip, const url_t *hop)
  * from a trunk recognised by [routes] trunks is tagged with the trunk's
  * name towards the platform (when [routes] trunk_context is set); a call
  * from the platform may name its trunk group, which selects the route
- * "tgrp:NAME", and the tags are removed before it leaves. */
-static int tag_trunk(sig_daemon_t *sig, msg_t *msg, sip_t *sip, const char *trunk)
+ * "tgrp:NAME", and the tags are removed before it leaves. Both give the
+ * new Request-URI user (in msg's home), or NULL to keep the one it has,
+ * for the one retarget_user() of the request. */
+static const char *tagged_user(sig_daemon_t *sig, msg_t *msg, const sip_t *sip,
+                               const char *trunk)
 {
     const char *user = sip->sip_request->rq_url->url_user;
     const char *ctx = sig->routes_cfg.trunk_context;
 
     if (trunk == NULL || ctx[0] == '\0' || user == NULL ||
         (user[0] != '+' && (user[0] < '0' || user[0] > '9')) || strchr(user, ';'))
-        return 0;
-    return retarget_user(msg, sip, NULL,
-                         su_sprintf(msg_home(msg), "%s;tgrp=%s;trunk-context=%s", user,
-                                    trunk, ctx));
+        return NULL;
+    return su_sprintf(msg_home(msg), "%s;tgrp=%s;trunk-context=%s", user, trunk, ctx);
 }
 
-static int untag_trunk(msg_t *msg, sip_t *sip)
+static const char *untagged_user(msg_t *msg, const sip_t *sip)
 {
     const char *user = sip->sip_request->rq_url->url_user;
 
     if (user == NULL || strchr(user, ';') == NULL ||
         (!strstr(user, ";tgrp=") && !strstr(user, ";trunk-context=")))
-        return 0;
-    return retarget_user(msg, sip, NULL,
-                         su_strndup(msg_home(msg), user, (isize_t)strcspn(user, ";")));
+        return NULL;
+    return su_strndup(msg_home(msg), user, (isize_t)strcspn(user, ";"));
 }
 
-/* Removes Route entries naming us, then picks the next hop. Returns 0, or
- * a SIP status. */
-static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
+/* Removes Route entries naming us, then picks the next hop. trunk: the
+ * trunk a new request from EXT came from (sig_routes_trunk(), when
+ * trunk_context is set), else NULL. Returns 0, or a SIP status. */
+static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip,
+                 const char *trunk)
 {
     const url_t *hop;
     url_t *flow = NULL;
@@ -579,10 +577,16 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
     if (sip->sip_route) {
         hop = sip->sip_route->r_url;
     } else if (tx->initial && tx->in_side == EXT) {
+        /* A Request-URI naming us gets the target's host and port, and a
+         * call from a trunk its tags: one new Request-URI for both. */
+        int ours = is_ours(sip->sip_request->rq_url);
+        const char *user;
+
         hop = sig_routes_internal(sig, tx->home, &tx->target);
-        if (hop == NULL ||
-            (is_ours(sip->sip_request->rq_url) && retarget(msg, sip, hop) < 0) ||
-            tag_trunk(sig, msg, sip, current_trunk) < 0)
+        if (hop == NULL)
+            return 500;
+        user = tagged_user(sig, msg, sip, trunk);
+        if ((ours || user) && retarget_user(msg, sip, ours ? hop : NULL, user) < 0)
             return 500;
     } else if (tx->initial && is_ours(sip->sip_request->rq_url)) {
         /* From INT, a new request addressed to sigd itself goes out by
@@ -594,7 +598,7 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
         hop = sig_routes_outbound(sig, tx->home, tx->number, 0, &tx->out_more);
         if (hop == NULL)
             return 404;
-        if (retarget(msg, sip, hop) < 0 || untag_trunk(msg, sip) < 0)
+        if (retarget_user(msg, sip, hop, untagged_user(msg, sip)) < 0)
             return 500;
     } else {
         hop = sip->sip_request->rq_url;
@@ -668,7 +672,8 @@ static int track_dialog(sig_daemon_t *sig, sig_tx_t *tx, const sip_t *sip)
     return sig_dialog_caller(c, tx->in_side, sip) == 0 ? 0 : 400;
 }
 
-static int forward(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const sip_t *isip)
+static int forward(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const sip_t *isip,
+                   const char *trunk)
 {
     msg_t *req, *msg;
     sip_t *sip;
@@ -693,7 +698,7 @@ static int forward(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const 
     tx->msg = msg;
     sip = sip_object(msg);
     tx->initial = sip->sip_to && sip->sip_to->a_tag == NULL;
-    status = route(sig, tx, msg, sip);
+    status = route(sig, tx, msg, sip, trunk);
     /* From the internet, only requests of a dialog we know may go on: a
      * made-up in-dialog request (or one of a dialog that ended) would
      * otherwise reach whatever internal host and port it names. */
@@ -781,7 +786,7 @@ static int on_ack(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const s
     if (side == EXT && sig_call_find(sig, call_id_of(sip)) == NULL) {
         gw_log(GW_LOG_DEBUG, call_id_of(sip), "ACK from EXT for no known call: dropped");
         msg_destroy(msg);
-    } else if (route(sig, &tmp, msg, sip) != 0) {
+    } else if (route(sig, &tmp, msg, sip, NULL) != 0) {
         gw_log(GW_LOG_DEBUG, call_id_of(sip), "ACK from %s not routable: dropped",
                SIDE_NAME(side));
         msg_destroy(msg);
@@ -811,8 +816,9 @@ static int on_options(sig_daemon_t *sig, nta_incoming_t *irq, const sip_t *sip)
     return 200;
 }
 
+/* trunk: as for route(). */
 static int on_request(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq,
-                      const sip_t *sip)
+                      const sip_t *sip, const char *trunk)
 {
     switch (sip->sip_request->rq_method) {
     case sip_method_ack:
@@ -824,9 +830,9 @@ static int on_request(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq,
             is_ours(sip->sip_request->rq_url) &&
             !sip->sip_request->rq_url->url_user)
             return on_options(sig, irq, sip);
-        return forward(sig, side, irq, sip);
+        return forward(sig, side, irq, sip, trunk);
     default:
-        return forward(sig, side, irq, sip);
+        return forward(sig, side, irq, sip, trunk);
     }
 }
 
@@ -1302,6 +1308,7 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
 {
     Gw__Side side = agent == sig->agent[EXT] ? EXT : INT;
     nta_incoming_t *irq;
+    const char *trunk;
     int status;
 
     if (sip == NULL || sip->sip_request == NULL) {
@@ -1322,15 +1329,14 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
         nta_msg_treply(agent, msg, status, NULL, TAG_END());
         return 0;
     }
-    /* Only tag_trunk() reads it, and only with a trunk_context. */
-    current_trunk = side == EXT && sig->routes_cfg.trunk_context[0] &&
-                    sip->sip_to && !sip->sip_to->a_tag
-                    ? sig_routes_trunk(sig, msg) : NULL;
+    /* Only route() reads it (tagged_user()), and only with a trunk_context. */
+    trunk = side == EXT && sig->routes_cfg.trunk_context[0] &&
+            sip->sip_to && !sip->sip_to->a_tag
+            ? sig_routes_trunk(sig, msg) : NULL;
     irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
     if (irq == NULL)
         return 0;     /* nta freed msg */
-    status = on_request(sig, side, irq, sip);
-    current_trunk = NULL;
+    status = on_request(sig, side, irq, sip, trunk);
     if (status == 0)
         return 0;
     if (status < 100 || status > 699 ||
