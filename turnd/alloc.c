@@ -17,6 +17,7 @@
  * headroom and one send to the client (queued by udp.c).
  */
 #include "alloc.h"
+#include "hash.h"
 #include "log.h"
 #include "net.h"
 
@@ -34,15 +35,6 @@ struct turn_user_s {
 
 #define SWEEP_MS 1000
 #define BIND_TRIES 64
-
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
-}
 
 /* Address, port and connection folded into 64 bits and multiplied by
  * 2^64 / golden ratio; the high half mixes every input bit (the bucket
@@ -87,7 +79,7 @@ turn_alloc_t *turn_allocs_find(turn_allocs_t *t, const turn_client_t *c)
 
 static turn_user_t **user_slot(turn_allocs_t *t, const char *name)
 {
-    uint32_t h = fnv(2166136261u, name, strlen(name));
+    uint32_t h = gw_hash_str(name);
     turn_user_t **p = &t->ubuckets[h & (t->nubuckets - 1)];
 
     while (*p != NULL && strcmp((*p)->name, name) != 0)
