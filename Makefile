@@ -186,8 +186,8 @@ $(B)/test/barerelay: test/bench/barerelay.c
 $(B)/test/mdload: test/bench/mdload.c $(COMMON_CORE_O) $(SRTP_DEP)
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SRTP_CFLAGS) $(call pc_cflags,libzmq libprotobuf-c) $< \
-	    $(COMMON_CORE_O) $(LDFLAGS) $(SRTP_LIBS) $(call pc_libs,libzmq libprotobuf-c inih) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SRTP_CFLAGS) $(call pc_cflags,libzmq libprotobuf-c gnutls) $< \
+	    $(COMMON_CORE_O) $(LDFLAGS) $(SRTP_LIBS) $(call pc_libs,libzmq libprotobuf-c inih gnutls) -o $@
 
 $(B)/test/srtpscale: test/bench/srtpscale.c $(SRTP_DEP)
 	@mkdir -p $(dir $@)

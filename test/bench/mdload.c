@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <srtp2/srtp.h>
 
 #include "bus.h"
@@ -519,27 +520,32 @@ static void drain(int fd, int dir)
     }
 }
 
-static int b64_decode(const char *in, unsigned char *out, int max)
+/* An AES_CM_128_HMAC_SHA1_80 context for RTP and RTCP with the 30-byte
+ * key||salt, for what this program sends (outbound) or receives. */
+static int srtp_ctx(srtp_t *ctx, const unsigned char *key, int outbound)
 {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    uint32_t acc = 0;
-    int bits = 0, n = 0;
+    srtp_policy_t pol;
 
-    for (; *in && *in != '='; in++) {
-        const char *q = strchr(tab, *in);
-        if (q == NULL)
-            return -EINVAL;
-        acc = acc << 6 | (uint32_t)(q - tab);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n == max)
-                return -EINVAL;
-            out[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    return n;
+    memset(&pol, 0, sizeof pol);
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+    pol.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
+    pol.key = (unsigned char *)key;
+    pol.window_size = 1024;
+    return srtp_create(ctx, &pol) == srtp_err_status_ok ? 0 : -EINVAL;
+}
+
+/* A session's SDES key from mediad (base64 of key||salt) -> inbound
+ * context; -EINVAL when the key is not 30 bytes. */
+static int srtp_ctx_b64(srtp_t *ctx, const char *b64)
+{
+    gnutls_datum_t in = { (unsigned char *)b64, (unsigned)strlen(b64) }, raw = { NULL, 0 };
+    int rc = -EINVAL;
+
+    if (gnutls_base64_decode2(&in, &raw) == 0 && raw.size == 30)
+        rc = srtp_ctx(ctx, raw.data, 0);
+    gnutls_free(raw.data);
+    return rc;
 }
 
 /* Unprotects the kept sample with each session's key from mediad (one
@@ -559,16 +565,7 @@ static void srtp_check(void)
         i = (int)(ntohl(ssrc) >> 1);
         srtp_checked++;
         if (rx[i] == NULL) {
-            unsigned char key[30];
-            srtp_policy_t pol;
-            memset(&pol, 0, sizeof pol);
-            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-            pol.ssrc.type = ssrc_any_inbound;
-            pol.key = key;
-            pol.window_size = 1024;
-            if (b64_decode(sess[i].key, key, sizeof key) != (int)sizeof key ||
-                srtp_create(&rx[i], &pol) != srtp_err_status_ok) {
+            if (srtp_ctx_b64(&rx[i], sess[i].key) < 0) {
                 rx[i] = NULL;
                 srtp_auth_fail++;
                 continue;
@@ -644,17 +641,10 @@ int main(int argc, char **argv)
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     gw_log_init("mdload", GW_LOG_WARN);
     if (opt.srtp) {
-        static unsigned char key[30];
-        srtp_policy_t pol;
+        static unsigned char key[30];   /* srtp_key_b64's bytes */
         for (int i = 0; i < 30; i++)
             key[i] = (unsigned char)i;
-        memset(&pol, 0, sizeof pol);
-        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-        pol.ssrc.type = ssrc_any_outbound;
-        pol.key = key;
-        pol.window_size = 1024;
-        if (srtp_init() != srtp_err_status_ok || srtp_create(&srtp_tx, &pol) != srtp_err_status_ok) {
+        if (srtp_init() != srtp_err_status_ok || srtp_ctx(&srtp_tx, key, 1) < 0) {
             fprintf(stderr, "mdload: libsrtp2 set-up failed\n");
             return 1;
         }
