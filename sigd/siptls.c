@@ -22,6 +22,8 @@
  *    SSL_CTX_load_verify_locations: the configured chain (leaf first, all
  *    of it presented), key and CA bundle, whatever file names Sofia's
  *    certificate directory convention would use;
+ *  - SSL_load_client_CA_file: no CA names from that directory in
+ *    certificate requests;
  *  - SSL_shutdown: frees the SSL that Sofia's tls_free() leaks;
  *  - SSL_connect: a failed outbound handshake (untrusted chain, wrong
  *    name, old version, alert) is noted with its peer address and reason;
@@ -112,6 +114,7 @@ typedef int (*verify_loc_f)(SSL_CTX *, const char *, const char *);
 typedef int (*connect_f)(SSL *);
 typedef int (*shutdown_f)(SSL *);
 typedef void (*set_verify_f)(SSL_CTX *, int, SSL_verify_cb);
+typedef STACK_OF(X509_NAME) *(*load_ca_names_f)(const char *);
 
 static int apply(SSL_CTX *ctx, char *err, size_t errlen)
 {
@@ -180,6 +183,20 @@ int SSL_CTX_load_verify_locations(SSL_CTX *ctx, const char *file, const char *pa
     if (pol.active)
         return real_SSL_CTX_load_verify_locations(ctx, pol.ca, NULL);
     return real_SSL_CTX_load_verify_locations(ctx, file, path);
+}
+
+/* Sofia fills the list of CA names sent with a certificate request from
+ * cafile.pem in its certificate directory. Under a policy the list stays
+ * empty, whatever lies next to tls_cert, on every TLS listener alike:
+ * clients are asked without hints and the chain they present is checked
+ * against tls_ca (SSL_CTX_set_verify below). OpenSSL takes an empty list
+ * from SSL_CTX_set_client_CA_list(ctx, NULL). */
+STACK_OF(X509_NAME) *SSL_load_client_CA_file(const char *file)
+{
+    REAL(load_ca_names_f, SSL_load_client_CA_file);
+    if (pol.active)
+        return NULL;
+    return real_SSL_load_client_CA_file(file);
 }
 
 /* Server side: clients are asked for a certificate only with
