@@ -156,7 +156,8 @@ $(B)/test/runner.o: test/unit/runner.c test/unit/runner.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/test/%: test/unit/%.c $(B)/test/runner.o $(UNIT_LIB_O) test/unit/runner.h $(SRTP_DEP)
+$(B)/test/%: test/unit/%.c $(B)/test/runner.o $(UNIT_LIB_O) test/unit/runner.h \
+             $(wildcard common/*.h) $(SRTP_DEP)
 	@mkdir -p $(dir $@)
 	@echo '  TEST   $@'
 	$(Q)$(CC) $(CPPFLAGS) -Isigd -Imediad -Iturnd -Itest/unit $(CFLAGS) \

@@ -8,7 +8,8 @@
  * The last bucket takes everything from 2^24 us (16.8 s) up. Counters are
  * cumulative since the node started (like a Prometheus histogram): a
  * percentile over a time window is taken on the difference of two
- * snapshots.
+ * snapshots. This layout is part of the bus protocol (Heartbeat.delay_hist):
+ * changing it needs a new field, not new constants.
  */
 #ifndef GW_DELAY_H
 #define GW_DELAY_H
@@ -51,12 +52,23 @@ static inline uint64_t gw_delay_upper(unsigned i)
     return ((uint64_t)(GW_DELAY_SUB + sub + 1u) << (e - 3u)) - 1u;
 }
 
-/* The q-quantile (0 < q <= 1) of n buckets, as the upper edge of the bucket
- * it falls in; 0 with no samples. *count gets the number of samples. */
+/* What a report says of bucket i: its upper edge, and for the last bucket,
+ * which has none, its lower edge 2^24 us ("16.8 s or more"). */
+static inline uint64_t gw_delay_value(unsigned i)
+{
+    if (i >= GW_DELAY_BUCKETS - 1u)
+        return gw_delay_upper(GW_DELAY_BUCKETS - 2u) + 1u;
+    return gw_delay_upper(i);
+}
+
+/* The q-quantile (0 < q <= 1) of n (<= GW_DELAY_BUCKETS) buckets, as
+ * gw_delay_value() of the bucket it falls in; 0 with no samples. *count
+ * gets the number of samples. */
 static inline uint64_t gw_delay_quantile(const uint64_t *hist, size_t n, double q,
                                          uint64_t *count)
 {
     uint64_t total = 0, rank, seen = 0;
+    double want;
 
     for (size_t i = 0; i < n; i++)
         total += hist[i];
@@ -64,7 +76,10 @@ static inline uint64_t gw_delay_quantile(const uint64_t *hist, size_t n, double 
         *count = total;
     if (total == 0)
         return 0;
-    rank = (uint64_t)(q * (double)total + 0.999999);   /* ceil, >= 1 */
+    want = q * (double)total;
+    rank = (uint64_t)want;
+    if ((double)rank < want)
+        rank++;                 /* the ceiling, in integers */
     if (rank < 1)
         rank = 1;
     if (rank > total)
@@ -72,9 +87,9 @@ static inline uint64_t gw_delay_quantile(const uint64_t *hist, size_t n, double 
     for (size_t i = 0; i < n; i++) {
         seen += hist[i];
         if (seen >= rank)
-            return gw_delay_upper((unsigned)i);
+            return gw_delay_value((unsigned)i);
     }
-    return gw_delay_upper((unsigned)(n - 1));
+    return gw_delay_value((unsigned)(n - 1));
 }
 
 #endif

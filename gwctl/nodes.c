@@ -8,7 +8,8 @@
 #include "gwctl.h"
 
 /* A media node's relay delay since it started (common/delay.h): the
- * percentiles as upper bucket edges, in microseconds. */
+ * percentiles as upper bucket edges, in microseconds (16777216 for the
+ * last bucket: 16.8 s or more). */
 static void print_delay(const uint64_t *hist, size_t n)
 {
     uint64_t count, p50, p99, p999, max = 0;
@@ -22,7 +23,7 @@ static void print_delay(const uint64_t *hist, size_t n)
     p999 = gw_delay_quantile(hist, n, 0.999, NULL);
     for (size_t i = n; i-- > 0;)
         if (hist[i] != 0) {
-            max = gw_delay_upper((unsigned)i);
+            max = gw_delay_value((unsigned)i);
             break;
         }
     printf(" delay_n=%llu delay_p50_us=%llu delay_p99_us=%llu delay_p999_us=%llu "

@@ -107,9 +107,6 @@ static int check_config(void *ctx, char *err, size_t errlen)
     return 0;
 }
 
-/* Pins the workers as worker_cpus says; warns when two share a CPU (more
- * workers than CPUs listed, or a CPU listed twice): under SCHED_FIFO one
- * then waits for the other's whole burst. */
 /* delay_stats: the kernel stamps received packets only while some socket
  * asks for it, and turns stamping on and off in a deferred work item when
  * the first socket asks or the last one closes. A media socket's first
@@ -119,7 +116,10 @@ static int keep_timestamps(void)
 {
     int one = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0) {
+    if (fd < 0) {
+        GW_WARN("delay_stats: socket(): %s; the first packets of a call after "
+                "an idle spell may show too small a delay", strerror(errno));
+    } else if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0) {
         GW_WARN("delay_stats: setsockopt(SO_TIMESTAMPNS): %s", strerror(errno));
         close(fd);
         fd = -1;
@@ -127,6 +127,9 @@ static int keep_timestamps(void)
     return fd;
 }
 
+/* Pins the workers as worker_cpus says; warns when two share a CPU (more
+ * workers than CPUs listed, or a CPU listed twice): under SCHED_FIFO one
+ * then waits for the other's whole burst. */
 static int pin_workers(md_t *md)
 {
     const int *cpus = worker_cpus;

@@ -19,13 +19,18 @@
  * matters at four sockets per call. No allocation, no logging and no
  * lookup per packet.
  *
- * Relay delay (delay_stats): each socket asks for SO_TIMESTAMPNS, the time
- * the kernel queued the datagram on it; after each sendmmsg the time since
- * then goes into the worker's histogram (common/delay.h), for each packet
- * the kernel took. That is what mediad adds to a packet's way: the wait in
- * its socket buffer behind other packets and other threads, and its own
- * work; not the wire or the kernel's way in and out, which a bare relay
- * has as well. One clock read per sendmmsg, one bucket increment per packet.
+ * Relay delay (delay_stats): each socket asks for SO_TIMESTAMPNS, the
+ * software receive stamp the kernel gives a packet when the network stack
+ * takes it in (before IP, netfilter and the socket lookup); once the
+ * sendmmsg that carried it returns, the time since then goes into the
+ * worker's histogram (common/delay.h), for each packet the kernel took.
+ * So the figure holds the kernel's receive path, the wait in the socket
+ * buffer behind other packets and other threads, mediad's own work and
+ * the kernel's send path up to the hand-off (on loopback that includes
+ * the receiving socket's delivery); not the wire. Costs: while any socket
+ * asks for stamps the kernel stamps every packet the host receives, a
+ * control message per packet, one clock read per flush and one bucket
+ * increment per packet.
  */
 #include "worker.h"
 #include "net.h"
@@ -67,7 +72,10 @@ static void account_delay(md_worker_t *w, unsigned sent)
             now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
         }
         if (now >= q->rx_ns[i])   /* not across a step back of the clock */
-            w->delay[gw_delay_bucket((now - q->rx_ns[i]) / 1000u)]++;
+            /* Rounded up: a bucket's edge is never below the delay. A
+             * forward step of the clock puts the packets in flight in
+             * the top buckets: a handful, once. */
+            w->delay[gw_delay_bucket((now - q->rx_ns[i] + 999u) / 1000u)]++;
     }
 }
 
@@ -252,6 +260,8 @@ static void on_readable(uv_poll_t *h, int status, int events)
     }
 }
 
+static int stamp_warned;   /* the SO_TIMESTAMPNS failure logged once */
+
 /* Binds a UDP socket by hand so that a port held by another process fails
  * here, before any libuv handle exists (a handle cannot be reused until
  * its close callback has run). Returns the fd or -errno. */
@@ -276,12 +286,13 @@ static int bind_fd(md_t *md, const char *addr, unsigned port)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) < 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    /* A statistic must not refuse a call: without stamps the socket's
+     * packets are relayed and left out of the histogram (rx_ns 0). */
     if (md->cfg.delay_stats &&
-        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0) {
-        rc = -errno;
-        close(fd);
-        return rc;
-    }
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 &&
+        !__atomic_exchange_n(&stamp_warned, 1, __ATOMIC_RELAXED))
+        GW_WARN("delay_stats: setsockopt(SO_TIMESTAMPNS): %s; packets on such "
+                "sockets are left out of the delay histogram", strerror(errno));
     if (bind(fd, (struct sockaddr *)&ss, gw_addr_len((struct sockaddr *)&ss)) < 0) {
         rc = -errno;
         close(fd);

@@ -89,8 +89,8 @@ check "mediad relayed at least $((4 * CALLS * PKTS)) packets (got '$relayed')" \
     [ "${relayed:-0}" -ge $((4 * CALLS * PKTS)) ]
 # Relay delay (delay_stats, on by default): every relayed packet has its
 # delay in the node's histogram, carried by the heartbeat through sigd; the
-# percentiles are ordered. Both counts come from the same publish, so wait
-# until the histogram caught up with the counter.
+# percentiles are ordered. The counter and the histogram are published
+# apart, so wait until the node is at rest and both agree.
 wait_until 5 sh -c "[ \"\$(gwctl_field media1 delay_n)\" = \"\$(gwctl_field media1 relayed)\" ]" 2>/dev/null
 "$BIN/gwctl" -b "$BUS" nodes >"$T/nodes-delay.out" 2>&1
 delay=$(awk '$1 == "node" && $2 == "media1"' "$T/nodes-delay.out" | tr ' ' '\n' |

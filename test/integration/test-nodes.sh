@@ -20,7 +20,7 @@ SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
 write_config
 sed -i "s/^log_level = debug/log_level = debug\nmedia_deadline_ms = 600/" "$T/gw.ini"
 CTL="$BIN/gwctl -b $BUS"
-M2="-s mediad.name=media2 -s mediad.rtp_range=33000-33999"
+M2="-s mediad.name=media2 -s mediad.rtp_range=33000-33999 -s mediad.delay_stats=no"
 
 n_on() { grep -c "media on '$1'" "$T/sigd.log"; }
 state() { gwctl_field "$1" state; }
@@ -180,6 +180,15 @@ for n in media1 media2; do
     check "$n: no session, no port left" wait_until 5 sh -c \
         "$CTL nodes | grep -q '^node $n .*sessions=0 ports=0'"
 done
+# Relay delay figures: media1 (delay_stats on, the default) has one per
+# packet it relayed (once at rest); media2 (delay_stats = no) has none, and
+# its heartbeats without a histogram do sigd no harm.
+delay_all() { [ "$(gwctl_field media1 delay_n)" = "$(gwctl_field media1 relayed)" ]; }
+check "media1: a relay delay for each of its $(gwctl_field media1 relayed) relayed packets" \
+    wait_until 5 delay_all
+r2=$(gwctl_field media2 relayed); d2=$(gwctl_field media2 delay_n)
+check "media2 (delay_stats = no) relayed ${r2:-?} packets and reports no delay ('$d2')" \
+    [ "${r2:-0}" -gt 0 -a -z "$d2" ]
 check "sigd stops cleanly" stop_daemon sigd
 check "media1 stops cleanly" stop_daemon media1
 check "media2 stops cleanly" stop_daemon media2

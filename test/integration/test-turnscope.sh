@@ -106,6 +106,16 @@ PIDS="$PIDS $held"
 check "turnd holds alice's allocation" wait_until 5 sh -c \
     "[ \"\$('$BIN/gwctl' -b '$BUS' nodes | awk '\$2 == \"turn1\" { for (i = 3; i <= NF; i++) if (\$i ~ /^sessions=/) print substr(\$i, 10) }')\" -ge 1 ]"
 
+# Relayed messages alice's held client has received so far (its log
+# prints the total once a second).
+held_recv() {
+    sed -n 's/.*tot_recv_msgs=\([0-9]*\),.*/\1/p' "$T/uc-alice-held.log" | tail -n 1
+}
+held_relaying() { [ "$(held_recv)" -gt 0 ] 2>/dev/null; }
+# uclient may take seconds to send its first message (slower under ASan):
+# the call starts once the held allocation relays, so that the grace check
+# below compares two counts taken while it does.
+check "alice's held allocation relays before her call" wait_until 20 held_relaying
 agent_call alice >/dev/null 2>&1 &
 callpid=$!
 check "while alice's call is up, sigd counts it for her" wait_until 10 sh -c \
@@ -116,11 +126,6 @@ check "alice's call through sigd and mediad completed (sipp UAC and UAS exit 0)"
 out=$(gw turn-agents)
 check "after her BYE, alice's names wait out the grace ($(echo "$out" | grep alice))" \
     sh -c "echo '$out' | grep -q '^agent=alice calls=0 names=1 state=grace:'"
-# Relayed messages alice's held client has received so far (its log
-# prints the total once a second).
-held_recv() {
-    sed -n 's/.*tot_recv_msgs=\([0-9]*\),.*/\1/p' "$T/uc-alice-held.log" | tail -n 1
-}
 r1=$(held_recv); sleep 1.2; r2=$(held_recv)
 check "within the grace her held allocation keeps relaying ($r1 -> $r2 received)" \
     [ "${r2:-0}" -gt "${r1:-0}" ]

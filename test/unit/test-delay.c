@@ -58,10 +58,47 @@ TEST(delay_quantiles)
     CHECK_INT(gw_delay_upper(gw_delay_bucket(500)), <, 563);
 }
 
+TEST(delay_last_bucket_and_short_histograms)
+{
+    uint64_t h[GW_DELAY_BUCKETS] = { 0 }, n;
+    unsigned last = GW_DELAY_BUCKETS - 1;
+
+    /* The last bucket has no upper edge: reported as its lower one. */
+    CHECK_INT(gw_delay_value(last), ==, 1ll << 24);
+    CHECK_INT(gw_delay_value(last - 1), ==, (1ll << 24) - 1);
+    h[gw_delay_bucket(30000000)] = 1;   /* 30 s */
+    h[gw_delay_bucket(100)] = 99;
+    CHECK_INT(gw_delay_quantile(h, GW_DELAY_BUCKETS, 1.0, &n), ==, 1ll << 24);
+    CHECK_INT(n, ==, 100);
+    CHECK_INT(gw_delay_quantile(h, GW_DELAY_BUCKETS, 0.99, NULL), ==,
+              gw_delay_upper(gw_delay_bucket(100)));
+    /* A heartbeat leaves trailing empty buckets out: n below the layout. */
+    CHECK_INT(gw_delay_quantile(h, gw_delay_bucket(100) + 1, 1.0, &n), ==,
+              gw_delay_upper(gw_delay_bucket(100)));
+    CHECK_INT(n, ==, 99);
+    CHECK_INT(gw_delay_quantile(h, 0, 0.5, &n), ==, 0);
+    CHECK_INT(n, ==, 0);
+}
+
+TEST(delay_quantile_rank_is_exact_for_large_counts)
+{
+    uint64_t h[GW_DELAY_BUCKETS] = { 0 };
+
+    /* 10^12 samples, q * total a whole number: the rank is exactly
+     * 0.99 * total (the 99th percentile sample), not one past it. */
+    h[gw_delay_bucket(10)] = 990000000000ull;
+    h[gw_delay_bucket(1000)] = 10000000000ull;
+    CHECK_INT(gw_delay_quantile(h, GW_DELAY_BUCKETS, 0.99, NULL), ==, 10);
+    CHECK_INT(gw_delay_quantile(h, GW_DELAY_BUCKETS, 0.9900001, NULL), ==,
+              gw_delay_upper(gw_delay_bucket(1000)));
+}
+
 static const gw_test_t tests[] = {
     T(delay_buckets_hold_their_values),
     T(delay_edges_are_contiguous),
     T(delay_quantiles),
+    T(delay_last_bucket_and_short_histograms),
+    T(delay_quantile_rank_is_exact_for_large_counts),
     { NULL, NULL }
 };
 
