@@ -51,8 +51,11 @@ const gw_cfg_directive_t md_config_directives[] = {
       "on, round robin) or a list such as 0,2-3 (its i-th entry, round "
       "robin); empty = the kernel places them" },
     { "delay_stats", GW_CFG_BOOL, F(delay_stats), "yes", 0, 0,
-      "measure how long each packet stays in mediad (kernel receive "
-      "timestamp to send), as a histogram in the heartbeat and gwctl nodes" },
+      "measure how long packets stay in mediad (kernel receive timestamp to "
+      "send), as a histogram in the heartbeat and gwctl nodes" },
+    { "delay_sample", GW_CFG_INT, F(delay_sample), "10", 1, 1000,
+      "delay_stats measures the packets of one session in this many (1 = "
+      "all; the stamps cost a few per cent of a worker under full load)" },
     { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
       "err, warn, info or debug" },
     GW_CFG_END

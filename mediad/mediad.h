@@ -54,6 +54,7 @@ typedef struct {
     int rt_priority;          /* SCHED_FIFO priority of the workers; 0 = none */
     char worker_cpus[GW_CFG_STRLEN];  /* "", "auto" or a CPU list */
     int delay_stats;          /* relay delay histogram (SO_TIMESTAMPNS) */
+    int delay_sample;         /* ... of one session in this many */
     gw_log_level_t log_level;
 } md_config_t;
 
@@ -73,6 +74,7 @@ struct md_s {
     uv_loop_t *loop;              /* main loop: bus, signals */
     /* read-only */
     unsigned nsessions;           /* sessions in the table (main thread) */
+    uint64_t sessions_made;       /* ever (main thread): delay_sample */
     md_worker_t *workers;
     unsigned nworkers;
     /* private: main thread */

@@ -19,7 +19,8 @@
  * matters at four sockets per call. No allocation, no logging and no
  * lookup per packet.
  *
- * Relay delay (delay_stats): each socket asks for SO_TIMESTAMPNS, the
+ * Relay delay (delay_stats): the sockets of one session in delay_sample
+ * (counted as sessions are made) ask for SO_TIMESTAMPNS, the
  * software receive stamp the kernel gives a packet when the network stack
  * takes it in (before IP, netfilter and the socket lookup); once the
  * sendmmsg that carried it returns, the time since then goes into the
@@ -28,9 +29,10 @@
  * buffer behind other packets and other threads, mediad's own work and
  * the kernel's send path up to the hand-off (on loopback that includes
  * the receiving socket's delivery); not the wire. Costs: while any socket
- * asks for stamps the kernel stamps every packet the host receives, a
- * control message per packet, one clock read per flush and one bucket
- * increment per packet.
+ * asks for stamps the kernel stamps every packet the host receives; per
+ * sampled packet a control message and a bucket increment; a clock read
+ * per flush that carried one. Sampling sessions keeps the histogram's
+ * shape (every packet of a sampled call counts) at a fraction of the cost.
  */
 #include "worker.h"
 #include "net.h"
@@ -265,7 +267,7 @@ static int stamp_warned;   /* the SO_TIMESTAMPNS failure logged once */
 /* Binds a UDP socket by hand so that a port held by another process fails
  * here, before any libuv handle exists (a handle cannot be reused until
  * its close callback has run). Returns the fd or -errno. */
-static int bind_fd(md_t *md, const char *addr, unsigned port)
+static int bind_fd(md_t *md, const char *addr, unsigned port, int stamps)
 {
     struct sockaddr_storage ss;
     int fd, rc, tos = md->cfg.dscp << 2, buf = md->cfg.sock_buf_kb * 1024, on = 1;
@@ -288,8 +290,7 @@ static int bind_fd(md_t *md, const char *addr, unsigned port)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     /* A statistic must not refuse a call: without stamps the socket's
      * packets are relayed and left out of the histogram (rx_ns 0). */
-    if (md->cfg.delay_stats &&
-        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 &&
+    if (stamps && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0 &&
         !__atomic_exchange_n(&stamp_warned, 1, __ATOMIC_RELAXED))
         GW_WARN("delay_stats: setsockopt(SO_TIMESTAMPNS): %s; packets on such "
                 "sockets are left out of the delay histogram", strerror(errno));
@@ -326,10 +327,10 @@ int md_relay_open(md_leg_t *leg, const char *addr)
     md_t *md = leg->sess->worker->md;
     int fd_rtp, fd_rtcp, rc;
 
-    fd_rtp = bind_fd(md, addr, leg->port);
+    fd_rtp = bind_fd(md, addr, leg->port, leg->sess->delay_sampled);
     if (fd_rtp < 0)
         return fd_rtp;
-    fd_rtcp = bind_fd(md, addr, leg->port + 1u);
+    fd_rtcp = bind_fd(md, addr, leg->port + 1u, leg->sess->delay_sampled);
     if (fd_rtcp < 0) {
         close(fd_rtp);
         return fd_rtcp;

@@ -46,6 +46,8 @@ md_session_t *md_session_new(md_t *md, uint64_t id, const char *call_id,
         return NULL;
     s->id = id;
     s->nstreams = nstreams;
+    s->delay_sampled = md->cfg.delay_stats &&
+                       md->sessions_made++ % (uint64_t)md->cfg.delay_sample == 0;
     s->worker = w;
     s->refs = 1;
     snprintf(s->call_id, sizeof s->call_id, "%s", call_id ? call_id : "");

@@ -88,6 +88,7 @@ struct md_session_s {
     Gw__Side offer_side;          /* side the last offer came from */
     uint64_t created_ms;          /* worker loop time */
     int timeout_sent;             /* one event per silence */
+    int delay_sampled;            /* its sockets ask for receive stamps */
     /* private */
     int refs;                     /* atomic */
     md_session_t *hnext;          /* table chain (main thread) */

@@ -47,7 +47,9 @@
 # stayed in it, from the kernel's receive stamp on its socket to its
 # sendmmsg, which leaves out the load generator and the loopback path;
 # mdload takes the difference of the node's histogram at rest before and
-# after the timed phase (which adds a few seconds per run).
+# after the timed phase (which adds a few seconds per run). These runs
+# measure every session (delay_sample = 1); the throughput rows keep the
+# default (one session in 10).
 #   PIN="A B"   pins the load generator to CPU A and the relay to CPU B
 #               (taskset), so that the two do not chase each other across
 #               the cores; the figures say whether it was used.
@@ -80,6 +82,7 @@ fi
 # mediad sets its own workers' priority (rt_priority).
 SCHED=normal
 WCPUS=
+DSAMPLE=10  # mediad's default delay_sample in the throughput rows
 TICK=1000
 BARE_THREADS=1
 rt() { [ "$SCHED" = fifo ] && echo "chrt -f $RT_PRIO"; }
@@ -107,6 +110,7 @@ rtp_range = 40000-49999
 workers = $1
 rt_priority = $([ "$SCHED" = fifo ] && echo "$RT_PRIO" || echo 0)
 worker_cpus = $WCPUS
+delay_sample = $DSAMPLE
 log_level = warn
 EOC
     $RELAYPIN "$B/bin/mediad" -c "$T/md.ini" >"$T/md.log" 2>&1 &
@@ -119,6 +123,7 @@ EOC
 
 latency() { # the rounds described at the top, both ticks and schedulings
     WCPUS=auto
+    DSAMPLE=1   # mediad's own delay figure over every packet
     # one relay thread per CPU the relay may run on (PIN included)
     BARE_THREADS=$($RELAYPIN /usr/bin/python3 -c 'import os; print(len(os.sched_getaffinity(0)))')
     scheds=normal
@@ -139,7 +144,7 @@ latency() { # the rounds described at the top, both ticks and schedulings
             done
         done
     done
-    SCHED=normal; ROUND=0; WCPUS=; TICK=1000; BARE_THREADS=1
+    SCHED=normal; ROUND=0; WCPUS=; TICK=1000; BARE_THREADS=1; DSAMPLE=10
 }
 
 if [ "$ONLY" = latency ]; then

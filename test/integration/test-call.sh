@@ -13,7 +13,7 @@ PKTS=236    # RTP packets in g711a.pcap
 
 write_config
 start_daemon sigd "$BIN/sigd" -c "$T/gw.ini"
-start_daemon mediad "$BIN/mediad" -c "$T/gw.ini"
+start_daemon mediad "$BIN/mediad" -c "$T/gw.ini" -s mediad.delay_sample=3
 check "media node registers with sigd" wait_until 10 sh -c \
     "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 role=media state=live'"
 
@@ -87,20 +87,23 @@ check "mediad reports 0 sessions after the calls (got '$sessions')" [ "$sessions
 check "mediad reports 0 ports in use after the calls (got '$ports')" [ "$ports" = 0 ]
 check "mediad relayed at least $((4 * CALLS * PKTS)) packets (got '$relayed')" \
     [ "${relayed:-0}" -ge $((4 * CALLS * PKTS)) ]
-# Relay delay (delay_stats, on by default): every relayed packet has its
-# delay in the node's histogram, carried by the heartbeat through sigd; the
-# percentiles are ordered. The counter and the histogram are published
-# apart, so wait until the node is at rest and both agree.
-wait_until 5 sh -c "[ \"\$(gwctl_field media1 delay_n)\" = \"\$(gwctl_field media1 relayed)\" ]" 2>/dev/null
+# Relay delay (delay_stats, on by default, here for one session in 3):
+# the delays of the sampled calls' packets are in the node's histogram,
+# carried by the heartbeat through sigd: whole calls (each relays 2 * PKTS
+# packets), some but not all of them; the percentiles are ordered. The
+# counter and the histogram are published apart: give the node a moment
+# at rest.
+sleep 2.5
 "$BIN/gwctl" -b "$BUS" nodes >"$T/nodes-delay.out" 2>&1
 delay=$(awk '$1 == "node" && $2 == "media1"' "$T/nodes-delay.out" | tr ' ' '\n' |
     awk -F= '$1 ~ /^(relayed|delay_n|delay_p50_us|delay_p99_us|delay_p999_us|delay_max_us)$/ { printf "%s ", $2 }')
 delay_ok() { # RELAYED N P50 P99 P999 MAX
-    [ $# -eq 6 ] && [ "$1" -ge $((4 * CALLS * PKTS)) ] && [ "$2" = "$1" ] &&
+    [ $# -eq 6 ] && [ "$1" -ge $((4 * CALLS * PKTS)) ] && [ "$2" -gt 0 ] &&
+        [ "$2" -lt "$1" ] && [ $(($2 % (2 * PKTS))) -eq 0 ] &&
         [ "$3" -le "$4" ] && [ "$4" -le "$5" ] && [ "$5" -le "$6" ]
 }
 set -- $delay
-check "gwctl nodes: the relay delay of every packet mediad relayed (${2:-?} of ${1:-?}), p50 <= p99 <= p99.9 <= max (${3:-?} ${4:-?} ${5:-?} ${6:-?} us)" \
+check "gwctl nodes: relay delays of whole sampled calls (${2:-?} of ${1:-?} packets, 1 session in 3), p50 <= p99 <= p99.9 <= max (${3:-?} ${4:-?} ${5:-?} ${6:-?} us)" \
     delay_ok "$@"
 calls=$("$BIN/gwctl" -b "$BUS" nodes | awk '$1 == "calls" { print $2 }')
 check "sigd holds 0 calls after the calls (got '$calls')" [ "$calls" = 0 ]

@@ -9,6 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 write_config
 protoc --python_out="$T" -I"$HERE/../../proto" gw.proto || { not_ok "protoc"; finish; exit 1; }
 start_daemon mediad "$BIN/mediad" -c "$T/gw.ini" -s mediad.timeout=2 -s mediad.workers=2 \
+    -s mediad.delay_sample=1 \
     -s mediad.rtp_range=30000-30009
 /usr/bin/python3 "$HERE/mediad/mdprobe.py" "$NET" "$BUS" "$T" >"$T/probe.out" 2>&1
 rc=$?

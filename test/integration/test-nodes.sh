@@ -48,7 +48,7 @@ calls_bg() {
 wait_bg() { pid=$(cat "$T/$1.pid"); wait "$pid"; rc=$?; PIDS=$(echo "$PIDS" | sed "s/ $pid\b//"); return $rc; }
 
 start_daemon sigd "$BIN/sigd" -c "$T/gw.ini"
-start_daemon media1 "$BIN/mediad" -c "$T/gw.ini"
+start_daemon media1 "$BIN/mediad" -c "$T/gw.ini" -s mediad.delay_sample=1
 (cd "$T" && exec sipp -sf "$SIPP_DIR/uas_echo.xml" -i "$LAN" -p 15080 -mi "$LAN" -mp 17000 \
     -rtp_echo -nostdin -timeout 300s >"$T/uas.out" 2>&1) &
 PIDS="$PIDS $!"
@@ -127,14 +127,14 @@ dead_ms=$(awk '/missed 3 heartbeats/ {print; exit}' "$T/sigd.log" | cut -c1-12)
 echo "# media1 killed; declared dead at $dead_ms"
 
 # ---- restart under a new epoch while sigd still holds its calls
-start_daemon media1 "$BIN/mediad" -c "$T/gw.ini"
+start_daemon media1 "$BIN/mediad" -c "$T/gw.ini" -s mediad.delay_sample=1
 check "media1 restarted and registered" wait_until 10 live media1
 $CTL drain media2 >/dev/null
 a1=$(n_on media1)
 calls_bg doomed2 uac_terminated.xml 2 20
 check "2 calls up on the new media1" wait_until 10 sh -c "[ \$(grep -c \"media on 'media1'\" '$T/sigd.log') -ge $((a1 + 2)) ]"
 kill -KILL "$(pid_of media1)"
-start_daemon media1 "$BIN/mediad" -c "$T/gw.ini"
+start_daemon media1 "$BIN/mediad" -c "$T/gw.ini" -s mediad.delay_sample=1
 wait_bg doomed2
 check "a node back under a new epoch has its old calls ended (caller sipp $?)" [ $? -eq 0 ]
 check "sigd logged the restart and the 2 ended calls" \
@@ -180,8 +180,8 @@ for n in media1 media2; do
     check "$n: no session, no port left" wait_until 5 sh -c \
         "$CTL nodes | grep -q '^node $n .*sessions=0 ports=0'"
 done
-# Relay delay figures: media1 (delay_stats on, the default) has one per
-# packet it relayed (once at rest); media2 (delay_stats = no) has none, and
+# Relay delay figures: media1 (delay_stats on, the default, for every
+# session: delay_sample = 1) has one per packet it relayed (once at rest); media2 (delay_stats = no) has none, and
 # its heartbeats without a histogram do sigd no harm.
 delay_all() { [ "$(gwctl_field media1 delay_n)" = "$(gwctl_field media1 relayed)" ]; }
 check "media1: a relay delay for each of its $(gwctl_field media1 relayed) relayed packets" \
