@@ -11,7 +11,7 @@ libsofia-sip-ua-dev libsrtp2-dev libgnutls28-dev libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler libuv1-dev libinih-dev
 libssl-dev libnss3-dev
 sip-tester stun-client tshark coturn python3-pylibsrtp python3-zmq
-protobuf-compiler python3-protobuf baresip-core
+protobuf-compiler python3-protobuf baresip-core python3-prometheus-client
 iproute2 nftables clang libclang-rt-14-dev
 gnutls-bin"
 

@@ -45,6 +45,7 @@ const char *gwctl_iface_addr(const Gw__Interface *f);
 
 /* Commands: argv[0] is the command name. */
 int gwctl_cmd_nodes(const gwctl_opts_t *o, int argc, char **argv);
+int gwctl_cmd_metrics(const gwctl_opts_t *o, int argc, char **argv);
 int gwctl_cmd_drain(const gwctl_opts_t *o, int argc, char **argv);
 int gwctl_cmd_sessions(const gwctl_opts_t *o, int argc, char **argv);
 int gwctl_cmd_session(const gwctl_opts_t *o, int argc, char **argv);

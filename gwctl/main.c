@@ -33,6 +33,7 @@ static const struct {
     const char *usage;
 } commands[] = {
     { "nodes", 0, 0, gwctl_cmd_nodes, "nodes                 registered nodes, load, state" },
+    { "metrics", 0, 0, gwctl_cmd_metrics, "metrics               the nodes' figures for Prometheus (text format)" },
     { "drain", 1, 1, gwctl_cmd_drain, "drain NODE            no new calls on NODE; its calls go on" },
     { "undrain", 1, 1, gwctl_cmd_drain, "undrain NODE          NODE takes new calls again" },
     { "sessions", 0, 0, gwctl_cmd_sessions, "sessions              calls and their media node" },

@@ -105,6 +105,45 @@ delay_ok() { # RELAYED N P50 P99 P999 MAX
 set -- $delay
 check "gwctl nodes: relay delays of whole sampled calls (${2:-?} of ${1:-?} packets, 1 session in 3), p50 <= p99 <= p99.9 <= max (${3:-?} ${4:-?} ${5:-?} ${6:-?} us)" \
     delay_ok "$@"
+# gwctl metrics, read by the Prometheus project's own parser
+# (python3-prometheus-client): the same figures as gwctl nodes, the delay
+# histogram's buckets cumulative and ending at delay_n.
+"$BIN/gwctl" -b "$BUS" metrics >"$T/metrics.prom" 2>&1
+"$BIN/gwctl" -b "$BUS" nodes >"$T/nodes-metrics.out" 2>&1
+out=$(/usr/bin/python3 - "$T/metrics.prom" "$T/nodes-metrics.out" <<'EOPY' 2>&1
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+node = {}
+for line in open(sys.argv[2]):
+    w = line.split()
+    if w[:2] == ["node", "media1"]:
+        node = dict(x.split("=", 1) for x in w[2:] if "=" in x)
+def value(fam, **labels):
+    for s in fams[fam].samples:
+        if all(s.labels.get(k) == v for k, v in labels.items()):
+            return s.value
+    raise SystemExit("no sample %s %r" % (fam, labels))
+bad = []
+for fam, field in (("gw_node_packets_relayed", "relayed"), ("gw_node_packets_dropped", "dropped"),
+                   ("gw_node_sessions", "sessions"), ("gw_node_capacity", "capacity")):
+    if value(fam, node="media1", role="media") != float(node[field]):
+        bad.append(fam)
+if value("gw_node_up", node="media1", role="media") != 1:
+    bad.append("gw_node_up")
+h = fams["gw_relay_delay_seconds"]
+buckets = [(s.labels["le"], s.value) for s in h.samples
+           if s.name.endswith("_bucket") and s.labels.get("node") == "media1"]
+counts = [v for _, v in buckets]
+if h.type != "histogram" or buckets[-1][0] != "+Inf" or counts != sorted(counts) \
+        or counts[-1] != float(node["delay_n"]) or len(buckets) != 22:
+    bad.append("gw_relay_delay_seconds %r" % buckets)
+print("bad: %s" % bad if bad else "ok %d families, %d delay buckets, +Inf %d = delay_n" %
+      (len(fams), len(buckets), counts[-1]))
+EOPY
+)
+check "gwctl metrics parses as Prometheus text and matches gwctl nodes ($out)" \
+    [ "${out#ok }" != "$out" ]
 calls=$("$BIN/gwctl" -b "$BUS" nodes | awk '$1 == "calls" { print $2 }')
 check "sigd holds 0 calls after the calls (got '$calls')" [ "$calls" = 0 ]
 
