@@ -52,6 +52,21 @@ static inline uint64_t gw_delay_upper(unsigned i)
     return ((uint64_t)(GW_DELAY_SUB + sub + 1u) << (e - 3u)) - 1u;
 }
 
+/* Stores n buckets received from another process (a heartbeat) in
+ * dst[GW_DELAY_BUCKETS]: the rest zeroed, buckets beyond the layout (a
+ * buggy or hostile sender) counted in the last, so that no sample is
+ * lost. src may be NULL when n is 0. Returns the buckets kept. */
+static inline size_t gw_delay_import(uint64_t *dst, const uint64_t *src, size_t n)
+{
+    size_t kept = n < GW_DELAY_BUCKETS ? n : GW_DELAY_BUCKETS;
+
+    for (size_t i = 0; i < GW_DELAY_BUCKETS; i++)
+        dst[i] = i < kept ? src[i] : 0;
+    for (size_t i = GW_DELAY_BUCKETS; i < n; i++)
+        dst[GW_DELAY_BUCKETS - 1] += src[i];
+    return kept;
+}
+
 /* What a report says of bucket i: its upper edge, and for the last bucket,
  * which has none, its lower edge 2^24 us ("16.8 s or more"). */
 static inline uint64_t gw_delay_value(unsigned i)

@@ -12,23 +12,18 @@
  * last bucket: 16.8 s or more). */
 static void print_delay(const uint64_t *hist, size_t n)
 {
-    uint64_t count, p50, p99, p999, max = 0;
+    uint64_t count, p50;
 
     if (n > GW_DELAY_BUCKETS)
         n = GW_DELAY_BUCKETS;
     p50 = gw_delay_quantile(hist, n, 0.5, &count);
     if (count == 0)
         return;
-    p99 = gw_delay_quantile(hist, n, 0.99, NULL);
-    p999 = gw_delay_quantile(hist, n, 0.999, NULL);
-    for (size_t i = n; i-- > 0;)
-        if (hist[i] != 0) {
-            max = gw_delay_value((unsigned)i);
-            break;
-        }
     printf(" delay_n=%llu delay_p50_us=%llu delay_p99_us=%llu delay_p999_us=%llu "
            "delay_max_us=%llu", (unsigned long long)count, (unsigned long long)p50,
-           (unsigned long long)p99, (unsigned long long)p999, (unsigned long long)max);
+           (unsigned long long)gw_delay_quantile(hist, n, 0.99, NULL),
+           (unsigned long long)gw_delay_quantile(hist, n, 0.999, NULL),
+           (unsigned long long)gw_delay_quantile(hist, n, 1.0, NULL));   /* the max's bucket */
 }
 
 static void print_nodes(const Gw__CtlReply *r, void *arg)

@@ -59,32 +59,30 @@ static void drop(md_worker_t *w, md_leg_t *leg, int why)
     w->totals.packets_dropped++;
 }
 
-/* Adds the delay of the first `sent` queued packets to the histogram. */
-static void account_delay(md_worker_t *w, unsigned sent)
+/* Adds the delay of a packet received at rx_ns (0: not stamped) and just
+ * sent; *now is read from the clock at the first stamped packet of a
+ * flush. */
+static void account_delay(md_worker_t *w, uint64_t rx_ns, uint64_t *now)
 {
-    md_sendq_t *q = &w->sq;
-    uint64_t now = 0;
-
-    for (unsigned i = 0; i < sent; i++) {
-        if (q->rx_ns[i] == 0)
-            continue;   /* delay_stats off (or the fuzz target) */
-        if (now == 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);   /* SO_TIMESTAMPNS's clock */
-            now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-        }
-        if (now >= q->rx_ns[i])   /* not across a step back of the clock */
-            /* Rounded up: a bucket's edge is never below the delay. A
-             * forward step of the clock puts the packets in flight in
-             * the top buckets: a handful, once. */
-            w->delay[gw_delay_bucket((now - q->rx_ns[i] + 999u) / 1000u)]++;
+    if (rx_ns == 0)
+        return;   /* not a sampled session (or the fuzz target) */
+    if (*now == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);   /* SO_TIMESTAMPNS's clock */
+        *now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     }
+    if (*now >= rx_ns)   /* not across a step back of the clock */
+        /* Rounded up: a bucket's edge is never below the delay. A forward
+         * step of the clock puts the packets in flight in the top
+         * buckets: a handful, once. */
+        w->delay[gw_delay_bucket((*now - rx_ns + 999u) / 1000u)]++;
 }
 
 void md_relay_flush(md_worker_t *w)
 {
     md_sendq_t *q = &w->sq;
     unsigned sent = 0;
+    uint64_t now = 0;
 
     while (sent < q->n) {
         int rc = sendmmsg(q->fd, q->msgs + sent, q->n - sent, MSG_DONTWAIT);
@@ -92,7 +90,6 @@ void md_relay_flush(md_worker_t *w)
             break;
         sent += (unsigned)rc;
     }
-    account_delay(w, sent);
     for (unsigned i = 0; i < q->n; i++) {
         md_leg_t *out = q->legs[i];
         if (i >= sent) {
@@ -105,6 +102,7 @@ void md_relay_flush(md_worker_t *w)
         out->st.bytes_out += q->iov[i].iov_len;
         w->totals.packets_relayed++;
         w->totals.bytes_relayed += q->iov[i].iov_len;
+        account_delay(w, q->rx_ns[i], &now);
     }
     q->n = 0;
     q->fd = -1;

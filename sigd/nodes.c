@@ -234,14 +234,7 @@ void sig_nodes_on_heartbeat(gw_bus_t *bus, const char *peer,
     n->ports_in_use = hb->ports_in_use;
     n->packets_relayed = hb->packets_relayed;
     n->packets_dropped = hb->packets_dropped;
-    /* More buckets than the layout has (a buggy or hostile node): the
-     * extra ones are counted in the last, so no sample is lost. */
-    n->n_delay_hist = hb->n_delay_hist < GW_DELAY_BUCKETS ? hb->n_delay_hist
-                                                          : GW_DELAY_BUCKETS;
-    if (n->n_delay_hist > 0)   /* none: protobuf-c leaves the pointer NULL */
-        memcpy(n->delay_hist, hb->delay_hist, n->n_delay_hist * sizeof *hb->delay_hist);
-    for (size_t i = GW_DELAY_BUCKETS; i < hb->n_delay_hist; i++)
-        n->delay_hist[GW_DELAY_BUCKETS - 1] += hb->delay_hist[i];
+    n->n_delay_hist = gw_delay_import(n->delay_hist, hb->delay_hist, hb->n_delay_hist);
     if (hb->draining != n->drain_requested) {
         /* The node missed (or outlived) our drain request: say it again. */
         GW_DEBUG("bus: node '%s' reports draining=%d, wanted %d: telling it again",

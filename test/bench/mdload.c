@@ -180,7 +180,6 @@ static void on_heartbeat(gw_bus_t *b, const char *peer, const Gw__Envelope *env,
                          void *ctx)
 {
     const Gw__Heartbeat *hb = env->heartbeat;
-    size_t n;
 
     (void)ctx;
     if (strcmp(peer, node) != 0) {
@@ -189,11 +188,7 @@ static void on_heartbeat(gw_bus_t *b, const char *peer, const Gw__Envelope *env,
     }
     hb_same = hb_same >= 0 && hb->packets_relayed == hb_relayed ? hb_same + 1 : 0;
     hb_relayed = hb->packets_relayed;
-    n = hb->n_delay_hist < GW_DELAY_BUCKETS ? hb->n_delay_hist : GW_DELAY_BUCKETS;
-    memset(hb_hist, 0, sizeof hb_hist);
-    if (n > 0)
-        memcpy(hb_hist, hb->delay_hist, n * sizeof *hb_hist);
-    hb_has_delay = hb->n_delay_hist > 0;
+    hb_has_delay = gw_delay_import(hb_hist, hb->delay_hist, hb->n_delay_hist) > 0;
 }
 
 /* Over the timed phase (after at_rest): the histogram's difference and

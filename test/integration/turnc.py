@@ -577,6 +577,20 @@ def udp_drops(ip, port):
     return None
 
 
+def datagrams(s, count, timeout):
+    """Up to count datagrams from socket s as (bytes, source), waiting at
+    most timeout seconds in all."""
+    end = time.time() + timeout
+    for _ in range(count):
+        s.settimeout(max(0.01, end - time.time()))
+        try:
+            yield s.recvfrom(70000)
+        except socket.timeout:
+            return
+        if time.time() >= end:
+            return
+
+
 class Peer:
     """A raw UDP peer on an allowed address: sends datagrams of its own to
     the relayed address and keeps what arrives."""
@@ -588,15 +602,7 @@ class Peer:
 
     def recv(self, count, timeout=2.0):
         """Up to count datagrams as (source, bytes), waiting at most timeout."""
-        out, end = [], time.time() + timeout
-        while len(out) < count and time.time() < end:
-            self.s.settimeout(max(0.01, end - time.time()))
-            try:
-                d, a = self.s.recvfrom(70000)
-            except socket.timeout:
-                break
-            out.append((a, d))
-        return out
+        return [(a, d) for d, a in datagrams(self.s, count, timeout)]
 
     def extra(self, wait=0.1):
         """Datagrams that arrive within wait: none are expected."""
@@ -607,13 +613,8 @@ def client_recv(c, count, timeout=2.0):
     """Up to count relayed datagrams at client c as (channel or peer,
     payload); a ChannelData whose length field disagrees with the datagram
     (beyond padding) or anything not a Data indication comes back as ("bad", hex head)."""
-    out, end = [], time.time() + timeout
-    while len(out) < count and time.time() < end:
-        c.s.settimeout(max(0.01, end - time.time()))
-        try:
-            d, _ = c.s.recvfrom(70000)
-        except socket.timeout:
-            break
+    out = []
+    for d, _ in datagrams(c.s, count, timeout):
         if len(d) >= 4 and d[0] & 0xC0 == 0x40:
             ch, n = struct.unpack(">HH", d[:4])
             # Over UDP padding is optional (RFC 8656 12.5): at most 3 bytes.

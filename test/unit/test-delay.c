@@ -93,12 +93,33 @@ TEST(delay_quantile_rank_is_exact_for_large_counts)
               gw_delay_upper(gw_delay_bucket(1000)));
 }
 
+TEST(delay_import_keeps_every_sample)
+{
+    uint64_t src[GW_DELAY_BUCKETS + 3], dst[GW_DELAY_BUCKETS];
+
+    for (size_t i = 0; i < GW_DELAY_BUCKETS + 3; i++)
+        src[i] = i + 1;
+    /* Three buckets too many: folded into the last one. */
+    CHECK_INT(gw_delay_import(dst, src, GW_DELAY_BUCKETS + 3), ==, GW_DELAY_BUCKETS);
+    CHECK_INT(dst[0], ==, 1);
+    CHECK_INT(dst[GW_DELAY_BUCKETS - 2], ==, GW_DELAY_BUCKETS - 1);
+    CHECK_INT(dst[GW_DELAY_BUCKETS - 1], ==,
+              GW_DELAY_BUCKETS + (GW_DELAY_BUCKETS + 1) + (GW_DELAY_BUCKETS + 2) + (GW_DELAY_BUCKETS + 3));
+    /* Fewer: the rest zeroed; none at all: src may be NULL. */
+    CHECK_INT(gw_delay_import(dst, src, 2), ==, 2);
+    CHECK_INT(dst[1], ==, 2);
+    CHECK_INT(dst[2], ==, 0);
+    CHECK_INT(gw_delay_import(dst, NULL, 0), ==, 0);
+    CHECK_INT(dst[0], ==, 0);
+}
+
 static const gw_test_t tests[] = {
     T(delay_buckets_hold_their_values),
     T(delay_edges_are_contiguous),
     T(delay_quantiles),
     T(delay_last_bucket_and_short_histograms),
     T(delay_quantile_rank_is_exact_for_large_counts),
+    T(delay_import_keeps_every_sample),
     { NULL, NULL }
 };
 
