@@ -25,9 +25,9 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_stop(h->loop);
 }
 
-static void on_done(uv_async_t *h)
+static void on_done(md_wake_t *wk)
 {
-    md_t *md = h->data;
+    md_t *md = wk->data;
     md_cmd_t *cmd;
 
     for (;;) {
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
     uv_signal_t sigint, sigterm;
     unsigned nworkers;
     char err[512];
-    int rc = 1, stamp_fd = -1;
+    int rc = 1, wrc, stamp_fd = -1;
 
     rc = gw_cfg_cli_check(argc, argv, "mediad", secs, 1, check_config, md);
     if (rc != 0)
@@ -181,8 +181,11 @@ int main(int argc, char **argv)
     pthread_mutex_init(&md->ports_lock, NULL);
     pthread_mutex_init(&md->done_lock, NULL);
     md->loop = uv_default_loop();
-    uv_async_init(md->loop, &md->done_async, on_done);
-    md->done_async.data = md;
+    wrc = md_wake_init(md->loop, &md->done_wake, on_done, md);
+    if (wrc < 0) {
+        GW_ERR("cannot make the workers' wake-up descriptor: %s", uv_strerror(wrc));
+        goto out_ports;
+    }
     describe(md);
 
     if (md->cfg.delay_stats)
@@ -252,10 +255,11 @@ out_workers:
     if (md->workers)
         md_workers_stop(md);
     md->stopping = 1;
-    on_done(&md->done_async);   /* replies and events left by the workers */
+    on_done(&md->done_wake);   /* replies and events left by the workers */
     for (unsigned b = 0; b < MD_HASH_BUCKETS; b++)
         while (md->buckets[b])
             md_session_unlink(md, md->buckets[b]);
+    md_wake_close(&md->done_wake);
     uv_walk(md->loop, close_walk, NULL);
     uv_run(md->loop, UV_RUN_DEFAULT);
     uv_loop_close(md->loop);

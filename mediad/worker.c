@@ -6,12 +6,70 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define SWEEP_MS 1000
 
-static void on_wake(uv_async_t *h)
+static void on_wake_readable(uv_poll_t *h, int status, int events)
 {
-    md_worker_t *w = h->data;
+    md_wake_t *wk = h->data;
+    uint64_t n;
+
+    (void)status;
+    (void)events;
+    /* Read first: a post that lands after this read writes again. */
+    if (read(wk->fd, &n, sizeof n) < 0 && errno != EAGAIN)
+        GW_WARN("wake-up eventfd: read: %s", strerror(errno));
+    wk->cb(wk);
+}
+
+int md_wake_init(uv_loop_t *loop, md_wake_t *wk, void (*cb)(md_wake_t *), void *data)
+{
+    int rc;
+
+    wk->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wk->fd < 0)
+        return -errno;
+    wk->cb = cb;
+    wk->data = data;
+    rc = uv_poll_init(loop, &wk->poll, wk->fd);
+    if (rc == 0) {
+        wk->poll.data = wk;
+        rc = uv_poll_start(&wk->poll, UV_READABLE, on_wake_readable);
+    }
+    if (rc < 0) {
+        close(wk->fd);
+        wk->fd = -1;
+    }
+    return rc;
+}
+
+void md_wake_send(md_wake_t *wk)
+{
+    uint64_t one = 1;
+
+    /* Fails only with the counter near 2^64 (EAGAIN): already readable. */
+    if (write(wk->fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        GW_WARN("wake-up eventfd: write: %s", strerror(errno));
+}
+
+static void wake_closed(uv_handle_t *h)
+{
+    md_wake_t *wk = h->data;
+
+    close(wk->fd);
+    wk->fd = -1;
+}
+
+void md_wake_close(md_wake_t *wk)
+{
+    uv_close((uv_handle_t *)&wk->poll, wake_closed);
+}
+
+static void on_wake(md_wake_t *wk)
+{
+    md_worker_t *w = wk->data;
     md_cmd_t *cmd;
 
     for (;;) {
@@ -97,7 +155,7 @@ static void worker_stop(md_worker_t *w)
 {
     while (w->sessions)
         md_session_close(w->sessions);
-    uv_close((uv_handle_t *)&w->wake, close_cb);
+    md_wake_close(&w->wake);
     uv_close((uv_handle_t *)&w->sweep, close_cb);
 }
 
@@ -135,8 +193,8 @@ int md_workers_start(md_t *md, unsigned n)
                 w->rx_msgs[k].msg_hdr.msg_control = w->rx_ctl[k].buf;
         }
         pthread_mutex_init(&w->lock, NULL);
-        uv_async_init(&w->loop, &w->wake, on_wake);
-        w->wake.data = w;
+        if (md_wake_init(&w->loop, &w->wake, on_wake, w) < 0)
+            return -EMFILE;
         uv_timer_init(&w->loop, &w->sweep);
         w->sweep.data = w;
         uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
@@ -240,7 +298,7 @@ void md_worker_post(md_worker_t *w, md_cmd_t *cmd)
         w->head = cmd;
     w->tail = cmd;
     pthread_mutex_unlock(&w->lock);
-    uv_async_send(&w->wake);
+    md_wake_send(&w->wake);
 }
 
 void md_worker_done(md_t *md, md_cmd_t *cmd)
@@ -253,7 +311,7 @@ void md_worker_done(md_t *md, md_cmd_t *cmd)
         md->done_head = cmd;
     md->done_tail = cmd;
     pthread_mutex_unlock(&md->done_lock);
-    uv_async_send(&md->done_async);
+    md_wake_send(&md->done_wake);
 }
 
 void md_worker_attach(md_worker_t *w, md_session_t *s)

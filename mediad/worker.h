@@ -2,9 +2,9 @@
  * timers of the sessions assigned to it.
  *
  * The main thread talks to a worker only through commands: it appends a
- * md_cmd_t to the worker's queue (mutex) and wakes it (uv_async); the
+ * md_cmd_t to the worker's queue (mutex) and wakes it (md_wake_t); the
  * worker executes it (control.c) and appends it to the main thread's done
- * queue, whose async handle wakes the main loop to send the bus reply.
+ * queue, whose wake-up rouses the main loop to send the bus reply.
  * Media-timeout events travel the same way.
  */
 #ifndef MD_WORKER_H
@@ -83,7 +83,7 @@ struct md_worker_s {
     /* private: worker thread */
     uv_loop_t loop;
     uv_thread_t thread;
-    uv_async_t wake;
+    md_wake_t wake;
     uv_timer_t sweep;
     md_totals_t totals;
     md_session_t *sessions;

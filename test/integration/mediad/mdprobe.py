@@ -9,6 +9,10 @@ attacker, and checks what arrives, byte for byte, and the node's counters.
 SRTP is produced and checked with pylibsrtp (python3-pylibsrtp).
 
 Usage: mdprobe.py NET BUS_ENDPOINT PYDIR   (PYDIR holds gw_pb2.py)
+       mdprobe.py NET BUS_ENDPOINT PYDIR commands N PID
+The second form only sends N offer/query/delete rounds and checks that
+mediad (PID) answers each of them without its packet threads burning CPU
+while they wait for the commands (test-rtprio).
 Prints "ok - ..." / "not ok - ..." lines; exit status 1 on any failure.
 """
 import os
@@ -657,8 +661,58 @@ def test_timeout(bus):
     platform.close()
 
 
+def worker_ticks(pid):
+    """User plus system CPU ticks of mediad's packet threads so far."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                if not f.read().startswith("md-worker"):
+                    continue
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])   # utime, stime (14, 15)
+    return total
+
+
+def test_commands(bus, rounds, pid):
+    """Commands reach a worker through its queue and a wake-up; whatever
+    the worker's scheduling, answering them takes it a few hundred
+    microseconds each, and it must not spin while a command is posted."""
+    hz = os.sysconf("SC_CLK_TCK")
+    before = worker_ticks(pid)
+    answered = 0
+    deadline = time.time() + 60   # bounded: a regression took seconds per command
+    for _ in range(rounds):
+        if time.time() > deadline:
+            break
+        s = udp(PLATFORM)
+        sid, rep = offer(bus, False, s)
+        answered += rep is not None and rep.status == gw_pb2.ST_OK
+        answered += query(bus, sid) is not None
+        answered += delete(bus, sid) is not None
+        s.close()
+    used = (worker_ticks(pid) - before) / hz
+    report(answered == 3 * rounds,
+           "%d offer/query/delete rounds all answered (%d of %d)"
+           % (rounds, answered, 3 * rounds))
+    report(used < 0.5, "the packet threads used %.2f s of CPU for them (under 0.5 s: "
+           "no spinning while the main thread posts)" % used)
+
+
 def main():
     bus = Bus()
+    if len(sys.argv) > 4 and sys.argv[4] == "commands":
+        reg = bus.wait_register()
+        report(reg is not None, "mediad registers on the bus")
+        if reg is None:
+            sys.exit(1)
+        test_commands(bus, int(sys.argv[5]), int(sys.argv[6]))
+        bus.sock.close()
+        bus.ctx.term()
+        sys.exit(1 if failed else 0)
     reg = bus.wait_register()
     report(reg is not None and reg.role == gw_pb2.ROLE_MEDIA, "mediad registers on the bus")
     if reg is None:
