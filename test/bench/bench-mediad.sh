@@ -19,7 +19,7 @@
 # figures are for the notes.
 #   ONLY=srtp   runs only what the SRTP ratios need: 1 and 2 above, with
 #               one worker, plus 3 (and srtpscale), about 40 s.
-#   ONLY=latency runs only the latency figure (about 9 minutes).
+#   ONLY=latency runs only the latency figure (about 18 minutes).
 #
 # The latency figure: LAT_ROUNDS (3) rounds, each measuring barerelay (one
 # thread per core, each pinned, as mediad's workers), mediad plain and
@@ -38,11 +38,16 @@
 # relay must queue. Twice: under normal scheduling, and with the relay under
 # SCHED_FIFO (mediad by its own rt_priority directive, barerelay by chrt),
 # which keeps the other jobs of a shared machine from delaying packets.
-# The load generator stays under normal scheduling: sharing the two cores
-# with the relay, under SCHED_FIFO it would push a core past the kernel's
-# real-time budget (95 % of each second) and be throttled, stalling the
-# relay with it. The two rows say how much of a tail is the machine's
-# rather than the relay's. Then, from the same mediad runs, mediad's own
+# The two rows say how much of a tail is the machine's rather than the
+# relay's. And in two placements (LAT_PLACES): "split", the load generator
+# on the first CPU and the relay (one worker, or one bare thread) on the
+# second, as on a relay host whose load comes from the network, the load
+# generator under SCHED_FIFO too in the fifo rounds (below the relay's
+# priority; on its own CPU, and sleeping between ticks, it stays within
+# the kernel's real-time budget); "shared", both on every CPU (one worker
+# per core), the load generator under normal scheduling (under SCHED_FIFO
+# it would push a shared core past the real-time budget, 95 % of each
+# second, and be throttled, stalling the relay with it). Then, from the same mediad runs, mediad's own
 # figure (delay_stats, in its heartbeats): how long each packet it relayed
 # stayed in it, from the kernel's receive stamp on its socket to its
 # sendmmsg, which leaves out the load generator and the loopback path;
@@ -52,7 +57,8 @@
 # default (one session in 10).
 #   PIN="A B"   pins the load generator to CPU A and the relay to CPU B
 #               (taskset), so that the two do not chase each other across
-#               the cores; the figures say whether it was used.
+#               the cores; the figures say whether it was used. The
+#               latency rounds place them by LAT_PLACES instead.
 set -u
 B=${B:-build/rel}
 OUT=${OUT:-build/bench}
@@ -62,6 +68,7 @@ CALLS=${CALLS:-1500}
 LAT_CALLS=${LAT_CALLS:-1000}
 LAT_ROUNDS=${LAT_ROUNDS:-3}
 LAT_TICKS=${LAT_TICKS:-100 1000}
+LAT_PLACES=${LAT_PLACES:-split shared}
 RT_PRIO=${RT_PRIO:-50}
 BURST_CALLS=${BURST_CALLS:-500}
 BURST_COUNT=${BURST_COUNT:-1000000}
@@ -85,8 +92,10 @@ WCPUS=
 DSAMPLE=10  # mediad's default delay_sample in the throughput rows
 TICK=1000
 BARE_THREADS=1
+PLACE=
 rt() { [ "$SCHED" = fifo ] && echo "chrt -f $RT_PRIO"; }
-load() { $LOADPIN "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
+loadrt() { [ "$SCHED" = fifo ] && [ "$PLACE" = split ] && echo "chrt -f $((RT_PRIO - 1))"; }
+load() { $LOADPIN $(loadrt) "$B/test/mdload" --phone "$NET.5" --platform "$NET.3" "$@"; }
 
 bare() { # mode sessions
     $RELAYPIN $(rt) "$B/test/barerelay" "$NET.1" "$NET.2" 50000 "$2" "$NET.3" 39000 $((SECS + 30)) \
@@ -95,7 +104,7 @@ bare() { # mode sessions
     shift 0
     load --bare-ext "$NET.1" --bare-int "$NET.2" --bare-base 50000 --sessions "$2" \
         --seconds "$SECS" --mode "$1" --count "$BURST_COUNT" --pid "$bp" --tick-us "$TICK" |
-        sed "s/^{/{\"sched\":\"$SCHED\",\"round\":${ROUND:-0},\"bare_threads\":$BARE_THREADS,/"
+        sed "s/^{/{\"sched\":\"$SCHED\",\"place\":\"$PLACE\",\"round\":${ROUND:-0},\"bare_threads\":$BARE_THREADS,/"
     kill "$bp"; wait "$bp" 2>/dev/null
 }
 
@@ -117,21 +126,33 @@ EOC
     mp=$!; pids="$pids $mp"
     load --bus "tcp://$NET.1:17800" --pid "$mp" --sessions "$3" --seconds "$SECS" \
         --mode "$2" --count "$BURST_COUNT" --srtp "${4:-0}" --tick-us "$TICK" |
-        sed "s/^{/{\"workers\":\"$([ "$1" = 0 ] && echo cores || echo "$1")\",\"sched\":\"$SCHED\",\"round\":${ROUND:-0},/"
+        sed "s/^{/{\"workers\":\"$([ "$1" = 0 ] && echo cores || echo "$1")\",\"sched\":\"$SCHED\",\"place\":\"$PLACE\",\"round\":${ROUND:-0},/"
     kill "$mp"; wait "$mp" 2>/dev/null
 }
 
-latency() { # the rounds described at the top, both ticks and schedulings
+latency() { # the rounds described at the top: placements, ticks, schedulings
     WCPUS=auto
     DSAMPLE=1   # mediad's own delay figure over every packet
-    # one relay thread per CPU the relay may run on (PIN included)
-    BARE_THREADS=$($RELAYPIN /usr/bin/python3 -c 'import os; print(len(os.sched_getaffinity(0)))')
     scheds=normal
     if chrt -f "$RT_PRIO" true 2>/dev/null; then
         scheds="normal fifo"
     else
         echo "bench-mediad: SCHED_FIFO is not allowed here: latency under normal scheduling only" >&2
     fi
+    set -- $(/usr/bin/python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')
+    for PLACE in $LAT_PLACES; do
+    case $PLACE in
+    split)
+        if [ $# -lt 2 ]; then
+            echo "bench-mediad: one CPU: no split placement" >&2
+            continue
+        fi
+        LOADPIN="taskset -c $1"; RELAYPIN="taskset -c $2" ;;
+    *)
+        LOADPIN=; RELAYPIN= ;;
+    esac
+    # one relay thread per CPU the relay may run on
+    BARE_THREADS=$($RELAYPIN /usr/bin/python3 -c 'import os; print(len(os.sched_getaffinity(0)))')
     for TICK in $LAT_TICKS; do
         for SCHED in $scheds; do
             ROUND=1
@@ -144,7 +165,13 @@ latency() { # the rounds described at the top, both ticks and schedulings
             done
         done
     done
-    SCHED=normal; ROUND=0; WCPUS=; TICK=1000; BARE_THREADS=1; DSAMPLE=10
+    done
+    SCHED=normal; ROUND=0; WCPUS=; TICK=1000; BARE_THREADS=1; DSAMPLE=10; PLACE=
+    LOADPIN=; RELAYPIN=
+    if [ -n "$PIN" ]; then
+        set -- $PIN
+        LOADPIN="taskset -c $1"; RELAYPIN="taskset -c $2"
+    fi
 }
 
 if [ "$ONLY" = latency ]; then
@@ -196,32 +223,37 @@ def span(v):
 if lat:
     if rows:
         print()
-    print("latency at %d paced calls, %d round(s) per tick and scheduling, one worker (bare: one "
-          "thread) per core, pinned%s;"
-          % (lat[0]["sessions"], max(r["round"] for r in lat),
-             ", load/relay pinned to CPUs " + sys.argv[3] if sys.argv[3] else ""))
+    print("latency at %d paced calls, %d round(s) per placement, tick and scheduling; relay:"
+          % (lat[0]["sessions"], max(r["round"] for r in lat)))
+    print("one worker (bare: one thread) per CPU it may use, each pinned; split: load generator on")
+    print("the first CPU (under SCHED_FIFO too in the fifo rows), relay on the second; shared: both")
+    print("on every CPU, the load generator under normal scheduling;")
     print("median (min..max) over the rounds, us; added = mediad minus the bare relay of the same round;")
     print("pkt/s: the lowest of the rounds, of what arrived back per second (2 * calls * 50 when")
     print("the load generator keeps pace); late%: the most, of its ticks that started a tick late")
     print("(it fell behind and sent a burst after)")
-    print("%-5s %-7s %-11s %-20s %-22s %-22s %-18s %-22s %5s %7s %5s" % ("tick", "sched", "target",
-          "p50", "p99", "p99.9", "added p50", "added p99", "loss%", "pkt/s", "late%"))
-    for tick, sched in sorted({(r.get("tick_us", 1000), r["sched"]) for r in lat},
-                              key=lambda k: (k[0], k[1] != "normal")):
+    print("%-6s %-5s %-7s %-11s %-20s %-22s %-22s %-18s %-22s %5s %7s %5s" % ("place", "tick",
+          "sched", "target", "p50", "p99", "p99.9", "added p50", "added p99", "loss%", "pkt/s",
+          "late%"))
+    for place, tick, sched in sorted({(r.get("place", ""), r.get("tick_us", 1000), r["sched"])
+                                      for r in lat},
+                                     key=lambda k: (k[0] != "split", k[1], k[2] != "normal")):
         bare_by_round = {r["round"]: r for r in lat if r["sched"] == sched and
+                         r.get("place", "") == place and
                          r.get("tick_us", 1000) == tick and r["target"] == "bare"}
         for name, pick in (("bare", lambda r: r["target"] == "bare"),
                            ("mediad", lambda r: r["target"] != "bare" and not r.get("srtp")),
                            ("mediad SRTP", lambda r: r["target"] != "bare" and r.get("srtp"))):
             sel = [r for r in lat if r["sched"] == sched and r.get("tick_us", 1000) == tick
-                   and pick(r)]
+                   and r.get("place", "") == place and pick(r)]
             if not sel:
                 continue
             add50 = [r["latency_p50_us"] - bare_by_round[r["round"]]["latency_p50_us"]
                      for r in sel if r["round"] in bare_by_round]
             add99 = [r["latency_p99_us"] - bare_by_round[r["round"]]["latency_p99_us"]
                      for r in sel if r["round"] in bare_by_round]
-            print("%-5d %-7s %-11s %-20s %-22s %-22s %-18s %-22s %5.2f %7.0f %5.1f" % (tick, sched, name,
+            print("%-6s %-5d %-7s %-11s %-20s %-22s %-22s %-18s %-22s %5.2f %7.0f %5.1f" % (
+                  place, tick, sched, name,
                   span([r["latency_p50_us"] for r in sel]), span([r["latency_p99_us"] for r in sel]),
                   span([r.get("latency_p999_us", 0) for r in sel]),
                   span(add50) if name != "bare" else "-", span(add99) if name != "bare" else "-",
@@ -233,16 +265,17 @@ if dl:
     print("time in mediad (its delay_stats: kernel receive stamp on its socket to its sendmmsg,")
     print("upper bucket edges, within 12.5 %), same runs, median (min..max) over the rounds, us;")
     print("samples: of the packets it relayed in the timed phase, the lowest share with a delay")
-    print("%-5s %-7s %-11s %-18s %-20s %-22s %8s" % ("tick", "sched", "target", "p50", "p99", "p99.9",
-          "samples%"))
-    for tick, sched in sorted({(r.get("tick_us", 1000), r["sched"]) for r in dl},
-                              key=lambda k: (k[0], k[1] != "normal")):
+    print("%-6s %-5s %-7s %-11s %-18s %-20s %-22s %8s" % ("place", "tick", "sched", "target", "p50",
+          "p99", "p99.9", "samples%"))
+    for place, tick, sched in sorted({(r.get("place", ""), r.get("tick_us", 1000), r["sched"])
+                                      for r in dl},
+                                     key=lambda k: (k[0] != "split", k[1], k[2] != "normal")):
         for name, srtp in (("mediad", 0), ("mediad SRTP", 1)):
             sel = [r for r in dl if r["sched"] == sched and r.get("tick_us", 1000) == tick
-                   and bool(r.get("srtp")) == bool(srtp)]
+                   and r.get("place", "") == place and bool(r.get("srtp")) == bool(srtp)]
             if not sel:
                 continue
-            print("%-5d %-7s %-11s %-18s %-20s %-22s %8.1f" % (tick, sched, name,
+            print("%-6s %-5d %-7s %-11s %-18s %-20s %-22s %8.1f" % (place, tick, sched, name,
                   span([r["mediad_delay_p50_us"] for r in sel]),
                   span([r["mediad_delay_p99_us"] for r in sel]),
                   span([r["mediad_delay_p999_us"] for r in sel]),
