@@ -658,8 +658,9 @@ gw_bus_t *gw_bus_new(const gw_bus_opts_t *o, char *err, size_t errlen)
             goto zfail;
     }
     if (bus->zap != NULL) {
-        if (pthread_create(&bus->zap_thread, NULL, zap_main, bus) != 0) {
-            snprintf(err, errlen, "ZAP handler thread: %s", strerror(errno));
+        int e = pthread_create(&bus->zap_thread, NULL, zap_main, bus);
+        if (e != 0) {   /* returns the error; errno is not set */
+            snprintf(err, errlen, "ZAP handler thread: %s", strerror(e));
             goto fail;
         }
         bus->zap_running = 1;
