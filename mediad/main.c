@@ -184,7 +184,7 @@ int main(int argc, char **argv)
     wrc = md_wake_init(md->loop, &md->done_wake, on_done, md);
     if (wrc < 0) {
         GW_ERR("cannot make the workers' wake-up descriptor: %s", uv_strerror(wrc));
-        goto out_ports;
+        goto out_wake;
     }
     describe(md);
 
@@ -194,8 +194,9 @@ int main(int argc, char **argv)
                                    : (unsigned)uv_available_parallelism();
     if (nworkers == 0)
         nworkers = 1;
-    if (md_workers_start(md, nworkers) < 0) {
-        GW_ERR("cannot start %u worker threads", nworkers);
+    wrc = md_workers_start(md, nworkers);
+    if (wrc < 0) {
+        GW_ERR("cannot start %u worker threads: %s", nworkers, uv_strerror(wrc));
         goto out_workers;
     }
     if (md->cfg.worker_cpus[0] != '\0' && pin_workers(md) < 0)
@@ -263,7 +264,9 @@ out_workers:
     uv_walk(md->loop, close_walk, NULL);
     uv_run(md->loop, UV_RUN_DEFAULT);
     uv_loop_close(md->loop);
+    md_wake_free(&md->done_wake);   /* the workers are joined */
     gw_bus_free(md->bus);
+out_wake:
     md_srtp_global_free();
     pthread_mutex_destroy(&md->done_lock);
     pthread_mutex_destroy(&md->ports_lock);

@@ -26,28 +26,10 @@
 #include "log.h"
 #include "node.h"
 #include "ports.h"
+#include "wake.h"
 
 typedef struct md_session_s md_session_t;
 
-/* A wake-up from another thread: an eventfd the loop watches (uv_poll).
- * Not uv_async_t: libuv 1.44's uv_async_send() marks the handle busy,
- * writes to the loop's descriptor, then marks it done, and the woken loop
- * spins (pause, then sched_yield) while the handle is busy. A SCHED_FIFO
- * worker woken by that write preempts a poster on its CPU, and
- * sched_yield lets no normal thread in: the worker spun until the
- * kernel's real-time throttling stopped it, most of a second per command.
- * Here the poster has queued its command before it writes, and nobody
- * waits for anybody. */
-typedef struct md_wake_s md_wake_t;
-struct md_wake_s {
-    uv_poll_t poll;
-    int fd;
-    void (*cb)(md_wake_t *);
-    void *data;
-};
-int md_wake_init(uv_loop_t *loop, md_wake_t *wk, void (*cb)(md_wake_t *), void *data);
-void md_wake_send(md_wake_t *wk);
-void md_wake_close(md_wake_t *wk);   /* the descriptor closes with the handle */
 typedef struct md_worker_s md_worker_t;
 typedef struct md_cmd_s md_cmd_t;
 typedef struct md_s md_t;

@@ -6,66 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #define SWEEP_MS 1000
-
-static void on_wake_readable(uv_poll_t *h, int status, int events)
-{
-    md_wake_t *wk = h->data;
-    uint64_t n;
-
-    (void)status;
-    (void)events;
-    /* Read first: a post that lands after this read writes again. */
-    if (read(wk->fd, &n, sizeof n) < 0 && errno != EAGAIN)
-        GW_WARN("wake-up eventfd: read: %s", strerror(errno));
-    wk->cb(wk);
-}
-
-int md_wake_init(uv_loop_t *loop, md_wake_t *wk, void (*cb)(md_wake_t *), void *data)
-{
-    int rc;
-
-    wk->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wk->fd < 0)
-        return -errno;
-    wk->cb = cb;
-    wk->data = data;
-    rc = uv_poll_init(loop, &wk->poll, wk->fd);
-    if (rc == 0) {
-        wk->poll.data = wk;
-        rc = uv_poll_start(&wk->poll, UV_READABLE, on_wake_readable);
-    }
-    if (rc < 0) {
-        close(wk->fd);
-        wk->fd = -1;
-    }
-    return rc;
-}
-
-void md_wake_send(md_wake_t *wk)
-{
-    uint64_t one = 1;
-
-    /* Fails only with the counter near 2^64 (EAGAIN): already readable. */
-    if (write(wk->fd, &one, sizeof one) < 0 && errno != EAGAIN)
-        GW_WARN("wake-up eventfd: write: %s", strerror(errno));
-}
-
-static void wake_closed(uv_handle_t *h)
-{
-    md_wake_t *wk = h->data;
-
-    close(wk->fd);
-    wk->fd = -1;
-}
-
-void md_wake_close(md_wake_t *wk)
-{
-    uv_close((uv_handle_t *)&wk->poll, wake_closed);
-}
 
 static void on_wake(md_wake_t *wk)
 {
@@ -167,43 +109,70 @@ static void run(void *arg)
     publish(w);
 }
 
+/* Makes worker i and starts its thread; on failure undoes what it made. */
+static int worker_start(md_t *md, md_worker_t *w, unsigned i)
+{
+    char name[16];
+    int rc;
+
+    w->md = md;
+    w->index = i;
+    w->sq.fd = -1;
+    w->wake.fd = -1;
+    w->rxbuf = malloc(sizeof *w->rxbuf * MD_RECV_SLOTS);
+    if (w->rxbuf == NULL)
+        return -ENOMEM;
+    rc = uv_loop_init(&w->loop);
+    if (rc < 0) {
+        free(w->rxbuf);
+        return rc;
+    }
+    for (unsigned k = 0; k < MD_RECV_SLOTS; k++) {
+        w->rx_iov[k].iov_base = w->rxbuf[k];
+        /* MD_MAX_PKT + 1: a datagram larger than a packet shows up
+         * as MSG_TRUNC instead of fitting exactly. */
+        w->rx_iov[k].iov_len = MD_MAX_PKT + 1;
+        w->rx_msgs[k].msg_hdr.msg_iov = &w->rx_iov[k];
+        w->rx_msgs[k].msg_hdr.msg_iovlen = 1;
+        w->rx_msgs[k].msg_hdr.msg_name = &w->rx_addr[k];
+        if (md->cfg.delay_stats)
+            w->rx_msgs[k].msg_hdr.msg_control = w->rx_ctl[k].buf;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    uv_timer_init(&w->loop, &w->sweep);
+    w->sweep.data = w;
+    uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    rc = md_wake_init(&w->loop, &w->wake, on_wake, w);
+    if (rc == 0)
+        rc = uv_thread_create(&w->thread, run, w);
+    if (rc < 0) {
+        if (w->wake.fd >= 0)
+            md_wake_close(&w->wake);
+        uv_close((uv_handle_t *)&w->sweep, close_cb);
+        uv_run(&w->loop, UV_RUN_NOWAIT);   /* the close callbacks */
+        uv_loop_close(&w->loop);
+        md_wake_free(&w->wake);
+        pthread_mutex_destroy(&w->lock);
+        free(w->rxbuf);
+        return rc;
+    }
+    /* Named, so that top -H, ps -L and /proc tell them apart. */
+    snprintf(name, sizeof name, "md-worker%u", (unsigned short)i);   /* workers <= 64 */
+    pthread_setname_np(w->thread, name);
+    return 0;
+}
+
 int md_workers_start(md_t *md, unsigned n)
 {
     md->workers = calloc(n, sizeof *md->workers);
     if (md->workers == NULL)
         return -ENOMEM;
-    md->nworkers = n;
+    md->nworkers = 0;   /* counts the started ones, which md_workers_stop stops */
     for (unsigned i = 0; i < n; i++) {
-        md_worker_t *w = &md->workers[i];
-        w->md = md;
-        w->index = i;
-        w->sq.fd = -1;
-        w->rxbuf = malloc(sizeof *w->rxbuf * MD_RECV_SLOTS);
-        if (w->rxbuf == NULL || uv_loop_init(&w->loop) < 0)
-            return -ENOMEM;
-        for (unsigned k = 0; k < MD_RECV_SLOTS; k++) {
-            w->rx_iov[k].iov_base = w->rxbuf[k];
-            /* MD_MAX_PKT + 1: a datagram larger than a packet shows up
-             * as MSG_TRUNC instead of fitting exactly. */
-            w->rx_iov[k].iov_len = MD_MAX_PKT + 1;
-            w->rx_msgs[k].msg_hdr.msg_iov = &w->rx_iov[k];
-            w->rx_msgs[k].msg_hdr.msg_iovlen = 1;
-            w->rx_msgs[k].msg_hdr.msg_name = &w->rx_addr[k];
-            if (md->cfg.delay_stats)
-                w->rx_msgs[k].msg_hdr.msg_control = w->rx_ctl[k].buf;
-        }
-        pthread_mutex_init(&w->lock, NULL);
-        if (md_wake_init(&w->loop, &w->wake, on_wake, w) < 0)
-            return -EMFILE;
-        uv_timer_init(&w->loop, &w->sweep);
-        w->sweep.data = w;
-        uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
-        if (uv_thread_create(&w->thread, run, w) < 0)
-            return -EAGAIN;
-        /* Named, so that top -H, ps -L and /proc tell them apart. */
-        char name[16];
-        snprintf(name, sizeof name, "md-worker%u", (unsigned short)i);   /* workers <= 64 */
-        pthread_setname_np(w->thread, name);
+        int rc = worker_start(md, &md->workers[i], i);
+        if (rc < 0)
+            return rc;
+        md->nworkers = i + 1;
     }
     return 0;
 }
@@ -280,6 +249,7 @@ void md_workers_stop(md_t *md)
         md_worker_t *w = &md->workers[i];
         uv_thread_join(&w->thread);
         uv_loop_close(&w->loop);
+        md_wake_free(&w->wake);   /* its poster, the main thread, is here */
         pthread_mutex_destroy(&w->lock);
         free(w->rxbuf);
     }

@@ -57,8 +57,8 @@
 # default (one session in 10).
 #   PIN="A B"   pins the load generator to CPU A and the relay to CPU B
 #               (taskset), so that the two do not chase each other across
-#               the cores; the figures say whether it was used. The
-#               latency rounds place them by LAT_PLACES instead.
+#               the cores, in the throughput rows; the latency rounds
+#               place them by LAT_PLACES instead.
 set -u
 B=${B:-build/rel}
 OUT=${OUT:-build/bench}
@@ -141,30 +141,30 @@ latency() { # the rounds described at the top: placements, ticks, schedulings
     fi
     set -- $(/usr/bin/python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')
     for PLACE in $LAT_PLACES; do
-    case $PLACE in
-    split)
-        if [ $# -lt 2 ]; then
-            echo "bench-mediad: one CPU: no split placement" >&2
-            continue
-        fi
-        LOADPIN="taskset -c $1"; RELAYPIN="taskset -c $2" ;;
-    *)
-        LOADPIN=; RELAYPIN= ;;
-    esac
-    # one relay thread per CPU the relay may run on
-    BARE_THREADS=$($RELAYPIN /usr/bin/python3 -c 'import os; print(len(os.sched_getaffinity(0)))')
-    for TICK in $LAT_TICKS; do
-        for SCHED in $scheds; do
-            ROUND=1
-            while [ "$ROUND" -le "$LAT_ROUNDS" ]; do
-                [ $((ROUND % 2)) = 1 ] && bare paced "$LAT_CALLS"
-                mediad "$BARE_THREADS" paced "$LAT_CALLS"
-                mediad "$BARE_THREADS" paced "$LAT_CALLS" 1
-                [ $((ROUND % 2)) = 0 ] && bare paced "$LAT_CALLS"
-                ROUND=$((ROUND + 1))
+        case $PLACE in
+        split)
+            if [ $# -lt 2 ]; then
+                echo "bench-mediad: one CPU: no split placement" >&2
+                continue
+            fi
+            LOADPIN="taskset -c $1"; RELAYPIN="taskset -c $2" ;;
+        *)
+            LOADPIN=; RELAYPIN= ;;
+        esac
+        # one relay thread per CPU the relay may run on
+        BARE_THREADS=$($RELAYPIN /usr/bin/python3 -c 'import os; print(len(os.sched_getaffinity(0)))')
+        for TICK in $LAT_TICKS; do
+            for SCHED in $scheds; do
+                ROUND=1
+                while [ "$ROUND" -le "$LAT_ROUNDS" ]; do
+                    [ $((ROUND % 2)) = 1 ] && bare paced "$LAT_CALLS"
+                    mediad "$BARE_THREADS" paced "$LAT_CALLS"
+                    mediad "$BARE_THREADS" paced "$LAT_CALLS" 1
+                    [ $((ROUND % 2)) = 0 ] && bare paced "$LAT_CALLS"
+                    ROUND=$((ROUND + 1))
+                done
             done
         done
-    done
     done
     SCHED=normal; ROUND=0; WCPUS=; TICK=1000; BARE_THREADS=1; DSAMPLE=10; PLACE=
     LOADPIN=; RELAYPIN=
@@ -191,7 +191,7 @@ else {
 } >"$T/results.jsonl"
 fi
 
-/usr/bin/python3 - "$T/results.jsonl" "$OUT/mediad.json" "${PIN:-}" <<'EOPY'
+/usr/bin/python3 - "$T/results.jsonl" "$OUT/mediad.json" <<'EOPY'
 import json, sys
 from statistics import median
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
