@@ -178,8 +178,8 @@ int main(int argc, char **argv)
         GW_ERR("libsrtp2 initialisation failed");
         goto out_ports;
     }
-    pthread_mutex_init(&md->ports_lock, NULL);
-    pthread_mutex_init(&md->done_lock, NULL);
+    md_mutex_init(&md->ports_lock);
+    md_mutex_init(&md->done_lock);
     md->loop = uv_default_loop();
     wrc = md_wake_init(md->loop, &md->done_wake, on_done, md);
     if (wrc < 0) {

@@ -99,6 +99,12 @@ struct md_s {
     md_cmd_t *done_head, *done_tail;
 };
 
+/* The locks the packet threads share with the control thread (command
+ * queues, port pools) inherit priority: under rt_priority, a control
+ * thread that holds one while a normal job has its CPU would otherwise
+ * keep a real-time packet thread waiting behind that job. */
+void md_mutex_init(pthread_mutex_t *m);
+
 extern const gw_cfg_directive_t md_config_directives[];
 
 /* control.c */

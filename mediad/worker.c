@@ -109,6 +109,17 @@ static void run(void *arg)
     publish(w);
 }
 
+void md_mutex_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+
+    pthread_mutexattr_init(&a);
+    /* Cannot fail on Linux (ENOTSUP only without PI futexes). */
+    pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+    pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
 /* Makes worker i and starts its thread; on failure undoes what it made. */
 static int worker_start(md_t *md, md_worker_t *w, unsigned i)
 {
@@ -138,7 +149,7 @@ static int worker_start(md_t *md, md_worker_t *w, unsigned i)
         if (md->cfg.delay_stats)
             w->rx_msgs[k].msg_hdr.msg_control = w->rx_ctl[k].buf;
     }
-    pthread_mutex_init(&w->lock, NULL);
+    md_mutex_init(&w->lock);
     uv_timer_init(&w->loop, &w->sweep);
     w->sweep.data = w;
     uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
