@@ -39,22 +39,25 @@
 # SCHED_FIFO (mediad by its own rt_priority directive, barerelay by chrt),
 # which keeps the other jobs of a shared machine from delaying packets.
 # The two rows say how much of a tail is the machine's rather than the
-# relay's. And in two placements (LAT_PLACES): "split", the load generator
-# on the first CPU and the relay (one worker, or one bare thread) on the
-# second, as on a relay host whose load comes from the network, the load
-# generator under SCHED_FIFO too in the fifo rounds (below the relay's
-# priority; on its own CPU, and sleeping between ticks, it stays within
-# the kernel's real-time budget); "shared", both on every CPU (one worker
-# per core), the load generator under normal scheduling (under SCHED_FIFO
-# it would push a shared core past the real-time budget, 95 % of each
-# second, and be throttled, stalling the relay with it). Then, from the same mediad runs, mediad's own
+# relay's (LAT_SCHEDS, default both). And in two placements (LAT_PLACES):
+# "split", the load generator on the first CPU and the relay (one worker,
+# or one bare thread) on the second, as on a relay host whose load comes
+# from the network, the load generator under SCHED_FIFO too in the fifo
+# rounds (below the relay's priority; on its own CPU, and sleeping between
+# ticks, it stays within the kernel's real-time budget); "shared", both on
+# every CPU (one worker per core), the load generator under normal
+# scheduling (under SCHED_FIFO it would push a shared core past the
+# real-time budget, 95 % of each second, and be throttled, stalling the
+# relay with it). Then, from the same mediad runs, mediad's own
 # figure (delay_stats, in its heartbeats): how long each packet it relayed
 # stayed in it, from the kernel's receive stamp on its socket to its
 # sendmmsg, which leaves out the load generator and the loopback path;
 # mdload takes the difference of the node's histogram at rest before and
-# after the timed phase (which adds a few seconds per run). These runs
-# measure every session (delay_sample = 1); the throughput rows keep the
-# default (one session in 10).
+# after the timed phase (which adds a few seconds per run). Like the
+# throughput rows, these runs keep mediad's default, whole calls of one
+# session in 10 (LAT_DSAMPLE): measuring every session costs the worker
+# a few per cent more CPU per packet (2-3 % in a profile), and at 1,000
+# calls on one core that is headroom the tail depends on.
 #   PIN="A B"   pins the load generator to CPU A and the relay to CPU B
 #               (taskset), so that the two do not chase each other across
 #               the cores, in the throughput rows; the latency rounds
@@ -69,6 +72,8 @@ LAT_CALLS=${LAT_CALLS:-1000}
 LAT_ROUNDS=${LAT_ROUNDS:-3}
 LAT_TICKS=${LAT_TICKS:-100 1000}
 LAT_PLACES=${LAT_PLACES:-split shared}
+LAT_SCHEDS=${LAT_SCHEDS:-normal fifo}
+LAT_DSAMPLE=${LAT_DSAMPLE:-10}
 RT_PRIO=${RT_PRIO:-50}
 BURST_CALLS=${BURST_CALLS:-500}
 BURST_COUNT=${BURST_COUNT:-1000000}
@@ -132,12 +137,11 @@ EOC
 
 latency() { # the rounds described at the top: placements, ticks, schedulings
     WCPUS=auto
-    DSAMPLE=1   # mediad's own delay figure over every packet
-    scheds=normal
-    if chrt -f "$RT_PRIO" true 2>/dev/null; then
-        scheds="normal fifo"
-    else
+    DSAMPLE=$LAT_DSAMPLE
+    scheds=$LAT_SCHEDS
+    if ! chrt -f "$RT_PRIO" true 2>/dev/null; then
         echo "bench-mediad: SCHED_FIFO is not allowed here: latency under normal scheduling only" >&2
+        scheds=$(echo "$scheds" | sed 's/fifo//')
     fi
     set -- $(/usr/bin/python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')
     for PLACE in $LAT_PLACES; do
