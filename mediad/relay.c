@@ -234,14 +234,8 @@ static void on_readable(uv_poll_t *h, int status, int events)
     if (status < 0)
         return;
     for (int round = 0; round < 8; round++) {
-        int n;
+        int n = recvmmsg(fd, w->rx_msgs, MD_RECV_SLOTS, MSG_DONTWAIT, NULL);
 
-        for (unsigned k = 0; k < MD_RECV_SLOTS; k++) {
-            w->rx_msgs[k].msg_hdr.msg_namelen = sizeof w->rx_addr[k];
-            if (w->rx_msgs[k].msg_hdr.msg_control != NULL)
-                w->rx_msgs[k].msg_hdr.msg_controllen = sizeof w->rx_ctl[k];
-        }
-        n = recvmmsg(fd, w->rx_msgs, MD_RECV_SLOTS, MSG_DONTWAIT, NULL);
         if (n <= 0)
             break;   /* EAGAIN, or an ICMP error we cannot act on */
         for (int k = 0; k < n; k++) {
@@ -253,6 +247,9 @@ static void on_readable(uv_poll_t *h, int status, int events)
                 md_relay__handle(w, leg, on_rtcp, w->rxbuf[k],
                                  (int)w->rx_msgs[k].msg_len,
                                  (const struct sockaddr *)&w->rx_addr[k]);
+            /* Only the slots a call filled were written: make just those
+             * ready again (a paced call fills one of the 32). */
+            md_relay_slot_reset(w, (unsigned)k);
         }
         md_relay_flush(w);   /* before the slots are read into again */
         if (n < MD_RECV_SLOTS)

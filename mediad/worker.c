@@ -148,6 +148,7 @@ static int worker_start(md_t *md, md_worker_t *w, unsigned i)
         w->rx_msgs[k].msg_hdr.msg_name = &w->rx_addr[k];
         if (md->cfg.delay_stats)
             w->rx_msgs[k].msg_hdr.msg_control = w->rx_ctl[k].buf;
+        md_relay_slot_reset(w, k);
     }
     md_mutex_init(&w->lock);
     uv_timer_init(&w->loop, &w->sweep);

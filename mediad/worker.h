@@ -144,4 +144,12 @@ void md_relay_flush(md_worker_t *w);
 void md_relay__handle(md_worker_t *w, md_leg_t *leg, int on_rtcp_port, uint8_t *p,
                       int len, const struct sockaddr *src);
 
+/* A receive slot's lengths, as recvmmsg expects them before a call. */
+static inline void md_relay_slot_reset(md_worker_t *w, unsigned k)
+{
+    w->rx_msgs[k].msg_hdr.msg_namelen = sizeof w->rx_addr[k];
+    if (w->rx_msgs[k].msg_hdr.msg_control != NULL)
+        w->rx_msgs[k].msg_hdr.msg_controllen = sizeof w->rx_ctl[k];
+}
+
 #endif
