@@ -19,7 +19,8 @@
 # figures are for the notes.
 #   ONLY=srtp   runs only what the SRTP ratios need: 1 and 2 above, with
 #               one worker, plus 3 (and srtpscale), about 40 s.
-#   ONLY=latency runs only the latency figure (about 18 minutes).
+#   ONLY=latency runs only the latency figure (about 18 minutes), e.g.
+#               LAT_PLACES=split LAT_SCHEDS=fifo LAT_ROUNDS=5 (about 5).
 #
 # The latency figure: LAT_ROUNDS (3) rounds, each measuring barerelay (one
 # thread per core, each pinned, as mediad's workers), mediad plain and
