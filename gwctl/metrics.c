@@ -32,11 +32,18 @@ static void label(const char *s)
     }
 }
 
-static void sample(const char *name, const Gw__NodeInfo *n, unsigned long long v)
+/* Starts a sample of node n: name{node="..." (the caller closes it). */
+static void begin(const char *name, const Gw__NodeInfo *n)
 {
     printf("%s{node=\"", name);
     label(n->node);
-    printf("\",role=\"%s\"} %llu\n", gwctl_role_name(n->role), v);
+    putchar('"');
+}
+
+static void sample(const char *name, const Gw__NodeInfo *n, unsigned long long v)
+{
+    begin(name, n);
+    printf(",role=\"%s\"} %llu\n", gwctl_role_name(n->role), v);
 }
 
 static void delay(const Gw__NodeInfo *n)
@@ -51,18 +58,15 @@ static void delay(const Gw__NodeInfo *n)
          edge += GW_DELAY_SUB) {
         for (; i <= edge; i++)
             cum += i < nb ? n->delay_hist[i] : 0;
-        printf("gw_relay_delay_seconds_bucket{node=\"");
-        label(n->node);
-        printf("\",le=\"%.6f\"} %llu\n", (double)gw_delay_upper(edge) / 1e6, cum);
+        begin("gw_relay_delay_seconds_bucket", n);
+        printf(",le=\"%.6f\"} %llu\n", (double)gw_delay_upper(edge) / 1e6, cum);
     }
     for (; i < nb; i++)
         cum += n->delay_hist[i];
-    printf("gw_relay_delay_seconds_bucket{node=\"");
-    label(n->node);
-    printf("\",le=\"+Inf\"} %llu\n", cum);
-    printf("gw_relay_delay_seconds_count{node=\"");
-    label(n->node);
-    printf("\"} %llu\n", cum);
+    begin("gw_relay_delay_seconds_bucket", n);
+    printf(",le=\"+Inf\"} %llu\n", cum);
+    begin("gw_relay_delay_seconds_count", n);
+    printf("} %llu\n", cum);
 }
 
 static const struct {

@@ -29,7 +29,6 @@
 #include "wake.h"
 
 typedef struct md_session_s md_session_t;
-
 typedef struct md_worker_s md_worker_t;
 typedef struct md_cmd_s md_cmd_t;
 typedef struct md_s md_t;

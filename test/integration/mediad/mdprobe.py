@@ -570,15 +570,21 @@ def stable_heartbeat(bus, seconds=10):
     return None
 
 
-def all_stopped(pid):
+def tasks(pid):
+    """(comm, the stat fields after comm) of each thread of pid; field 3
+    of proc(5) is [0]. Threads gone meanwhile are left out."""
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
             with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-                if f.read().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
-                    return False
+                stat = f.read()
         except OSError:
-            pass
-    return True
+            continue
+        head, tail = stat.rsplit(")", 1)
+        yield head.split("(", 1)[1], tail.split()
+
+
+def all_stopped(pid):
+    return all(fields[0] in ("T", "t") for _, fields in tasks(pid))
 
 
 def test_delay(bus):
@@ -663,18 +669,8 @@ def test_timeout(bus):
 
 def worker_ticks(pid):
     """User plus system CPU ticks of mediad's packet threads so far."""
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-                if not f.read().startswith("md-worker"):
-                    continue
-            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])   # utime, stime (14, 15)
-    return total
+    return sum(int(fields[11]) + int(fields[12])   # utime, stime (14, 15)
+               for comm, fields in tasks(pid) if comm.startswith("md-worker"))
 
 
 def test_commands(bus, rounds, pid):
