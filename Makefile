@@ -184,6 +184,11 @@ $(B)/test/barerelay: test/bench/barerelay.c
 	@echo '  CC     $@'
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
+$(B)/test/turnfloor: test/bench/turnfloor.c
+	@mkdir -p $(dir $@)
+	@echo '  CC     $@'
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 $(B)/test/mdload: test/bench/mdload.c $(COMMON_CORE_O) $(SRTP_DEP)
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
@@ -211,7 +216,8 @@ $(SRTP_DIR)/lib/libsrtp2.a: deploy/libsrtp2-openssl.sh
 	$(Q)touch $@
 endif
 
-BENCH_TOOLS := $(B)/test/barerelay $(B)/test/mdload $(B)/test/srtpscale
+BENCH_TOOLS := $(B)/test/barerelay $(B)/test/mdload $(B)/test/srtpscale \
+    $(B)/test/turnfloor
 
 bench: all $(BENCH_TOOLS)
 	@sh deploy/deps.sh

@@ -15,6 +15,14 @@
 #     ChannelData for RSECS seconds paced at PPS, then RSECS unpaced (512 in
 #     flight): relayed packets/s and µs of server CPU per relayed packet
 #     (from /proc/PID/stat; each echoed packet is relayed twice).
+#   - the floor (test/bench/turnfloor.c, relaying only): the same relay
+#     load on a relay that makes turnd's system calls (one UDP socket per
+#     allocation, one listener read and one batched listener send per
+#     wake-up, a sendto() and a recvfrom() per packet on the relay
+#     sockets) and runs no code of its own: the kernel's share of a packet,
+#     which every relay of this design pays. Printed as coturn/floor (the
+#     most any such relay could show against coturn here) and turnd/floor
+#     (what turnd's own code adds).
 #
 # Why rounds: on a shared machine other jobs take a core at random moments,
 # and one turnd-then-coturn pass moves the ratios by ±0.2. So the two
@@ -39,7 +47,7 @@
 # its peak, ~200 MB, and new allocations reuse it: 0 B per allocation), and
 # no round inherits allocations or state from the one before.
 #
-# Duration: about ROUNDS * (2 * SECS + 4 * RSECS + 6) seconds, 2 minutes
+# Duration: about ROUNDS * (2 * SECS + 6 * RSECS + 7) seconds, 2.5 minutes
 # with the defaults. Results: a table, and $OUT/turnd.json (per-round
 # figures of both servers, per-round ratios, medians and min-max, the noise
 # figures).
@@ -58,6 +66,7 @@ RSECS=${RSECS:-3}
 PPS=${PPS:-20000}
 PORT_T=${PORT_T:-23478}
 PORT_C=${PORT_C:-23578}
+PORT_F=${PORT_F:-23678}
 case $ROUNDS in
     '' | *[!0-9]*) echo "ROUNDS must be a number of rounds (1-50)"; exit 2 ;;
 esac
@@ -75,19 +84,24 @@ trap 'exit 130' INT TERM
 mkdir -p "$OUT"
 
 LOAD=$B/test/turnload
+FLOOR=$B/test/turnfloor
+mkdir -p "$B/test"
 if [ ! -x "$LOAD" ] || [ test/bench/turnload.c -nt "$LOAD" ]; then
-    mkdir -p "$B/test"
     ${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
         -Wstrict-prototypes test/bench/turnload.c -o "$LOAD" \
         $(pkg-config --cflags --libs gnutls) || exit 1
+fi
+if [ ! -x "$FLOOR" ] || [ test/bench/turnfloor.c -nt "$FLOOR" ]; then
+    ${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+        -Wstrict-prototypes test/bench/turnfloor.c -o "$FLOOR" || exit 1
 fi
 
 read -r la1 la5 la15 _ </proc/loadavg
 load_start="$la1 $la5 $la15"
 echo "load average at start: $load_start; $ROUNDS rounds, about \
-$(awk -v r="$ROUNDS" -v s="$SECS" -v rs="$RSECS" 'BEGIN { printf "%d", r * (2 * s + 4 * rs + 6) }') s"
+$(awk -v r="$ROUNDS" -v s="$SECS" -v rs="$RSECS" 'BEGIN { printf "%d", r * (2 * s + 6 * rs + 7) }') s"
 
-start() { # ROUND: both servers, fresh -> $tp $cp
+start() { # ROUND: the three relays, fresh -> $tp $cp $fp
     "$B/bin/turnd" -s turnd.listen_addr="$NET.1" -s turnd.port="$PORT_T" \
         -s turnd.bus="tcp://$NET.1:$((PORT_T + 1))" -s turnd.relay_range=30000-39999 \
         -s turnd.users=alice:wonderland -s turnd.capacity=100000 \
@@ -100,20 +114,23 @@ start() { # ROUND: both servers, fresh -> $tp $cp
         --no-tcp-relay --no-multicast-peers --log-file "$T/r$1-coturn.log" --simple-log \
         --no-stdout-log --pidfile "$T/coturn.pid" >/dev/null 2>&1 &
     cp=$!; pids="$pids $cp"
+    "$FLOOR" "$NET.1" "$PORT_F" 50000 >"$T/r$1-floor.log" 2>&1 &
+    fp=$!; pids="$pids $fp"
     sleep 1
 }
 alive() { # ROUND
     kill -0 "$tp" 2>/dev/null || { echo "turnd exited:"; tail -n 5 "$T/r$1-turnd.log"; return 1; }
     kill -0 "$cp" 2>/dev/null || { echo "turnserver exited:"; tail -n 5 "$T/r$1-coturn.log"; return 1; }
+    kill -0 "$fp" 2>/dev/null || { echo "turnfloor exited:"; tail -n 5 "$T/r$1-floor.log"; return 1; }
 }
-stop() { # both servers: TERM, then KILL after 5 s
-    kill "$tp" "$cp" 2>/dev/null
+stop() { # the three relays: TERM, then KILL after 5 s
+    kill "$tp" "$cp" "$fp" 2>/dev/null
     i=0
-    while { kill -0 "$tp" || kill -0 "$cp"; } 2>/dev/null && [ $i -lt 50 ]; do
+    while { kill -0 "$tp" || kill -0 "$cp" || kill -0 "$fp"; } 2>/dev/null && [ $i -lt 50 ]; do
         sleep 0.1; i=$((i + 1))
     done
-    kill -9 "$tp" "$cp" 2>/dev/null
-    wait "$tp" "$cp" 2>/dev/null
+    kill -9 "$tp" "$cp" "$fp" 2>/dev/null
+    wait "$tp" "$cp" "$fp" 2>/dev/null
     pids=""
 }
 
@@ -133,6 +150,7 @@ server() { # NAME -> PORT PID
     case $1 in
         turnd) echo "$PORT_T $tp" ;;
         coturn) echo "$PORT_C $cp" ;;
+        floor) echo "$PORT_F $fp" ;;
     esac
 }
 
@@ -141,7 +159,7 @@ cat >"$T/sum.py" <<'EOPY'
 import json, statistics, sys
 
 T, mode = sys.argv[1], sys.argv[2]
-SERVERS = ("turnd", "coturn")
+SERVERS = ("turnd", "coturn", "floor")
 
 def fields(line):
     w = line.split()
@@ -154,21 +172,25 @@ def fields(line):
             pass
     return d
 
+def lines(path):
+    try:
+        with open(path) as f:
+            return f.readlines()
+    except OSError:
+        return []   # a load that did not run (the floor has no allocation rate)
+
 def parse(r, s):
     res = {}
-    try:
-        for line in open(f"{T}/r{r}-alloc-{s}.log"):
-            if line.startswith("allocations"):
-                a = fields(line)
-                if a.get("allocations"):
-                    a["us_per_alloc"] = round(a.get("cpu_s", 0) * 1e6 / a["allocations"], 2)
-                res["alloc"] = a
-        for line in open(f"{T}/r{r}-relay-{s}.log"):
-            w = line.split()
-            if len(w) > 1 and w[0] == "relay" and w[1] in ("allocs", "paced", "unpaced"):
-                res[w[1]] = fields(line)
-    except OSError:
-        pass
+    for line in lines(f"{T}/r{r}-alloc-{s}.log"):
+        if line.startswith("allocations"):
+            a = fields(line)
+            if a.get("allocations"):
+                a["us_per_alloc"] = round(a.get("cpu_s", 0) * 1e6 / a["allocations"], 2)
+            res["alloc"] = a
+    for line in lines(f"{T}/r{r}-relay-{s}.log"):
+        w = line.split()
+        if len(w) > 1 and w[0] == "relay" and w[1] in ("allocs", "paced", "unpaced"):
+            res[w[1]] = fields(line)
     return res
 
 def ratio(a, b):
@@ -182,6 +204,10 @@ RATIOS = [
     ("relay_unpaced_cpu_per_pkt_coturn_over_turnd", "unpaced", "us_per_pkt", "coturn"),
     ("relay_unpaced_pps_turnd_over_coturn", "unpaced", "pps", "turnd"),
     ("memory_per_alloc_coturn_over_turnd", "allocs", "bytes_per_alloc", "coturn"),
+    ("floor_paced_cpu_per_pkt_coturn_over_floor", "paced", "us_per_pkt", "coturn", "floor"),
+    ("floor_unpaced_cpu_per_pkt_coturn_over_floor", "unpaced", "us_per_pkt", "coturn", "floor"),
+    ("floor_paced_cpu_per_pkt_turnd_over_floor", "paced", "us_per_pkt", "turnd", "floor"),
+    ("floor_unpaced_cpu_per_pkt_turnd_over_floor", "unpaced", "us_per_pkt", "turnd", "floor"),
 ]
 LABEL = {
     "alloc_rate_turnd_over_coturn": "allocation rate, turnd/coturn",
@@ -190,6 +216,10 @@ LABEL = {
     "relay_unpaced_cpu_per_pkt_coturn_over_turnd": "CPU per packet unpaced, coturn/turnd",
     "relay_unpaced_pps_turnd_over_coturn": "packets/s unpaced, turnd/coturn",
     "memory_per_alloc_coturn_over_turnd": "memory per allocation, coturn/turnd",
+    "floor_paced_cpu_per_pkt_coturn_over_floor": "floor: CPU/pkt paced, coturn/floor",
+    "floor_unpaced_cpu_per_pkt_coturn_over_floor": "floor: CPU/pkt unpaced, coturn/floor",
+    "floor_paced_cpu_per_pkt_turnd_over_floor": "floor: CPU/pkt paced, turnd/floor",
+    "floor_unpaced_cpu_per_pkt_turnd_over_floor": "floor: CPU/pkt unpaced, turnd/floor",
 }
 
 def get(res, phase, f):
@@ -200,8 +230,8 @@ def round_row(r):
     row = {"round": r, "first": "turnd" if r % 2 else "coturn"}
     row.update(res)
     row["ratios"] = {}
-    for name, phase, f, num in RATIOS:
-        den = "coturn" if num == "turnd" else "turnd"
+    for name, phase, f, num, *den in RATIOS:
+        den = den[0] if den else "coturn" if num == "turnd" else "turnd"
         row["ratios"][name] = ratio(get(res[num], phase, f), get(res[den], phase, f))
     noise = [get(res[s], p, "other_cores") for s in SERVERS for p in ("alloc", "paced", "unpaced")]
     steal = [get(res[s], p, "steal_cores") for s in SERVERS for p in ("alloc", "paced", "unpaced")]
@@ -225,6 +255,8 @@ def print_round(row):
           f"B/alloc {fmt(get(t, 'allocs', 'bytes_per_alloc'), 0)}/"
           f"{fmt(get(c, 'allocs', 'bytes_per_alloc'), 0)} "
           f"-> {fmt(q['memory_per_alloc_coturn_over_turnd'])}; "
+          f"floor us/pkt paced {fmt(get(row['floor'], 'paced', 'us_per_pkt'))} "
+          f"unpaced {fmt(get(row['floor'], 'unpaced', 'us_per_pkt'))}; "
           f"other cores max {fmt(row['other_cores_max'])}, steal max {fmt(row['steal_cores_max'])}",
           flush=True)
 
@@ -282,7 +314,9 @@ print("medians, turnd / coturn: "
       f"us per packet paced, {fmt(summary['turnd_unpaced_us_per_pkt']['median'])} / "
       f"{fmt(summary['coturn_unpaced_us_per_pkt']['median'])} unpaced, "
       f"{fmt(summary['turnd_allocs_bytes_per_alloc']['median'], 0)} / "
-      f"{fmt(summary['coturn_allocs_bytes_per_alloc']['median'], 0)} B per allocation")
+      f"{fmt(summary['coturn_allocs_bytes_per_alloc']['median'], 0)} B per allocation; "
+      f"floor {fmt(summary['floor_paced_us_per_pkt']['median'])} us per packet paced, "
+      f"{fmt(summary['floor_unpaced_us_per_pkt']['median'])} unpaced")
 print(f"noise: load average {' '.join(map(str, noise['load_avg_start']))} at start, "
       f"{' '.join(map(str, noise['load_avg_end']))} at end; cores taken by others during "
       f"the measured windows median {fmt(noise['other_cores_median'])} max {fmt(noise['other_cores_max'])}, "
@@ -295,7 +329,10 @@ while [ "$r" -le "$ROUNDS" ]; do
     if [ $((r % 2)) = 1 ]; then order="turnd coturn"; else order="coturn turnd"; fi
     start "$r"
     alive "$r" || exit 1
-    for s in $order; do
+    # The floor relays only; it goes last in odd rounds and first in even
+    # ones, like turnd.
+    if [ $((r % 2)) = 1 ]; then rorder="$order floor"; else rorder="floor $order"; fi
+    for s in $rorder; do
         set -- $(server "$s")
         load "$rlim" "$T/r$r-relay-$s.log" -r "$NET.1" "$1" alice wonderland \
             "$ALLOCS" "$RSECS" "$NET.3" "$PPS" "$2"
