@@ -10,7 +10,7 @@
 #   make SRTP=system                  mediad on Debian's libsrtp2 (NSS) instead of
 #                                     libsrtp2 built from Debian's source on OpenSSL
 
-PKGS      := sofia-sip-ua libsrtp2 gnutls libzmq libprotobuf-c libuv inih openssl nss
+PKGS      := sofia-sip-ua libsrtp2 gnutls libzmq libprotobuf-c libuv inih openssl nss liburing
 SANITIZE  ?=
 V         ?=
 Q         := $(if $(V),,@)
@@ -187,7 +187,7 @@ $(B)/test/barerelay: test/bench/barerelay.c
 $(B)/test/turnfloor: test/bench/turnfloor.c
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
-	$(Q)$(CC) $(CFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(call pc_libs,liburing)
 
 $(B)/test/mdload: test/bench/mdload.c $(COMMON_CORE_O) $(SRTP_DEP)
 	@mkdir -p $(dir $@)

@@ -6,10 +6,11 @@ set -eu
 
 # dpkg-dev (dpkg-source) and debian-archive-keyring: deploy/libsrtp2-openssl.sh
 # fetches and verifies Debian's libsrtp2 source with apt-get source.
+# liburing-dev: only the benchmark's floor relay (test/bench/turnfloor.c).
 PKGS="build-essential pkg-config dpkg-dev debian-archive-keyring
 libsofia-sip-ua-dev libsrtp2-dev libgnutls28-dev libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler libuv1-dev libinih-dev
-libssl-dev libnss3-dev
+libssl-dev libnss3-dev liburing-dev
 sip-tester stun-client tshark coturn python3-pylibsrtp python3-zmq
 protobuf-compiler python3-protobuf baresip-core python3-prometheus-client
 iproute2 nftables clang libclang-rt-14-dev

@@ -22,7 +22,9 @@
 #     sockets) and runs no code of its own: the kernel's share of a packet,
 #     which every relay of this design pays. Printed as coturn/floor (the
 #     most any such relay could show against coturn here) and turnd/floor
-#     (what turnd's own code adds).
+#     (what turnd's own code adds); and again with its system calls made
+#     through one io_uring per wake-up (`turnfloor ... uring`, "uring
+#     floor"), for what batching the system calls could save.
 #
 # Why rounds: on a shared machine other jobs take a core at random moments,
 # and one turnd-then-coturn pass moves the ratios by ±0.2. So the two
@@ -47,7 +49,7 @@
 # its peak, ~200 MB, and new allocations reuse it: 0 B per allocation), and
 # no round inherits allocations or state from the one before.
 #
-# Duration: about ROUNDS * (2 * SECS + 6 * RSECS + 7) seconds, 2.5 minutes
+# Duration: about ROUNDS * (2 * SECS + 8 * RSECS + 8) seconds, 3 minutes
 # with the defaults. Results: a table, and $OUT/turnd.json (per-round
 # figures of both servers, per-round ratios, medians and min-max, the noise
 # figures).
@@ -67,6 +69,7 @@ PPS=${PPS:-20000}
 PORT_T=${PORT_T:-23478}
 PORT_C=${PORT_C:-23578}
 PORT_F=${PORT_F:-23678}
+PORT_U=$((PORT_F + 1))
 case $ROUNDS in
     '' | *[!0-9]*) echo "ROUNDS must be a number of rounds (1-50)"; exit 2 ;;
 esac
@@ -93,15 +96,16 @@ if [ ! -x "$LOAD" ] || [ test/bench/turnload.c -nt "$LOAD" ]; then
 fi
 if [ ! -x "$FLOOR" ] || [ test/bench/turnfloor.c -nt "$FLOOR" ]; then
     ${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-        -Wstrict-prototypes test/bench/turnfloor.c -o "$FLOOR" || exit 1
+        -Wstrict-prototypes test/bench/turnfloor.c -o "$FLOOR" \
+        $(pkg-config --libs liburing) || exit 1
 fi
 
 read -r la1 la5 la15 _ </proc/loadavg
 load_start="$la1 $la5 $la15"
 echo "load average at start: $load_start; $ROUNDS rounds, about \
-$(awk -v r="$ROUNDS" -v s="$SECS" -v rs="$RSECS" 'BEGIN { printf "%d", r * (2 * s + 6 * rs + 7) }') s"
+$(awk -v r="$ROUNDS" -v s="$SECS" -v rs="$RSECS" 'BEGIN { printf "%d", r * (2 * s + 8 * rs + 8) }') s"
 
-start() { # ROUND: the three relays, fresh -> $tp $cp $fp
+start() { # ROUND: the four relays, fresh -> $tp $cp $fp $up
     "$B/bin/turnd" -s turnd.listen_addr="$NET.1" -s turnd.port="$PORT_T" \
         -s turnd.bus="tcp://$NET.1:$((PORT_T + 1))" -s turnd.relay_range=30000-39999 \
         -s turnd.users=alice:wonderland -s turnd.capacity=100000 \
@@ -116,21 +120,25 @@ start() { # ROUND: the three relays, fresh -> $tp $cp $fp
     cp=$!; pids="$pids $cp"
     "$FLOOR" "$NET.1" "$PORT_F" 50000 >"$T/r$1-floor.log" 2>&1 &
     fp=$!; pids="$pids $fp"
+    "$FLOOR" "$NET.1" "$PORT_U" 55000 uring >"$T/r$1-ufloor.log" 2>&1 &
+    up=$!; pids="$pids $up"
     sleep 1
 }
 alive() { # ROUND
     kill -0 "$tp" 2>/dev/null || { echo "turnd exited:"; tail -n 5 "$T/r$1-turnd.log"; return 1; }
     kill -0 "$cp" 2>/dev/null || { echo "turnserver exited:"; tail -n 5 "$T/r$1-coturn.log"; return 1; }
     kill -0 "$fp" 2>/dev/null || { echo "turnfloor exited:"; tail -n 5 "$T/r$1-floor.log"; return 1; }
+    kill -0 "$up" 2>/dev/null || { echo "turnfloor uring exited:"; tail -n 5 "$T/r$1-ufloor.log"; return 1; }
 }
-stop() { # the three relays: TERM, then KILL after 5 s
-    kill "$tp" "$cp" "$fp" 2>/dev/null
+stop() { # the four relays: TERM, then KILL after 5 s
+    kill "$tp" "$cp" "$fp" "$up" 2>/dev/null
     i=0
-    while { kill -0 "$tp" || kill -0 "$cp" || kill -0 "$fp"; } 2>/dev/null && [ $i -lt 50 ]; do
+    while { kill -0 "$tp" || kill -0 "$cp" || kill -0 "$fp" || kill -0 "$up"; } 2>/dev/null &&
+        [ $i -lt 50 ]; do
         sleep 0.1; i=$((i + 1))
     done
-    kill -9 "$tp" "$cp" "$fp" 2>/dev/null
-    wait "$tp" "$cp" "$fp" 2>/dev/null
+    kill -9 "$tp" "$cp" "$fp" "$up" 2>/dev/null
+    wait "$tp" "$cp" "$fp" "$up" 2>/dev/null
     pids=""
 }
 
@@ -151,6 +159,7 @@ server() { # NAME -> PORT PID
         turnd) echo "$PORT_T $tp" ;;
         coturn) echo "$PORT_C $cp" ;;
         floor) echo "$PORT_F $fp" ;;
+        ufloor) echo "$PORT_U $up" ;;
     esac
 }
 
@@ -159,7 +168,7 @@ cat >"$T/sum.py" <<'EOPY'
 import json, statistics, sys
 
 T, mode = sys.argv[1], sys.argv[2]
-SERVERS = ("turnd", "coturn", "floor")
+SERVERS = ("turnd", "coturn", "floor", "ufloor")
 
 def fields(line):
     w = line.split()
@@ -208,6 +217,8 @@ RATIOS = [
     ("floor_unpaced_cpu_per_pkt_coturn_over_floor", "unpaced", "us_per_pkt", "coturn", "floor"),
     ("floor_paced_cpu_per_pkt_turnd_over_floor", "paced", "us_per_pkt", "turnd", "floor"),
     ("floor_unpaced_cpu_per_pkt_turnd_over_floor", "unpaced", "us_per_pkt", "turnd", "floor"),
+    ("ufloor_paced_cpu_per_pkt_coturn_over_ufloor", "paced", "us_per_pkt", "coturn", "ufloor"),
+    ("ufloor_unpaced_cpu_per_pkt_coturn_over_ufloor", "unpaced", "us_per_pkt", "coturn", "ufloor"),
 ]
 LABEL = {
     "alloc_rate_turnd_over_coturn": "allocation rate, turnd/coturn",
@@ -220,6 +231,8 @@ LABEL = {
     "floor_unpaced_cpu_per_pkt_coturn_over_floor": "floor: CPU/pkt unpaced, coturn/floor",
     "floor_paced_cpu_per_pkt_turnd_over_floor": "floor: CPU/pkt paced, turnd/floor",
     "floor_unpaced_cpu_per_pkt_turnd_over_floor": "floor: CPU/pkt unpaced, turnd/floor",
+    "ufloor_paced_cpu_per_pkt_coturn_over_ufloor": "uring floor: CPU/pkt paced, coturn/it",
+    "ufloor_unpaced_cpu_per_pkt_coturn_over_ufloor": "uring floor: CPU/pkt unpaced, coturn/it",
 }
 
 def get(res, phase, f):
@@ -256,7 +269,8 @@ def print_round(row):
           f"{fmt(get(c, 'allocs', 'bytes_per_alloc'), 0)} "
           f"-> {fmt(q['memory_per_alloc_coturn_over_turnd'])}; "
           f"floor us/pkt paced {fmt(get(row['floor'], 'paced', 'us_per_pkt'))} "
-          f"unpaced {fmt(get(row['floor'], 'unpaced', 'us_per_pkt'))}; "
+          f"unpaced {fmt(get(row['floor'], 'unpaced', 'us_per_pkt'))}, uring floor "
+          f"{fmt(get(row['ufloor'], 'paced', 'us_per_pkt'))}/{fmt(get(row['ufloor'], 'unpaced', 'us_per_pkt'))}; "
           f"other cores max {fmt(row['other_cores_max'])}, steal max {fmt(row['steal_cores_max'])}",
           flush=True)
 
@@ -316,7 +330,9 @@ print("medians, turnd / coturn: "
       f"{fmt(summary['turnd_allocs_bytes_per_alloc']['median'], 0)} / "
       f"{fmt(summary['coturn_allocs_bytes_per_alloc']['median'], 0)} B per allocation; "
       f"floor {fmt(summary['floor_paced_us_per_pkt']['median'])} us per packet paced, "
-      f"{fmt(summary['floor_unpaced_us_per_pkt']['median'])} unpaced")
+      f"{fmt(summary['floor_unpaced_us_per_pkt']['median'])} unpaced; uring floor "
+      f"{fmt(summary['ufloor_paced_us_per_pkt']['median'])} paced, "
+      f"{fmt(summary['ufloor_unpaced_us_per_pkt']['median'])} unpaced")
 print(f"noise: load average {' '.join(map(str, noise['load_avg_start']))} at start, "
       f"{' '.join(map(str, noise['load_avg_end']))} at end; cores taken by others during "
       f"the measured windows median {fmt(noise['other_cores_median'])} max {fmt(noise['other_cores_max'])}, "
@@ -329,9 +345,9 @@ while [ "$r" -le "$ROUNDS" ]; do
     if [ $((r % 2)) = 1 ]; then order="turnd coturn"; else order="coturn turnd"; fi
     start "$r"
     alive "$r" || exit 1
-    # The floor relays only; it goes last in odd rounds and first in even
-    # ones, like turnd.
-    if [ $((r % 2)) = 1 ]; then rorder="$order floor"; else rorder="floor $order"; fi
+    # The floors relay only; they go last in odd rounds and first in even
+    # ones.
+    if [ $((r % 2)) = 1 ]; then rorder="$order floor ufloor"; else rorder="ufloor floor $order"; fi
     for s in $rorder; do
         set -- $(server "$s")
         load "$rlim" "$T/r$r-relay-$s.log" -r "$NET.1" "$1" alice wonderland \

@@ -9,7 +9,14 @@
  * a relay's CPU per packet once its own code costs nothing, i.e. the
  * kernel's share, which any relay of this design pays.
  *
- *   turnfloor IP PORT RELAY_PORT
+ * With `uring` the same work goes through one io_uring instead: the
+ * sends to peers of a listener read and the reads of the readable relay
+ * sockets of a wake-up are queued and submitted together, one
+ * io_uring_enter() per wake-up in place of a system call per packet
+ * (epoll and the batched listener calls stay). It tells how much of the
+ * floor is the cost of the system calls themselves.
+ *
+ *   turnfloor IP PORT RELAY_PORT [uring]
  *
  * Control: enough STUN for turnload's relay mode and no more. An Allocate
  * without MESSAGE-INTEGRITY gets 401 with a realm and a nonce; one with it
@@ -29,12 +36,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <liburing.h>
+
 #define MAXA    4096        /* allocations */
 #define NSLOT   16          /* listener datagrams per wake-up */
 #define NOUT    256         /* datagrams to clients per wake-up */
 #define PKTMAX  2048
 #define HDR     4           /* ChannelData header */
 #define LISTENER UINT32_MAX /* epoll tag of the listener */
+#define TX_TAG   UINT64_MAX /* io_uring tag of a send to a peer */
 
 typedef struct {
     struct sockaddr_in client, peer;
@@ -47,6 +57,22 @@ static unsigned nal;
 static int lfd, ep;
 static struct sockaddr_in relay_ip;
 static unsigned relay_port, relay_next;
+
+/* Datagrams from clients (one listener read) and to clients (one
+ * wake-up's relay reads, sent with one sendmmsg()). */
+static uint8_t in[NSLOT][PKTMAX], out[NOUT][PKTMAX];
+static struct mmsghdr im[NSLOT], om[NOUT];
+static struct iovec iiov[NSLOT], oiov[NOUT];
+static struct sockaddr_in ifrom[NSLOT], oto[NOUT];
+static unsigned nout;
+
+/* io_uring mode: the queued sends to peers and reads of relay sockets. */
+static int uring;
+static struct io_uring ring;
+static struct msghdr txh[NSLOT], rxh[NOUT];
+static struct iovec txv[NSLOT], rxv[NOUT];
+static struct sockaddr_in rxfrom[NOUT];
+static unsigned ntx, queued;
 
 /* Allocations by client address: open addressing, twice the capacity. */
 static int byclient[2 * MAXA];
@@ -177,6 +203,112 @@ static void channel_bind(const uint8_t *m, size_t len, const struct sockaddr_in 
     answer(m, from, 0);
 }
 
+/* A ChannelData payload to the allocation's peer; in io_uring mode the
+ * datagram stays in the listener's slot until the wake-up's submission. */
+static void to_peer(alloc_t *a, const uint8_t *data, size_t len)
+{
+    struct io_uring_sqe *q;
+
+    if (!uring) {
+        sendto(a->fd, data, len, MSG_DONTWAIT, (const struct sockaddr *)&a->peer,
+               sizeof a->peer);
+        return;
+    }
+    q = io_uring_get_sqe(&ring);
+    txv[ntx] = (struct iovec){ (void *)data, len };
+    txh[ntx] = (struct msghdr){ .msg_name = &a->peer, .msg_namelen = sizeof a->peer,
+                                .msg_iov = &txv[ntx], .msg_iovlen = 1 };
+    io_uring_prep_sendmsg(q, a->fd, &txh[ntx], MSG_DONTWAIT);
+    io_uring_sqe_set_data64(q, TX_TAG);
+    ntx++;
+    queued++;
+}
+
+static void chan_header(unsigned slot, const alloc_t *a, size_t len)
+{
+    out[slot][0] = (uint8_t)(a->chan >> 8);
+    out[slot][1] = (uint8_t)a->chan;
+    out[slot][2] = (uint8_t)(len >> 8);
+    out[slot][3] = (uint8_t)len;
+    oiov[slot].iov_len = len + HDR;
+    oto[slot] = a->client;
+}
+
+/* A relay socket is readable: its datagram to the client, in slot nout.
+ * The sender's address is read too, as a relay needs it to check the
+ * permission. */
+static void from_peer(alloc_t *a)
+{
+    struct io_uring_sqe *q;
+
+    if (nout == NOUT)
+        return;   /* level-triggered: read on the next wake-up */
+    if (a->chan == 0) {   /* no channel yet: dropped */
+        recv(a->fd, out[nout], PKTMAX, MSG_DONTWAIT);
+        return;
+    }
+    if (!uring) {
+        struct sockaddr_in pf;
+        socklen_t pl = sizeof pf;
+        ssize_t r = recvfrom(a->fd, out[nout] + HDR, PKTMAX - HDR, MSG_DONTWAIT,
+                             (struct sockaddr *)&pf, &pl);
+
+        if (r >= 0)
+            chan_header(nout++, a, (size_t)r);
+        return;
+    }
+    q = io_uring_get_sqe(&ring);
+    rxv[nout] = (struct iovec){ out[nout] + HDR, PKTMAX - HDR };
+    rxh[nout] = (struct msghdr){ .msg_name = &rxfrom[nout], .msg_namelen = sizeof rxfrom[nout],
+                                 .msg_iov = &rxv[nout], .msg_iovlen = 1 };
+    io_uring_prep_recvmsg(q, a->fd, &rxh[nout], MSG_DONTWAIT);
+    io_uring_sqe_set_data64(q, nout);
+    chan_header(nout++, a, 0);   /* the length once it is known */
+    queued++;
+}
+
+/* End of a wake-up: in io_uring mode submit what is queued and wait for
+ * it (UDP sends and reads of readable sockets complete at once), then the
+ * datagrams to clients in one system call. */
+static void flush(void)
+{
+    if (queued > 0) {
+        struct io_uring_cqe *c;
+        unsigned head, seen = 0, keep = 0;
+
+        io_uring_submit_and_wait(&ring, queued);
+        io_uring_for_each_cqe(&ring, head, c) {
+            uint64_t slot = io_uring_cqe_get_data64(c);
+
+            seen++;
+            if (slot == TX_TAG)
+                continue;
+            out[slot][2] = (uint8_t)(c->res >> 8);
+            out[slot][3] = (uint8_t)c->res;
+            oiov[slot].iov_len = c->res >= 0 ? (size_t)c->res + HDR : 0;
+        }
+        io_uring_cq_advance(&ring, seen);
+        queued = ntx = 0;
+        for (unsigned i = 0; i < nout; i++) {   /* drop failed reads */
+            if (oiov[i].iov_len == 0)
+                continue;
+            if (keep != i) {
+                memcpy(out[keep], out[i], oiov[i].iov_len);
+                oiov[keep].iov_len = oiov[i].iov_len;
+                oto[keep] = oto[i];
+            }
+            keep++;
+        }
+        nout = keep;
+    }
+    if (nout == 1)
+        sendto(lfd, out[0], oiov[0].iov_len, MSG_DONTWAIT, (struct sockaddr *)&oto[0],
+               sizeof oto[0]);
+    else if (nout > 1)
+        sendmmsg(lfd, om, nout, MSG_DONTWAIT);
+    nout = 0;
+}
+
 static void from_client(const uint8_t *m, size_t len, const struct sockaddr_in *from)
 {
     alloc_t *a;
@@ -184,8 +316,7 @@ static void from_client(const uint8_t *m, size_t len, const struct sockaddr_in *
     if (len >= HDR && (m[0] & 0xC0) == 0x40) {
         a = find(from);
         if (a != NULL && a->chan == (uint16_t)(m[0] << 8 | m[1]))
-            sendto(a->fd, m + HDR, len - HDR, MSG_DONTWAIT,
-                   (const struct sockaddr *)&a->peer, sizeof a->peer);
+            to_peer(a, m + HDR, len - HDR);
         return;
     }
     if (len < 20 || (m[0] & 0xC0) != 0)
@@ -199,18 +330,25 @@ static void from_client(const uint8_t *m, size_t len, const struct sockaddr_in *
 
 int main(int argc, char **argv)
 {
-    static uint8_t in[NSLOT][PKTMAX], out[NOUT][PKTMAX];
-    static struct mmsghdr im[NSLOT], om[NOUT];
-    static struct iovec iiov[NSLOT], oiov[NOUT];
-    static struct sockaddr_in ifrom[NSLOT], oto[NOUT];
     struct epoll_event evs[256], ev = { .events = EPOLLIN, .data.u32 = LISTENER };
     struct sockaddr_in lis = { .sin_family = AF_INET };
     int rcvbuf = 4 << 20;
 
-    if (argc != 4 || inet_pton(AF_INET, argv[1], &lis.sin_addr) != 1 ||
-        (relay_port = (unsigned)atoi(argv[3])) < 1024 || relay_port > 65535 - MAXA) {
-        fprintf(stderr, "usage: turnfloor IP PORT RELAY_PORT (1024-%d)\n", 65535 - MAXA);
+    if (argc < 4 || argc > 5 || inet_pton(AF_INET, argv[1], &lis.sin_addr) != 1 ||
+        (relay_port = (unsigned)atoi(argv[3])) < 1024 || relay_port > 65535 - MAXA ||
+        (argc == 5 && strcmp(argv[4], "uring") != 0)) {
+        fprintf(stderr, "usage: turnfloor IP PORT RELAY_PORT (1024-%d) [uring]\n",
+                65535 - MAXA);
         return 2;
+    }
+    uring = argc == 5;
+    if (uring) {
+        int rc = io_uring_queue_init(2 * (NSLOT + NOUT), &ring, 0);
+
+        if (rc < 0) {
+            fprintf(stderr, "turnfloor: io_uring_queue_init: %s\n", strerror(-rc));
+            return 1;
+        }
     }
     lis.sin_port = htons((uint16_t)atoi(argv[2]));
     relay_ip = lis;
@@ -237,7 +375,6 @@ int main(int argc, char **argv)
     }
     for (;;) {
         int n = epoll_wait(ep, evs, 256, -1);
-        unsigned nout = 0;
 
         if (n < 0 && errno != EINTR)
             return 1;
@@ -245,38 +382,16 @@ int main(int argc, char **argv)
             uint32_t tag = evs[e].data.u32;
             int k;
 
-            if (tag == LISTENER) {
-                for (int i = 0; i < NSLOT; i++)
-                    im[i].msg_hdr.msg_namelen = sizeof ifrom[i];
-                k = recvmmsg(lfd, im, NSLOT, MSG_DONTWAIT, NULL);
-                for (int i = 0; i < k; i++)
-                    from_client(in[i], im[i].msg_len, &ifrom[i]);
+            if (tag != LISTENER) {
+                from_peer(&al[tag]);
                 continue;
             }
-            if (nout < NOUT) {
-                alloc_t *a = &al[tag];
-                struct sockaddr_in pf;
-                socklen_t pl = sizeof pf;
-                /* The sender's address, as a relay needs it to check the
-                 * permission. */
-                ssize_t r = recvfrom(a->fd, out[nout] + HDR, PKTMAX - HDR,
-                                     MSG_DONTWAIT, (struct sockaddr *)&pf, &pl);
-
-                if (r < 0 || a->chan == 0)
-                    continue;
-                out[nout][0] = (uint8_t)(a->chan >> 8);
-                out[nout][1] = (uint8_t)a->chan;
-                out[nout][2] = (uint8_t)(r >> 8);
-                out[nout][3] = (uint8_t)r;
-                oiov[nout].iov_len = (size_t)r + HDR;
-                oto[nout] = a->client;
-                nout++;
-            }
+            for (int i = 0; i < NSLOT; i++)
+                im[i].msg_hdr.msg_namelen = sizeof ifrom[i];
+            k = recvmmsg(lfd, im, NSLOT, MSG_DONTWAIT, NULL);
+            for (int i = 0; i < k; i++)
+                from_client(in[i], im[i].msg_len, &ifrom[i]);
         }
-        if (nout == 1)
-            sendto(lfd, out[0], oiov[0].iov_len, MSG_DONTWAIT,
-                   (struct sockaddr *)&oto[0], sizeof oto[0]);
-        else if (nout > 1)
-            sendmmsg(lfd, om, nout, MSG_DONTWAIT);
+        flush();
     }
 }
