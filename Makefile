@@ -84,7 +84,7 @@ BINS := $(B)/bin/sigd $(B)/bin/mediad $(B)/bin/turnd $(B)/bin/gwctl
 
 SIGD_PKGS   := sofia-sip-ua libzmq libprotobuf-c inih gnutls openssl
 MEDIAD_PKGS := libuv gnutls libzmq libprotobuf-c inih
-TURND_PKGS  := libuv gnutls libzmq libprotobuf-c inih
+TURND_PKGS  := libuv gnutls libzmq libprotobuf-c inih liburing
 GWCTL_PKGS  := libuv libzmq libprotobuf-c inih
 
 .PHONY: all run test unit integration bench fuzz clean
@@ -150,7 +150,7 @@ UNIT_SRC  := $(wildcard test/unit/test-*.c)
 UNIT_BINS := $(patsubst test/unit/%.c,$(B)/test/%,$(UNIT_SRC))
 UNIT_LIB_O := $(COMMON_CORE_O) $(COMMON_UV_O) \
               $(filter-out %/main.o,$(SIGD_O) $(MEDIAD_O) $(TURND_O))
-UNIT_PKGS := sofia-sip-ua libuv gnutls libzmq libprotobuf-c inih openssl
+UNIT_PKGS := sofia-sip-ua libuv gnutls libzmq libprotobuf-c inih openssl liburing
 
 $(B)/test/runner.o: test/unit/runner.c test/unit/runner.h
 	@mkdir -p $(dir $@)

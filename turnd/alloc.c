@@ -229,7 +229,45 @@ static void on_relay_io(uv_poll_t *h, int status, int events)
         return;
     busy = a->read_iter + 1 == t->iter;
     a->read_iter = t->iter;
+    if (!busy && t->rq.on && turn_rq_recv(&t->rq, a->fd, a) == 0)
+        return;   /* read in the check phase, with the others */
     turn_rx_read(&t->rx, a->fd, busy, relay_one, a, &a->closing);
+}
+
+/* A queued read (turn_rq_rx_fn): the allocation may have been deleted
+ * since, in this iteration; it is freed only in the close phase. */
+static void relay_queued(void *ctx, uint8_t *data, size_t len,
+                         const struct sockaddr *peer)
+{
+    turn_alloc_t *a = ctx;
+
+    if (!a->closing)
+        relay_one(a, data, len, peer, 0);
+}
+
+/* A queued send to a peer failed (turn_rq_fail_fn): it was counted as
+ * relayed when queued. */
+static void to_peer_failed(void *ctx, int err, size_t len)
+{
+    turn_alloc_t *a = ctx;
+    turn_allocs_t *t = a->tab;
+
+    (void)err;
+    t->stats.dropped_send++;
+    t->stats.pkts_relayed--;
+    t->stats.bytes_relayed -= len;
+    a->pkts_to_peer--;
+    a->dropped++;
+}
+
+void turn_allocs_flush(turn_allocs_t *t)
+{
+    turn_rq_flush(&t->rq, relay_queued, to_peer_failed);
+}
+
+static void on_flush(uv_check_t *h)
+{
+    turn_allocs_flush(h->data);
 }
 
 static void on_tick(uv_prepare_t *h)
@@ -249,6 +287,16 @@ int turn_alloc_to_peer(turn_alloc_t *a, const struct sockaddr *peer,
         a->dropped++;
         return -ENOBUFS;
     }
+    /* Queued only from a UDP client: the data then stays in the
+     * listener's receive buffers until the check phase (udprx.h). */
+    if (t->rq.on && !turn_client_stream(&a->client) &&
+        turn_rq_send(&t->rq, a->fd, peer, data, len, a) == 0) {
+        a->pkts_to_peer++;   /* taken back by to_peer_failed() */
+        t->stats.pkts_relayed++;
+        t->stats.bytes_relayed += len;
+        return 0;
+    }
+    turn_allocs_flush(t);   /* what is queued leaves first: keep the order */
     if (sendto(a->fd, data, len, MSG_DONTWAIT, peer, gw_addr_len(peer)) < 0) {
         int rc = -errno;
 
@@ -511,6 +559,10 @@ int turn_allocs_start(turn_allocs_t *t, uv_loop_t *loop)
     t->sweep.data = t;
     uv_timer_start(&t->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     turn_rx_init(&t->rx, TURN_RELAY_BATCH);
+    t->rq_err = t->use_uring ? turn_rq_init(&t->rq) : 0;
+    uv_check_init(loop, &t->flush);
+    t->flush.data = t;
+    uv_check_start(&t->flush, on_flush);
     uv_prepare_init(loop, &t->tick);
     t->tick.data = t;
     uv_prepare_start(&t->tick, on_tick);
@@ -525,6 +577,8 @@ void turn_allocs_stop(turn_allocs_t *t)
     t->closing = 1;
     for (turn_alloc_t *a = t->all; a != NULL; a = a->next)
         turn_alloc_delete(a, "shutdown");
+    turn_allocs_flush(t);   /* the sends queued before the stop */
+    uv_close((uv_handle_t *)&t->flush, NULL);
     uv_close((uv_handle_t *)&t->sweep, NULL);
     uv_close((uv_handle_t *)&t->tick, NULL);
 }
@@ -532,6 +586,7 @@ void turn_allocs_stop(turn_allocs_t *t)
 void turn_allocs_free(turn_allocs_t *t)
 {
     GW_ASSERT(t->nopen == 0);
+    turn_rq_free(&t->rq);
     free(t->buckets);
     free(t->ubuckets);
     free(t->port_used);

@@ -28,6 +28,16 @@
  * up to TURN_RELAY_BATCH datagrams. Data to peers leaves with sendto() on
  * the same descriptor (no msghdr or iovec to copy in).
  *
+ * With `use_uring` (turnd's io_uring directive, on by default) those
+ * per-packet calls go through one io_uring per loop iteration instead
+ * (relayq.h): the reads of quiet relay sockets, and the sends to peers of
+ * UDP clients, whose data stays in the listener's receive slots until the
+ * check phase. Busy sockets keep their recvmmsg(), and stream clients
+ * (whose buffers may move once their callback returns) their sendto().
+ * turn_allocs_flush() submits the queue; udp.c calls it before sending its
+ * own queue, so that the datagrams read from peers leave in the same
+ * iteration.
+ *
  * One timer sweeps the table every second: expired allocations are
  * deleted, expired permissions and channels dropped.
  */
@@ -41,6 +51,7 @@
 
 #include "auth.h"
 #include "client.h"
+#include "relayq.h"
 #include "udprx.h"
 
 /* Per allocation; a client reaches a handful of peers (ICE candidates of
@@ -121,6 +132,7 @@ struct turn_allocs_s {
     unsigned capacity;                  /* allocations in total */
     unsigned user_quota;                /* per username; 0 = no limit */
     unsigned bps;                       /* bytes/s per allocation; 0 = none */
+    int use_uring;                      /* batch through io_uring if it can */
     /* read-only */
     unsigned count;                     /* live allocations */
     turn_allocs_stats_t stats;
@@ -139,6 +151,9 @@ struct turn_allocs_s {
     uv_prepare_t tick;                  /* counts loop iterations */
     uint64_t iter;
     turn_rx_t rx;                       /* relay sockets are read one at a time */
+    turn_rq_t rq;                       /* rq.on: the io_uring is in use */
+    int rq_err;                         /* why not, when use_uring (-errno) */
+    uv_check_t flush;                   /* submits rq */
 };
 
 /* Allocates the tables and starts the sweep timer. -ENOMEM, -EINVAL. */
@@ -148,6 +163,8 @@ int turn_allocs_start(turn_allocs_t *t, uv_loop_t *loop);
 void turn_allocs_stop(turn_allocs_t *t);
 /* Frees the tables after the loop has run dry. */
 void turn_allocs_free(turn_allocs_t *t);
+/* Submits the relay I/O queued in this loop iteration (relayq.h). */
+void turn_allocs_flush(turn_allocs_t *t);
 
 turn_alloc_t *turn_allocs_find(turn_allocs_t *t, const turn_client_t *c);
 /* The username that made a live (found, not deleted) allocation. The

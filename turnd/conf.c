@@ -53,6 +53,10 @@ const gw_cfg_directive_t turn_conf_directives[] = {
       "allocations per username (486 beyond); 0 = no limit" },
     { "max_bps", GW_CFG_INT, OFF(max_bps), "0", 0, 1000000000,
       "bandwidth cap per allocation, bytes per second; 0 = none" },
+    { "io_uring", GW_CFG_BOOL, OFF(io_uring), "yes", 0, 0,
+      "relay sockets' sends and reads batched through io_uring, one system "
+      "call per loop iteration (falls back to a call per packet, with a "
+      "warning, where the kernel refuses io_uring)" },
     { "allowed_peers", GW_CFG_STR, OFF(allowed_peers), "", 0, 0,
       "CIDRs relaying may reach although denied by default (loopback, "
       "private, link-local, multicast, own addresses)" },

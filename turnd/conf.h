@@ -32,6 +32,7 @@ typedef struct {
     int max_lifetime;
     int user_quota;                      /* allocations per user, 0 = none */
     int max_bps;                         /* bytes/s per allocation, 0 = none */
+    int io_uring;                        /* relay I/O batched (relayq.h) */
     /* safe peers (peer.c) */
     char allowed_peers[GW_CFG_STRLEN];
     char denied_peers[GW_CFG_STRLEN];

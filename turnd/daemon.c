@@ -351,11 +351,19 @@ static int start_turn(turn_daemon_t *d)
     t->allocs.capacity = (unsigned)c->capacity;
     t->allocs.user_quota = (unsigned)c->user_quota;
     t->allocs.bps = (unsigned)c->max_bps;
+    t->allocs.use_uring = c->io_uring;
     rc = turn_allocs_start(&t->allocs, &d->loop);
     if (rc < 0) {
         GW_ERR("turnd: allocation table: %s", strerror(-rc));
         return rc;
     }
+    if (t->allocs.rq.on)
+        GW_INFO("turnd: relay I/O through io_uring");
+    else if (c->io_uring)
+        GW_WARN("turnd: io_uring unavailable (io_uring_queue_init: %s); relay "
+                "I/O with a system call per packet", strerror(-t->allocs.rq_err));
+    else
+        GW_INFO("turnd: relay I/O with a system call per packet (io_uring = no)");
     d->allocs_started = 1;
     d->stun.turn = t;
     GW_INFO("turnd: TURN realm '%s', %u user(s), %u REST secret(s), relay %s "

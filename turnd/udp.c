@@ -72,6 +72,10 @@ static void on_flush(uv_check_t *h)
     turn_udp_t *u = h->data;
 
     u->iter++;
+    /* The relay's queued reads first: what they read from peers joins
+     * this queue, to leave now rather than an iteration later. */
+    if (u->stun->turn != NULL)
+        turn_allocs_flush(&u->stun->turn->allocs);
     if (u->nq > 0)
         udp_flush(u);
 }

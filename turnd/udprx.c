@@ -53,10 +53,12 @@ int turn_rx_read(turn_rx_t *rx, int fd, int busy, turn_rx_fn fn, void *ctx,
         size_t len = rx->msg[i].msg_len;
 
         if (len > TURN_RX_SLOT) {
-            /* Rare: join the slot and its overflow. */
-            memcpy(big, data, TURN_RX_SLOT);
-            memcpy(big + TURN_RX_SLOT, rx->over[i], len - TURN_RX_SLOT);
-            data = big;
+            /* Rare: join the slot and its overflow, in the overflow area. */
+            uint8_t *joined = rx->over[i] + TURN_RX_HEADROOM;
+
+            memmove(joined + TURN_RX_SLOT, rx->over[i], len - TURN_RX_SLOT);
+            memcpy(joined, data, TURN_RX_SLOT);
+            data = joined;
         }
         fn(ctx, data, len, (const struct sockaddr *)&rx->from[i],
            (rx->msg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);

@@ -10,7 +10,10 @@
  * area of its own as a second iovec: media and STUN fit the slot, and the
  * slots of a burst share a few cache lines and pages instead of lying
  * 64 KiB apart (same cache set, one page each); a larger datagram is
- * joined in `big` before it is handed on. Every payload has
+ * joined in its slot's overflow area (moved up, the slot's part copied in
+ * front), so that every datagram of a read stays where it is, in a buffer
+ * of its own, until the next read: the io_uring relay path (relayq.h)
+ * sends from there in the check phase. Every payload has
  * TURN_RX_HEADROOM bytes of room before it and 4 after, so that a relay
  * can put a ChannelData or Data indication header in front in place.
  * Buffers are part of the struct: the per-packet path allocates nothing.
@@ -41,8 +44,9 @@ typedef struct {
     struct iovec iov[TURN_RX_MAX][2];              /* slot, overflow */
     struct sockaddr_in6 from[TURN_RX_MAX];         /* IPv4 fits too */
     uint8_t slot[TURN_RX_MAX][TURN_RX_HEADROOM + TURN_RX_SLOT + 16];
-    uint8_t big[TURN_RX_HEADROOM + TURN_RX_DGRAM + 4];   /* quiet reads, joins */
-    uint8_t over[TURN_RX_MAX][TURN_RX_OVER];       /* touched by large ones */
+    uint8_t big[TURN_RX_HEADROOM + TURN_RX_DGRAM + 4];   /* quiet reads */
+    /* The rest of a large datagram, then the whole of it (joined). */
+    uint8_t over[TURN_RX_MAX][TURN_RX_HEADROOM + TURN_RX_DGRAM + 4];
 } turn_rx_t;
 
 /* Sets up n (1..TURN_RX_MAX) slots. */

@@ -2,7 +2,7 @@
 # Integration test of turnd's UDP receive paths with large datagrams and
 # bursts. turnd reads the client listener and the relay sockets into
 # 1600-byte slots, each with a 64 KiB overflow area as a second iovec, and
-# joins a larger datagram in a separate buffer; a quiet socket is read with
+# joins a larger datagram in the overflow area; a quiet socket is read with
 # recvfrom(), a busy one with recvmmsg(). turnc.py (our Python TURN client,
 # subcommand "large") with two raw UDP peers on the allow-listed $LAN:
 #   - client->peer ChannelData and Send indications, peer->client
@@ -18,6 +18,13 @@
 #     socket and reads it in batches: every datagram compared, in order,
 #     nothing more; one burst with turnd running;
 #   - turnd alive to the end, clean stop, no sanitizer report.
+# All of it twice: with the relay's per-packet system calls batched through
+# io_uring (`io_uring = yes`, the default: sends to peers and reads of
+# quiet relay sockets queued until the loop's check phase, relayq.h), and
+# with a system call per packet (`io_uring = no`); the start log must say
+# which one turnd uses. A third time with io_uring refused by the kernel
+# (sysctl kernel.io_uring_disabled = 2 while turnd starts, then put back):
+# turnd warns and relays with a system call per packet.
 # Every wait is bounded.
 #
 #   GW_TEST_NET=127.0.71 B=build/rel sh test/integration/test-turn-large.sh
@@ -34,35 +41,59 @@ PORT=$1 BUSPORT=$2
 [ -n "$BUSPORT" ] || { not_ok "setup: no free ports"; exit 1; }
 RELAY=$((20000 + PORT % 1000 * 10))    # 10 relay ports, away from others
 
-# No sigd: the bus endpoint is a free port nobody answers on.
-start_daemon turnd "$BIN/turnd" -s turnd.listen_addr="$EXT" -s turnd.port="$PORT" \
-    -s turnd.bus="tcp://$EXT:$BUSPORT" -s turnd.name=turn-large \
-    -s turnd.relay_range="$RELAY-$((RELAY + 9))" \
-    -s turnd.users=alice:wonderland -s turnd.allowed_peers="$LAN" \
-    -s turnd.log_level=info
-if wait_until 10 grep -q "STUN on udp $EXT:$PORT" "$T/turnd.log"; then
-    ok "start (turnd on $EXT:$PORT)"
-else
-    not_ok "start: turnd not ready within 10 s"
-    exit 1
-fi
-
-EXT=$EXT LAN=$LAN PORT=$PORT TURND_PID=$(pid_of turnd) \
-    timeout 60 "$PY" "$DIR/turnc.py" large >"$T/checks-large.log" 2>&1
-rc=$?
-kill -CONT "$(pid_of turnd)" 2>/dev/null   # never left stopped
-while IFS= read -r line; do
-    case $line in
-        "ok "*) ok "${line#ok }" ;;
-        "not-ok "*) not_ok "${line#not-ok }" ;;
+SYSCTL=/proc/sys/kernel/io_uring_disabled
+for mode in yes no refused; do
+    case $mode in
+        yes) name=turnd-uring want="relay I/O through io_uring" ;;
+        no) name=turnd-plain want="relay I/O with a system call per packet (io_uring = no)" ;;
+        refused)
+            name=turnd-refused
+            want="io_uring unavailable (io_uring_queue_init: Operation not permitted)"
+            if ! old=$(cat $SYSCTL 2>/dev/null) || ! echo 2 2>/dev/null >$SYSCTL; then
+                echo "# skip: $name: cannot set $SYSCTL"
+                continue
+            fi
+            ;;
     esac
-done <"$T/checks-large.log"
-[ $rc -eq 0 ] || not_ok "turnc.py large exited with $rc: $(tail -n 1 "$T/checks-large.log")"
+    opt=$mode
+    [ $mode = refused ] && opt=yes
+    # No sigd: the bus endpoint is a free port nobody answers on.
+    start_daemon $name "$BIN/turnd" -s turnd.listen_addr="$EXT" -s turnd.port="$PORT" \
+        -s turnd.bus="tcp://$EXT:$BUSPORT" -s turnd.name=turn-large \
+        -s turnd.relay_range="$RELAY-$((RELAY + 9))" \
+        -s turnd.users=alice:wonderland -s turnd.allowed_peers="$LAN" \
+        -s turnd.io_uring=$opt -s turnd.log_level=info
+    if wait_until 10 grep -q "STUN on udp $EXT:$PORT" "$T/$name.log"; then
+        [ $mode = refused ] && echo "$old" >$SYSCTL
+        ok "$name: start (turnd on $EXT:$PORT)"
+    else
+        [ $mode = refused ] && echo "$old" >$SYSCTL
+        not_ok "$name: start: turnd not ready within 10 s"
+        exit 1
+    fi
+    if grep -q "$want" "$T/$name.log"; then
+        ok "$name: the start log says '$want'"
+    else
+        not_ok "$name: the start log does not say '$want': $(grep 'relay I/O' "$T/$name.log")"
+    fi
 
-if alive turnd && stop_daemon turnd && grep -q "turnd: stopped" "$T/turnd.log" &&
-   clean_log turnd && ! grep -q "handles left open" "$T/turnd.log"; then
-    ok "turnd: alive to the end, clean stop"
-else
-    not_ok "turnd: crashed, unclean stop or sanitizer report"
-fi
+    EXT=$EXT LAN=$LAN PORT=$PORT TURND_PID=$(pid_of $name) \
+        timeout 60 "$PY" "$DIR/turnc.py" large >"$T/checks-$name.log" 2>&1
+    rc=$?
+    kill -CONT "$(pid_of $name)" 2>/dev/null   # never left stopped
+    while IFS= read -r line; do
+        case $line in
+            "ok "*) ok "$name: ${line#ok }" ;;
+            "not-ok "*) not_ok "$name: ${line#not-ok }" ;;
+        esac
+    done <"$T/checks-$name.log"
+    [ $rc -eq 0 ] || not_ok "$name: turnc.py large exited with $rc: $(tail -n 1 "$T/checks-$name.log")"
+
+    if alive $name && stop_daemon $name && grep -q "turnd: stopped" "$T/$name.log" &&
+       clean_log $name && ! grep -q "handles left open" "$T/$name.log"; then
+        ok "$name: alive to the end, clean stop"
+    else
+        not_ok "$name: crashed, unclean stop or sanitizer report"
+    fi
+done
 finish

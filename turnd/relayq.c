@@ -1,0 +1,158 @@
+/* Relay system calls through io_uring: see relayq.h.
+ *
+ * One ring, its user_data telling a completion's kind and slot: below
+ * TURN_RQ_RX a read slot, from RQ_TX_TAG up a send slot. Everything
+ * queued is submitted and reaped in the same turn_rq_flush(), so slots are
+ * reused from the start at every iteration and nothing outlives the data
+ * or the sockets it points to (relay sockets are closed in libuv's close
+ * phase, after the check phase that flushes).
+ */
+#include "relayq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RQ_TX_TAG 0x10000u
+
+int turn_rq_init(turn_rq_t *q)
+{
+    int rc;
+
+    memset(q, 0, sizeof *q);
+    q->over = malloc((size_t)TURN_RQ_RX * TURN_RX_OVER);   /* pages touched */
+    q->big = malloc(TURN_RX_HEADROOM + TURN_RX_DGRAM + 4); /* only when used */
+    if (q->over == NULL || q->big == NULL) {
+        turn_rq_free(q);
+        return -ENOMEM;
+    }
+    rc = io_uring_queue_init(2 * (TURN_RQ_TX + TURN_RQ_RX), &q->ring, 0);
+    if (rc < 0) {
+        turn_rq_free(q);
+        return rc;
+    }
+    for (unsigned i = 0; i < TURN_RQ_RX; i++) {
+        turn_rq_rx_t *r = &q->rx[i];
+
+        r->iov[0].iov_base = r->slot + TURN_RX_HEADROOM;
+        r->iov[0].iov_len = TURN_RX_SLOT;
+        r->iov[1].iov_base = q->over + (size_t)i * TURN_RX_OVER;
+        r->iov[1].iov_len = TURN_RX_OVER;
+        r->h.msg_iov = r->iov;
+        r->h.msg_iovlen = 2;
+        r->h.msg_name = &r->from;
+    }
+    for (unsigned i = 0; i < TURN_RQ_TX; i++) {
+        q->tx[i].h.msg_iov = &q->tx[i].iov;
+        q->tx[i].h.msg_iovlen = 1;
+        q->tx[i].h.msg_name = &q->tx[i].to;
+    }
+    q->on = 1;
+    return 0;
+}
+
+void turn_rq_free(turn_rq_t *q)
+{
+    if (q->on)
+        io_uring_queue_exit(&q->ring);
+    q->on = 0;
+    free(q->over);
+    free(q->big);
+    q->over = q->big = NULL;
+}
+
+int turn_rq_send(turn_rq_t *q, int fd, const struct sockaddr *to,
+                 const uint8_t *data, size_t len, void *ctx)
+{
+    turn_rq_tx_t *t;
+    struct io_uring_sqe *sqe;
+    socklen_t tolen = to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                : sizeof(struct sockaddr_in);
+
+    if (q->ntx == TURN_RQ_TX || (sqe = io_uring_get_sqe(&q->ring)) == NULL)
+        return -ENOSPC;
+    t = &q->tx[q->ntx];
+    t->ctx = ctx;
+    memcpy(&t->to, to, tolen);
+    t->h.msg_namelen = tolen;
+    t->iov.iov_base = (void *)data;
+    t->iov.iov_len = len;
+    io_uring_prep_sendmsg(sqe, fd, &t->h, MSG_DONTWAIT);
+    io_uring_sqe_set_data64(sqe, RQ_TX_TAG + q->ntx);
+    q->ntx++;
+    return 0;
+}
+
+int turn_rq_recv(turn_rq_t *q, int fd, void *ctx)
+{
+    turn_rq_rx_t *r;
+    struct io_uring_sqe *sqe;
+
+    if (q->nrx == TURN_RQ_RX || (sqe = io_uring_get_sqe(&q->ring)) == NULL)
+        return -ENOSPC;
+    r = &q->rx[q->nrx];
+    r->ctx = ctx;
+    r->h.msg_namelen = sizeof r->from;
+    r->h.msg_flags = 0;
+    io_uring_prep_recvmsg(sqe, fd, &r->h, MSG_DONTWAIT);
+    io_uring_sqe_set_data64(sqe, q->nrx);
+    q->nrx++;
+    return 0;
+}
+
+/* A completed read: the datagram, joined with its overflow when larger
+ * than the slot. */
+static void rx_done(turn_rq_t *q, turn_rq_rx_t *r, int res, turn_rq_rx_fn rx)
+{
+    uint8_t *data = r->slot + TURN_RX_HEADROOM;
+    size_t len;
+
+    if (res < 0)
+        return;
+    len = (size_t)res;
+    if (len > TURN_RX_SLOT) {
+        uint8_t *big = q->big + TURN_RX_HEADROOM;
+
+        memcpy(big, data, TURN_RX_SLOT);
+        memcpy(big + TURN_RX_SLOT, r->iov[1].iov_base, len - TURN_RX_SLOT);
+        data = big;
+    }
+    rx(r->ctx, data, len, (const struct sockaddr *)&r->from);
+}
+
+void turn_rq_flush(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
+{
+    unsigned want = q->ntx + q->nrx, seen = 0;
+    int rc;
+
+    if (want == 0)
+        return;
+    do
+        rc = io_uring_submit(&q->ring);
+    while (rc == -EINTR);
+    q->submits++;
+    while (seen < want) {
+        struct io_uring_cqe *cqe;
+        uint64_t tag;
+        int res;
+
+        rc = io_uring_wait_cqe(&q->ring, &cqe);
+        if (rc == -EINTR)
+            continue;
+        if (rc < 0)
+            break;   /* cannot happen with everything submitted */
+        tag = io_uring_cqe_get_data64(cqe);
+        res = cqe->res;
+        io_uring_cqe_seen(&q->ring, cqe);
+        seen++;
+        if (tag >= RQ_TX_TAG) {
+            turn_rq_tx_t *t = &q->tx[tag - RQ_TX_TAG];
+
+            if (res < 0)
+                fail(t->ctx, res, t->iov.iov_len);
+        } else {
+            rx_done(q, &q->rx[tag], res, rx);
+        }
+    }
+    q->ntx = q->nrx = 0;
+}
