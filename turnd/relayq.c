@@ -10,6 +10,7 @@
 #include "relayq.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,38 +66,32 @@ int turn_rq_send(turn_rq_t *q, int fd, const struct sockaddr *to,
                  const uint8_t *data, size_t len, void *ctx)
 {
     turn_rq_tx_t *t;
-    struct io_uring_sqe *sqe;
     socklen_t tolen = to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                                 : sizeof(struct sockaddr_in);
 
-    if (q->ntx == TURN_RQ_TX || (sqe = io_uring_get_sqe(&q->ring)) == NULL)
+    if (q->ntx == TURN_RQ_TX)
         return -ENOSPC;
-    t = &q->tx[q->ntx];
+    t = &q->tx[q->ntx++];
     t->ctx = ctx;
+    t->fd = fd;
     memcpy(&t->to, to, tolen);
     t->h.msg_namelen = tolen;
     t->iov.iov_base = (void *)data;
     t->iov.iov_len = len;
-    io_uring_prep_sendmsg(sqe, fd, &t->h, MSG_DONTWAIT);
-    io_uring_sqe_set_data64(sqe, RQ_TX_TAG + q->ntx);
-    q->ntx++;
     return 0;
 }
 
 int turn_rq_recv(turn_rq_t *q, int fd, void *ctx)
 {
     turn_rq_rx_t *r;
-    struct io_uring_sqe *sqe;
 
-    if (q->nrx == TURN_RQ_RX || (sqe = io_uring_get_sqe(&q->ring)) == NULL)
+    if (q->nrx == TURN_RQ_RX)
         return -ENOSPC;
-    r = &q->rx[q->nrx];
+    r = &q->rx[q->nrx++];
     r->ctx = ctx;
+    r->fd = fd;
     r->h.msg_namelen = sizeof r->from;
     r->h.msg_flags = 0;
-    io_uring_prep_recvmsg(sqe, fd, &r->h, MSG_DONTWAIT);
-    io_uring_sqe_set_data64(sqe, q->nrx);
-    q->nrx++;
     return 0;
 }
 
@@ -120,6 +115,23 @@ static void rx_done(turn_rq_t *q, turn_rq_rx_t *r, int res, turn_rq_rx_fn rx)
     rx(r->ctx, data, len, (const struct sockaddr *)&r->from);
 }
 
+/* The queue into the ring (it holds all of it: 2 * (TX + RX) entries). */
+static void prep_all(turn_rq_t *q)
+{
+    for (unsigned i = 0; i < q->ntx; i++) {
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+
+        io_uring_prep_sendmsg(sqe, q->tx[i].fd, &q->tx[i].h, MSG_DONTWAIT);
+        io_uring_sqe_set_data64(sqe, RQ_TX_TAG + i);
+    }
+    for (unsigned i = 0; i < q->nrx; i++) {
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+
+        io_uring_prep_recvmsg(sqe, q->rx[i].fd, &q->rx[i].h, MSG_DONTWAIT);
+        io_uring_sqe_set_data64(sqe, i);
+    }
+}
+
 void turn_rq_flush(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
 {
     unsigned want = q->ntx + q->nrx, seen = 0;
@@ -127,6 +139,27 @@ void turn_rq_flush(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
 
     if (want == 0)
         return;
+    if (want == 1) {   /* one call: made directly */
+        ssize_t n;
+
+        if (q->ntx == 1) {
+            turn_rq_tx_t *t = &q->tx[0];
+
+            do
+                n = sendmsg(t->fd, &t->h, MSG_DONTWAIT);
+            while (n < 0 && errno == EINTR);
+            if (n < 0)
+                fail(t->ctx, -errno, t->iov.iov_len);
+        } else {
+            do
+                n = recvmsg(q->rx[0].fd, &q->rx[0].h, MSG_DONTWAIT);
+            while (n < 0 && errno == EINTR);
+            rx_done(q, &q->rx[0], n < 0 ? -errno : (int)n, rx);
+        }
+        q->ntx = q->nrx = 0;
+        return;
+    }
+    prep_all(q);
     do
         rc = io_uring_submit(&q->ring);
     while (rc == -EINTR);
