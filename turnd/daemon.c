@@ -477,12 +477,13 @@ fail:
     if (uv_loop_close(&d->loop) != 0)
         GW_ERR("turnd: handles left open at exit");
     GW_INFO("turnd: stopped (%llu requests, %llu malformed, %llu "
-            "allocations, %llu packets relayed, %llu TLS handshakes, %llu "
-            "TLS failures)",
+            "allocations, %llu packets relayed, %llu io_uring submissions, "
+            "%llu TLS handshakes, %llu TLS failures)",
             (unsigned long long)d->stun.stats.requests,
             (unsigned long long)d->stun.stats.malformed,
             (unsigned long long)d->turn.allocs.stats.created,
             (unsigned long long)d->turn.allocs.stats.pkts_relayed,
+            (unsigned long long)d->turn.allocs.rq.submits,
             (unsigned long long)d->tls.tls_handshakes,
             (unsigned long long)d->tls.tls_failed);
     free(d);

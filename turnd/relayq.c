@@ -132,6 +132,29 @@ static void prep_all(turn_rq_t *q)
     }
 }
 
+/* The queue with a system call each, when a ring would cost more. */
+static void direct(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
+{
+    ssize_t n;
+
+    for (unsigned i = 0; i < q->ntx; i++) {
+        turn_rq_tx_t *t = &q->tx[i];
+
+        do
+            n = sendmsg(t->fd, &t->h, MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            fail(t->ctx, -errno, t->iov.iov_len);
+    }
+    for (unsigned i = 0; i < q->nrx; i++) {
+        do
+            n = recvmsg(q->rx[i].fd, &q->rx[i].h, MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        rx_done(q, &q->rx[i], n < 0 ? -errno : (int)n, rx);
+    }
+    q->ntx = q->nrx = 0;
+}
+
 void turn_rq_flush(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
 {
     unsigned want = q->ntx + q->nrx, seen = 0;
@@ -139,24 +162,8 @@ void turn_rq_flush(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
 
     if (want == 0)
         return;
-    if (want == 1) {   /* one call: made directly */
-        ssize_t n;
-
-        if (q->ntx == 1) {
-            turn_rq_tx_t *t = &q->tx[0];
-
-            do
-                n = sendmsg(t->fd, &t->h, MSG_DONTWAIT);
-            while (n < 0 && errno == EINTR);
-            if (n < 0)
-                fail(t->ctx, -errno, t->iov.iov_len);
-        } else {
-            do
-                n = recvmsg(q->rx[0].fd, &q->rx[0].h, MSG_DONTWAIT);
-            while (n < 0 && errno == EINTR);
-            rx_done(q, &q->rx[0], n < 0 ? -errno : (int)n, rx);
-        }
-        q->ntx = q->nrx = 0;
+    if (want <= TURN_RQ_DIRECT) {   /* a call or two: made directly */
+        direct(q, rx, fail);
         return;
     }
     prep_all(q);

@@ -10,8 +10,8 @@
  * together in the check phase, in one io_uring_enter(), which also waits
  * for them: UDP sends and reads of readable sockets complete at once
  * (MSG_DONTWAIT makes a read that would block fail instead of waiting).
- * A lone call in an iteration is made directly, as a ring costs more than
- * the call it saves for one. Measured on the floor relay of
+ * An iteration's call or two are made directly: a ring submission costs
+ * about what it saves for so few. Measured on the floor relay of
  * bench-turnd.sh: 15 % less CPU per packet under full load, nothing paced.
  *
  * Queued data must stay where it is until turn_rq_flush(): the sends come
@@ -29,6 +29,7 @@
 
 #define TURN_RQ_TX 64     /* sends queued per iteration at most */
 #define TURN_RQ_RX 64     /* reads queued per iteration at most */
+#define TURN_RQ_DIRECT 2  /* this many calls or fewer are made directly */
 
 /* A read completed: `ctx` as given to turn_rq_recv(); data as for a
  * turn_rx_fn (TURN_RX_HEADROOM bytes before it and 4 after may be

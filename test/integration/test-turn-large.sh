@@ -95,5 +95,13 @@ for mode in yes no refused; do
     else
         not_ok "$name: crashed, unclean stop or sanitizer report"
     fi
+    # The bursts read 16 ChannelData at a time: their sends to the peer
+    # went through the ring, in submissions turnd counts at its stop.
+    subs=$(sed -n 's/.*turnd: stopped (.* \([0-9]*\) io_uring submissions.*/\1/p' "$T/$name.log")
+    case $mode in
+        yes) [ "${subs:-0}" -gt 0 ] ;;
+        *) [ "$subs" = 0 ] ;;
+    esac && ok "$name: io_uring submissions at the stop: $subs" ||
+        not_ok "$name: io_uring submissions at the stop: '$subs' (mode $mode)"
 done
 finish
