@@ -6,7 +6,8 @@ set -eu
 
 # dpkg-dev (dpkg-source) and debian-archive-keyring: deploy/libsrtp2-openssl.sh
 # fetches and verifies Debian's libsrtp2 source with apt-get source.
-# liburing-dev: only the benchmark's floor relay (test/bench/turnfloor.c).
+# liburing-dev: turnd's relay I/O (turnd/relayq.c) and the benchmark's
+# floor relay (test/bench/turnfloor.c).
 PKGS="build-essential pkg-config dpkg-dev debian-archive-keyring
 libsofia-sip-ua-dev libsrtp2-dev libgnutls28-dev libzmq3-dev
 libprotobuf-c-dev protobuf-c-compiler libuv1-dev libinih-dev

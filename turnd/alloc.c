@@ -263,6 +263,11 @@ static void to_peer_failed(void *ctx, int err, size_t len)
 void turn_allocs_flush(turn_allocs_t *t)
 {
     turn_rq_flush(&t->rq, relay_queued, to_peer_failed);
+    if (t->rq.broken != 0 && !t->rq_warned) {
+        t->rq_warned = 1;
+        GW_WARN("turnd: io_uring failed (%s); relay I/O with a system call "
+                "per packet from now on", strerror(-t->rq.broken));
+    }
 }
 
 static void on_flush(uv_check_t *h)

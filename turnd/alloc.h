@@ -153,6 +153,7 @@ struct turn_allocs_s {
     turn_rx_t rx;                       /* relay sockets are read one at a time */
     turn_rq_t rq;                       /* rq.on: the io_uring is in use */
     int rq_err;                         /* why not, when use_uring (-errno) */
+    int rq_warned;                      /* a ring failure was logged */
     uv_check_t flush;                   /* submits rq */
 };
 

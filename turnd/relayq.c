@@ -8,6 +8,7 @@
  * phase, after the check phase that flushes).
  */
 #include "relayq.h"
+#include "log.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -115,29 +116,34 @@ static void rx_done(turn_rq_t *q, turn_rq_rx_t *r, int res, turn_rq_rx_fn rx)
     rx(r->ctx, data, len, (const struct sockaddr *)&r->from);
 }
 
-/* The queue into the ring (it holds all of it: 2 * (TX + RX) entries). */
+/* The queue into the ring, sends first (it holds all of it: it has
+ * 2 * (TX + RX) entries and is emptied at every flush). */
 static void prep_all(turn_rq_t *q)
 {
     for (unsigned i = 0; i < q->ntx; i++) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
 
+        GW_ASSERT(sqe != NULL);
         io_uring_prep_sendmsg(sqe, q->tx[i].fd, &q->tx[i].h, MSG_DONTWAIT);
         io_uring_sqe_set_data64(sqe, RQ_TX_TAG + i);
     }
     for (unsigned i = 0; i < q->nrx; i++) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
 
+        GW_ASSERT(sqe != NULL);
         io_uring_prep_recvmsg(sqe, q->rx[i].fd, &q->rx[i].h, MSG_DONTWAIT);
         io_uring_sqe_set_data64(sqe, i);
     }
 }
 
-/* The queue with a system call each, when a ring would cost more. */
-static void direct(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
+/* Entries `from` onwards of the queue (sends first, then reads), with a
+ * system call each: when a ring would cost more, or did not take them. */
+static void direct(turn_rq_t *q, unsigned from, turn_rq_rx_fn rx,
+                   turn_rq_fail_fn fail)
 {
     ssize_t n;
 
-    for (unsigned i = 0; i < q->ntx; i++) {
+    for (unsigned i = from; i < q->ntx; i++) {
         turn_rq_tx_t *t = &q->tx[i];
 
         do
@@ -146,24 +152,32 @@ static void direct(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
         if (n < 0)
             fail(t->ctx, -errno, t->iov.iov_len);
     }
-    for (unsigned i = 0; i < q->nrx; i++) {
+    for (unsigned i = from > q->ntx ? from - q->ntx : 0; i < q->nrx; i++) {
         do
             n = recvmsg(q->rx[i].fd, &q->rx[i].h, MSG_DONTWAIT);
         while (n < 0 && errno == EINTR);
         rx_done(q, &q->rx[i], n < 0 ? -errno : (int)n, rx);
     }
-    q->ntx = q->nrx = 0;
+}
+
+/* The ring failed: never used again (what it still holds is never
+ * submitted). */
+static void give_up(turn_rq_t *q, int err)
+{
+    q->on = 0;
+    q->broken = err < 0 ? err : -EIO;
 }
 
 void turn_rq_flush(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
 {
-    unsigned want = q->ntx + q->nrx, seen = 0;
+    unsigned want = q->ntx + q->nrx, sent, seen = 0;
     int rc;
 
     if (want == 0)
         return;
-    if (want <= TURN_RQ_DIRECT) {   /* a call or two: made directly */
-        direct(q, rx, fail);
+    if (want <= TURN_RQ_DIRECT || !q->on) {   /* a call or two: made directly */
+        direct(q, 0, rx, fail);
+        q->ntx = q->nrx = 0;
         return;
     }
     prep_all(q);
@@ -171,7 +185,10 @@ void turn_rq_flush(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
         rc = io_uring_submit(&q->ring);
     while (rc == -EINTR);
     q->submits++;
-    while (seen < want) {
+    sent = rc < 0 ? 0 : (unsigned)rc > want ? want : (unsigned)rc;
+    if (sent < want)
+        give_up(q, rc < 0 ? rc : -EAGAIN);
+    while (seen < sent) {
         struct io_uring_cqe *cqe;
         uint64_t tag;
         int res;
@@ -179,20 +196,24 @@ void turn_rq_flush(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
         rc = io_uring_wait_cqe(&q->ring, &cqe);
         if (rc == -EINTR)
             continue;
-        if (rc < 0)
-            break;   /* cannot happen with everything submitted */
+        if (rc < 0) {   /* cannot happen once submitted; the ring is given up */
+            give_up(q, rc);
+            break;
+        }
         tag = io_uring_cqe_get_data64(cqe);
         res = cqe->res;
         io_uring_cqe_seen(&q->ring, cqe);
         seen++;
-        if (tag >= RQ_TX_TAG) {
+        if (tag >= RQ_TX_TAG && tag - RQ_TX_TAG < q->ntx) {
             turn_rq_tx_t *t = &q->tx[tag - RQ_TX_TAG];
 
             if (res < 0)
                 fail(t->ctx, res, t->iov.iov_len);
-        } else {
+        } else if (tag < q->nrx) {
             rx_done(q, &q->rx[tag], res, rx);
         }
     }
+    if (sent < want)
+        direct(q, sent, rx, fail);   /* what the ring did not take */
     q->ntx = q->nrx = 0;
 }

@@ -15,8 +15,9 @@
  * bench-turnd.sh: 15 % less CPU per packet under full load, nothing paced.
  *
  * Queued data must stay where it is until turn_rq_flush(): the sends come
- * from the UDP listener's receive slots, which are read again only on the
- * next loop iteration. Reads land in the queue's own slots, laid out as
+ * from the UDP listener's receive slots, and udp.c flushes before it reads
+ * them again (on the next loop iteration, or in the same one when libuv
+ * polls twice). Reads land in the queue's own slots, laid out as
  * turn_rx_t's (headroom before, a 64 KiB overflow area as second iovec),
  * and reach the callback with the same promises as a turn_rx_fn.
  */
@@ -59,6 +60,7 @@ typedef struct {
 typedef struct {
     /* read-only */
     int on;                          /* the ring is set up */
+    int broken;                      /* why the ring was given up, -errno */
     uint64_t submits;                /* io_uring_enter() calls */
     /* private */
     struct io_uring ring;
@@ -85,7 +87,10 @@ int turn_rq_recv(turn_rq_t *q, int fd, void *ctx);
  * read and fail for each send that failed. A read that failed (EAGAIN
  * after a spurious wake-up, or an ICMP error reported on the socket) is
  * dropped, as the plain read path drops it. The callbacks must not queue
- * (they run while the queue is being emptied). */
+ * (they run while the queue is being emptied). If the ring fails (a
+ * submission refused or cut short), what it did not take is made with
+ * plain calls, the ring is given up for good (q->on = 0) and
+ * q->broken holds the reason (-errno). */
 void turn_rq_flush(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail);
 
 #endif

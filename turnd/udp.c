@@ -160,6 +160,12 @@ static void on_io(uv_poll_t *h, int status, int events)
         GW_DEBUG("stun: udp poll failed: %s", uv_strerror(status));
         return;
     }
+    /* libuv polls again within the same iteration when epoll_wait()
+     * filled its event array: a second read would overwrite the buffers
+     * that the relay's queued sends still point into, so those leave
+     * first. */
+    if (u->read_iter == u->iter && u->stun->turn != NULL)
+        turn_allocs_flush(&u->stun->turn->allocs);
     busy = u->read_iter + 1 == u->iter;
     u->read_iter = u->iter;
     rc = turn_rx_read(&u->in, u->fd, busy, on_datagram, u, &u->closing);
