@@ -9,6 +9,7 @@
  */
 #include "relayq.h"
 #include "log.h"
+#include "net.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -22,9 +23,9 @@ int turn_rq_init(turn_rq_t *q)
     int rc;
 
     memset(q, 0, sizeof *q);
-    q->over = malloc((size_t)TURN_RQ_RX * TURN_RX_OVER);   /* pages touched */
-    q->big = malloc(TURN_RX_HEADROOM + TURN_RX_DGRAM + 4); /* only when used */
-    if (q->over == NULL || q->big == NULL) {
+    q->over = malloc((size_t)TURN_RQ_RX * TURN_RX_OVERBUF);  /* pages touched
+                                                               only when used */
+    if (q->over == NULL) {
         turn_rq_free(q);
         return -ENOMEM;
     }
@@ -38,7 +39,7 @@ int turn_rq_init(turn_rq_t *q)
 
         r->iov[0].iov_base = r->slot + TURN_RX_HEADROOM;
         r->iov[0].iov_len = TURN_RX_SLOT;
-        r->iov[1].iov_base = q->over + (size_t)i * TURN_RX_OVER;
+        r->iov[1].iov_base = q->over + (size_t)i * TURN_RX_OVERBUF;
         r->iov[1].iov_len = TURN_RX_OVER;
         r->h.msg_iov = r->iov;
         r->h.msg_iovlen = 2;
@@ -59,16 +60,14 @@ void turn_rq_free(turn_rq_t *q)
         io_uring_queue_exit(&q->ring);
     q->on = 0;
     free(q->over);
-    free(q->big);
-    q->over = q->big = NULL;
+    q->over = NULL;
 }
 
 int turn_rq_send(turn_rq_t *q, int fd, const struct sockaddr *to,
                  const uint8_t *data, size_t len, void *ctx)
 {
     turn_rq_tx_t *t;
-    socklen_t tolen = to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                : sizeof(struct sockaddr_in);
+    socklen_t tolen = gw_addr_len(to);
 
     if (q->ntx == TURN_RQ_TX)
         return -ENOSPC;
@@ -96,24 +95,17 @@ int turn_rq_recv(turn_rq_t *q, int fd, void *ctx)
     return 0;
 }
 
-/* A completed read: the datagram, joined with its overflow when larger
- * than the slot. */
-static void rx_done(turn_rq_t *q, turn_rq_rx_t *r, int res, turn_rq_rx_fn rx)
+/* A completed read: the datagram, joined in its overflow area when
+ * larger than the slot. */
+static void rx_done(turn_rq_rx_t *r, int res, turn_rq_rx_fn rx)
 {
     uint8_t *data = r->slot + TURN_RX_HEADROOM;
-    size_t len;
 
     if (res < 0)
         return;
-    len = (size_t)res;
-    if (len > TURN_RX_SLOT) {
-        uint8_t *big = q->big + TURN_RX_HEADROOM;
-
-        memcpy(big, data, TURN_RX_SLOT);
-        memcpy(big + TURN_RX_SLOT, r->iov[1].iov_base, len - TURN_RX_SLOT);
-        data = big;
-    }
-    rx(r->ctx, data, len, (const struct sockaddr *)&r->from);
+    if ((size_t)res > TURN_RX_SLOT)
+        data = turn_rx_join(data, r->iov[1].iov_base, (size_t)res);
+    rx(r->ctx, data, (size_t)res, (const struct sockaddr *)&r->from);
 }
 
 /* The queue into the ring, sends first (it holds all of it: it has
@@ -156,7 +148,7 @@ static void direct(turn_rq_t *q, unsigned from, turn_rq_rx_fn rx,
         do
             n = recvmsg(q->rx[i].fd, &q->rx[i].h, MSG_DONTWAIT);
         while (n < 0 && errno == EINTR);
-        rx_done(q, &q->rx[i], n < 0 ? -errno : (int)n, rx);
+        rx_done(&q->rx[i], n < 0 ? -errno : (int)n, rx);
     }
 }
 
@@ -210,7 +202,7 @@ void turn_rq_flush(turn_rq_t *q, turn_rq_rx_fn rx, turn_rq_fail_fn fail)
             if (res < 0)
                 fail(t->ctx, res, t->iov.iov_len);
         } else if (tag < q->nrx) {
-            rx_done(q, &q->rx[tag], res, rx);
+            rx_done(&q->rx[tag], res, rx);
         }
     }
     if (sent < want)

@@ -68,7 +68,6 @@ typedef struct {
     turn_rq_tx_t tx[TURN_RQ_TX];
     turn_rq_rx_t rx[TURN_RQ_RX];
     uint8_t *over;                   /* TURN_RQ_RX overflow areas */
-    uint8_t *big;                    /* a large datagram joined */
 } turn_rq_t;
 
 /* Sets the ring up: 0, or -errno (io_uring missing or refused, as by

@@ -4,6 +4,15 @@
 #include <errno.h>
 #include <string.h>
 
+uint8_t *turn_rx_join(const uint8_t *data, uint8_t *over, size_t len)
+{
+    uint8_t *joined = over + TURN_RX_HEADROOM;
+
+    memmove(joined + TURN_RX_SLOT, over, len - TURN_RX_SLOT);
+    memcpy(joined, data, TURN_RX_SLOT);
+    return joined;
+}
+
 void turn_rx_init(turn_rx_t *rx, unsigned n)
 {
     rx->n = n < 1 ? 1 : n > TURN_RX_MAX ? TURN_RX_MAX : n;
@@ -52,14 +61,8 @@ int turn_rx_read(turn_rx_t *rx, int fd, int busy, turn_rx_fn fn, void *ctx,
         uint8_t *data = rx->slot[i] + TURN_RX_HEADROOM;
         size_t len = rx->msg[i].msg_len;
 
-        if (len > TURN_RX_SLOT) {
-            /* Rare: join the slot and its overflow, in the overflow area. */
-            uint8_t *joined = rx->over[i] + TURN_RX_HEADROOM;
-
-            memmove(joined + TURN_RX_SLOT, rx->over[i], len - TURN_RX_SLOT);
-            memcpy(joined, data, TURN_RX_SLOT);
-            data = joined;
-        }
+        if (len > TURN_RX_SLOT)
+            data = turn_rx_join(data, rx->over[i], len);   /* rare */
         fn(ctx, data, len, (const struct sockaddr *)&rx->from[i],
            (rx->msg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);
     }

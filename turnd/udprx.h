@@ -31,6 +31,8 @@
 #define TURN_RX_SLOT     1600              /* a datagram up to this size ... */
 #define TURN_RX_OVER     (TURN_RX_DGRAM - TURN_RX_SLOT)   /* ... the rest */
 #define TURN_RX_HEADROOM 48
+/* An overflow area: the rest of a large datagram, then the whole of it. */
+#define TURN_RX_OVERBUF  (TURN_RX_HEADROOM + TURN_RX_DGRAM + 4)
 
 /* One datagram: `data` may be written from TURN_RX_HEADROOM bytes before
  * it to 4 after; `trunc` when it was larger than TURN_RX_DGRAM (then only
@@ -45,10 +47,14 @@ typedef struct {
     struct sockaddr_in6 from[TURN_RX_MAX];         /* IPv4 fits too */
     uint8_t slot[TURN_RX_MAX][TURN_RX_HEADROOM + TURN_RX_SLOT + 16];
     uint8_t big[TURN_RX_HEADROOM + TURN_RX_DGRAM + 4];   /* quiet reads */
-    /* The rest of a large datagram, then the whole of it (joined). */
-    uint8_t over[TURN_RX_MAX][TURN_RX_HEADROOM + TURN_RX_DGRAM + 4];
+    uint8_t over[TURN_RX_MAX][TURN_RX_OVERBUF];
 } turn_rx_t;
 
+/* A datagram of len > TURN_RX_SLOT bytes, its first TURN_RX_SLOT in the
+ * slot at `data` and the rest at the start of its overflow area `over`
+ * (TURN_RX_OVERBUF bytes), joined in that area with the headroom before
+ * it; returns where it now starts. */
+uint8_t *turn_rx_join(const uint8_t *data, uint8_t *over, size_t len);
 /* Sets up n (1..TURN_RX_MAX) slots. */
 void turn_rx_init(turn_rx_t *rx, unsigned n);
 /* Reads fd once (recvmmsg() when busy, recvfrom() otherwise) and calls fn
