@@ -29,6 +29,10 @@ struct sig_call_s {
     sig_party_t party[2];         /* [SIG_CALLER], [SIG_CALLEE] (dialog.c) */
     int confirmed;                /* a 2xx to the INVITE passed */
     int late_offer;               /* an offer left in a 2xx: answer due in the ACK */
+    int hide;                     /* topology hiding applies (topo.c) */
+    char *caller_via;             /* hidden: the INVITE's Via list as received, */
+    char *caller_rr;              /* and its Record-Route, for a 2xx retransmitted
+                                   * past the transaction; NULL = none */
     /* Call-scoped TURN (turn.c): the SIP users of the EXT party this call
      * counts for (From user of a call from EXT; Request-URI and To user of
      * a call to EXT), in the call's home; NULL = free slot. */

@@ -81,6 +81,22 @@ const gw_cfg_directive_t sig_config_directives[] = {
     { "tls_timeout_ms", GW_CFG_INT, F(tls.timeout_ms), "2000", 100, 32000,
       "an outbound TLS request whose connection failed, or was not "
       "established (handshake done) in this time, goes to the next route" },
+    { "topology_hiding", GW_CFG_BOOL, F(topology_hiding), "yes", 0, 0,
+      "hide each side's addresses from the other: Via, Record-Route, Route and "
+      "Contact show sigd's own address on each side (in-dialog requests are "
+      "mapped back per call), hide_headers are removed on EXT" },
+    { "topology_hiding_off", GW_CFG_LIST, F(topology_hiding_off), "", 0, 0,
+      "trunks ([routes] trunks names, comma-separated) whose calls pass "
+      "unhidden, both ways" },
+    { "hide_headers", GW_CFG_LIST, F(hide_headers),
+      "Server, User-Agent, Organization, Warning, P-Charging-Vector, History-Info, X-*",
+      0, 0,
+      "headers removed from every message leaving on EXT while hiding applies, "
+      "comma-separated, case-insensitive; NAME* is a prefix" },
+    { "source_header", GW_CFG_STR, F(source_header), "", 0, 0,
+      "an extension header (e.g. X-Source-Address) giving the platform the "
+      "address:port a new request from EXT came from; any copy a caller sends "
+      "is removed; empty = not sent" },
     { "log_level", GW_CFG_LEVEL, F(log_level), "info", 0, 0,
       "err, warn, info or debug" },
     GW_CFG_END

@@ -54,6 +54,20 @@ static void set_target(sig_call_t *c, sig_party_t *p, const sip_contact_t *m)
     p->target = t;
 }
 
+/* Appends "<url>" to the route string being built in the call's home. */
+static char *route_add(sig_call_t *c, char *route, const url_t *u)
+{
+    char *us = url_as_string(c->home, u), *r;
+
+    if (us == NULL)
+        return route;
+    r = route ? su_sprintf(c->home, "%s, <%s>", route, us)
+              : su_sprintf(c->home, "<%s>", us);
+    su_free(c->home, us);
+    su_free(c->home, route);
+    return r;
+}
+
 int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
 {
     sig_party_t *p = &c->party[SIG_CALLER];
@@ -69,64 +83,85 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
     p->addr = header_str(c, req->sip_from);
     p->cseq = req->sip_cseq->cs_seq;
     set_target(c, p, req->sip_contact);
+    /* The caller's route set, from sigd: the Record-Route entries it came
+     * with, nearest first (ours, added before this call, are skipped).
+     * Taken here rather than from the 2xx: with topology hiding the callee
+     * never sees them. */
+    for (const sip_record_route_t *rr = req->sip_record_route; rr; rr = rr->r_next)
+        if (!sig_proxy_is_ours(rr->r_url))
+            p->route = route_add(c, p->route, rr->r_url);
     return p->addr ? 0 : -ENOMEM;
 }
 
-/* Appends "<url>" to the route string being built in the call's home. */
-static char *route_add(sig_call_t *c, char *route, const url_t *u)
-{
-    char *us = url_as_string(c->home, u), *r;
-
-    if (us == NULL)
-        return route;
-    r = route ? su_sprintf(c->home, "%s, <%s>", route, us)
-              : su_sprintf(c->home, "<%s>", us);
-    su_free(c->home, us);
-    su_free(c->home, route);
-    return r;
-}
-
-int sig_dialog_confirm(sig_call_t *c, const sip_t *resp)
+/* Records the callee from a response with a To tag: its address, remote
+ * target and route set (the Record-Route entries above ours, reversed). */
+static int record_callee(sig_call_t *c, const sip_t *resp)
 {
     sig_party_t *caller = &c->party[SIG_CALLER], *callee = &c->party[SIG_CALLEE];
-    const sip_record_route_t *rr, *first_ours = NULL, *last_ours = NULL;
+    const sip_record_route_t *rr, *first_ours = NULL;
     const sip_record_route_t *before[64];
     unsigned nbefore = 0;
 
-    if (c->confirmed || caller->addr == NULL)
-        return 0;
     if (resp->sip_to == NULL || resp->sip_to->a_tag == NULL)
         return -EINVAL;
     callee->side = caller->side == GW__SIDE__SIDE_EXT ? GW__SIDE__SIDE_INT
                                                        : GW__SIDE__SIDE_EXT;
+    su_free(c->home, callee->addr);
     callee->addr = header_str(c, resp->sip_to);
     if (callee->addr == NULL)
         return -ENOMEM;
     set_target(c, callee, resp->sip_contact);
     for (rr = resp->sip_record_route; rr; rr = rr->r_next) {
         if (sig_proxy_is_ours(rr->r_url)) {
-            if (first_ours == NULL)
-                first_ours = rr;
-            last_ours = rr;
-        } else if (first_ours == NULL && nbefore < sizeof before / sizeof *before) {
-            before[nbefore++] = rr;
+            first_ours = rr;
+            break;
         }
+        if (nbefore < sizeof before / sizeof *before)
+            before[nbefore++] = rr;
     }
     if (first_ours == NULL) {
         /* The callee dropped the Record-Route: in-dialog requests will not
          * pass here, and our BYE goes straight to the targets. */
-        gw_log(GW_LOG_DEBUG, c->call_id, "2xx without our Record-Route");
+        gw_log(GW_LOG_DEBUG, c->call_id, "response without our Record-Route");
         nbefore = 0;
-    } else {
-        for (rr = last_ours->r_next; rr; rr = rr->r_next)
-            caller->route = route_add(c, caller->route, rr->r_url);
     }
+    su_free(c->home, callee->route);
+    callee->route = NULL;
     while (nbefore > 0)
         callee->route = route_add(c, callee->route, before[--nbefore]->r_url);
+    return 0;
+}
+
+int sig_dialog_early(sig_call_t *c, const sip_t *resp)
+{
+    if (c->confirmed || c->party[SIG_CALLER].addr == NULL)
+        return 0;
+    return record_callee(c, resp);
+}
+
+int sig_dialog_confirm(sig_call_t *c, const sip_t *resp)
+{
+    int rc;
+
+    if (c->confirmed || c->party[SIG_CALLER].addr == NULL)
+        return 0;
+    rc = record_callee(c, resp);
+    if (rc < 0)
+        return rc;
     c->confirmed = 1;
     gw_log(GW_LOG_DEBUG, c->call_id, "dialog confirmed: caller on %s, callee on %s",
-           SIDE_NAME(caller->side), SIDE_NAME(callee->side));
+           SIDE_NAME(c->party[SIG_CALLER].side), SIDE_NAME(c->party[SIG_CALLEE].side));
     return 0;
+}
+
+const sig_party_t *sig_dialog_peer(const sig_call_t *c, Gw__Side from)
+{
+    const sig_party_t *p;
+
+    if (c->party[SIG_CALLER].addr == NULL || c->party[SIG_CALLEE].addr == NULL)
+        return NULL;
+    p = &c->party[c->party[SIG_CALLER].side == from ? SIG_CALLEE : SIG_CALLER];
+    return p->target ? p : NULL;
 }
 
 void sig_dialog_request(sig_call_t *c, Gw__Side side, const sip_t *req)

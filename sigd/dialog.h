@@ -38,6 +38,14 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req);
 /* A 2xx to the initial INVITE, as forwarded back: records the callee and
  * both route sets; the dialog is confirmed. The first 2xx wins (forking). */
 int sig_dialog_confirm(sig_call_t *c, const sip_t *resp);
+/* A provisional response with a To tag to the initial INVITE: records the
+ * callee of the early dialog (target, route set), so that a PRACK or an
+ * early UPDATE to our Contact finds it. Later ones replace it (forking:
+ * the latest early dialog), the 2xx settles it. */
+int sig_dialog_early(sig_call_t *c, const sip_t *resp);
+/* The party a request from `from` goes to (the other one), when both are
+ * known and it has a remote target; else NULL. */
+const sig_party_t *sig_dialog_peer(const sig_call_t *c, Gw__Side from);
 /* An in-dialog request from `side`: its CSeq, and its Contact when the
  * method refreshes the target. */
 void sig_dialog_request(sig_call_t *c, Gw__Side side, const sip_t *req);

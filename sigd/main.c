@@ -12,6 +12,7 @@
 #include "nat.h"
 #include "nodes.h"
 #include "proxy.h"
+#include "topo.h"
 #include "siptls.h"
 #include "turn.h"
 
@@ -112,7 +113,8 @@ int main(int argc, char **argv)
     su_root_add_prepoll(sig->root, on_prepoll, sig);
     if (sig_nodes_start(sig) < 0 || sig_media_start(sig) < 0)
         goto out_bus;
-    if (sig_antifraud_start(sig) < 0 || sig_proxy_start(sig) < 0 ||
+    if (sig_topo_start(sig) < 0 ||
+        sig_antifraud_start(sig) < 0 || sig_proxy_start(sig) < 0 ||
         sig_nat_start(sig) < 0 || sig_routes_start(sig) < 0)
         goto out_proxy;
     /* A signal that lands while su_root sleeps is seen within 200 ms. */

@@ -23,6 +23,7 @@
 #include "routes.h"
 #include "nodes.h"
 #include "sdp.h"
+#include "topo.h"
 #include "net.h"
 
 #include <errno.h>
@@ -94,6 +95,8 @@ struct sig_tx_s {
     long long tls_sent_ms;        /* when (sig_tls_now_ms()) */
     msg_t *retry;                 /* copy of a new EXT request, for failover */
     int provisional;              /* a 101-199 was relayed */
+    int hide;                     /* topology hiding applies (topo.c) */
+    int hide_contact;             /* ... and to the Contact (a call's message) */
     sig_tx_t *next, **prev;       /* sig-wide list, for shutdown */
 };
 
@@ -267,6 +270,53 @@ static int hop_is_tls(const url_t *hop)
     return hop && (hop->url_type == url_sips || url_has_param(hop, "transport=tls"));
 }
 
+/* How a next hop is reached, for our URI on its side (topo.c). */
+static sig_tp_t hop_tp(const url_t *hop)
+{
+    if (hop_is_tls(hop))
+        return SIG_TP_TLS;
+    return hop && url_has_param(hop, "transport=tcp") ? SIG_TP_TCP : SIG_TP_UDP;
+}
+
+/* 1 when a hidden request's or response's Contact becomes ours: it
+ * belongs to a call (whose targets sigd keeps), and is no registration.
+ * Asked when the request arrives: a BYE ends its call before it leaves. */
+static int hides_contact(sig_daemon_t *sig, sip_method_t m, const sip_t *sip)
+{
+    return m != sip_method_register && sig_call_find(sig, call_id_of(sip)) != NULL;
+}
+
+/* Relays a response on the server transaction, hidden as the transaction
+ * is (the sender's Vias and Record-Route from its request as received).
+ * Takes msg. A response that cannot be hidden is replaced by a 500: the
+ * other side's addresses never leak. */
+static void reply(sig_tx_t *tx, msg_t *msg)
+{
+    msg_t *req;
+    sip_t *sip = sip_object(msg), *rs;
+
+    if (!tx->hide) {
+        nta_incoming_mreply(tx->irq, msg);
+        return;
+    }
+    req = nta_incoming_getrequest(tx->irq);
+    rs = req ? sip_object(req) : NULL;
+    if (rs == NULL ||
+        sig_topo_response(tx->sig, msg, sip, rs->sip_via, rs->sip_record_route,
+                          tx->in_side, tx->hide_contact) < 0) {
+        gw_log(GW_LOG_WARN, call_id_of(sip), "%d to %s: cannot hide the topology; "
+               "answered 500 instead", sip->sip_status ? sip->sip_status->st_status : 0,
+               sip_method_name(tx->method, "?"));
+        msg_destroy(msg);
+        if (nta_incoming_status(tx->irq) < 200)
+            nta_incoming_treply(tx->irq, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+    } else {
+        nta_incoming_mreply(tx->irq, msg);
+    }
+    if (req)
+        msg_destroy(req);
+}
+
 static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *sip);
 static int on_cancel(sig_tx_t *tx, nta_incoming_t *irq, const sip_t *sip);
 static int answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip,
@@ -279,6 +329,17 @@ static int send_out(sig_tx_t *tx)
     msg_t *msg = tx->msg;
 
     tx->msg = NULL;
+    if (tx->hide) {
+        sip_t *sip = sip_object(msg);
+
+        if (sig_topo_request(sig, msg, sip, tx->out_side, hop_tp(tx->hop),
+                             tx->hide_contact) < 0) {
+            gw_log(GW_LOG_WARN, call_id_of(sip), "cannot hide the topology of %s",
+                   sip_method_name(tx->method, "?"));
+            msg_destroy(msg);
+            return -1;
+        }
+    }
     /* A new request from EXT keeps a copy (without our Via) in case its
      * internal target fails and the next one must be tried. */
     if (tx->initial && tx->retry == NULL &&
@@ -425,7 +486,7 @@ static void on_offer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
     if (tx->resp_offer) {
         /* A late offer: the 2xx goes on; the answer comes in the ACK. */
         c->late_offer = 1;
-        nta_incoming_mreply(tx->irq, tx->msg);
+        reply(tx, tx->msg);
         tx->msg = NULL;
         tx_free(tx);
         return;
@@ -548,6 +609,40 @@ static const char *untagged_user(msg_t *msg, const sip_t *sip)
     return su_strndup(msg_home(msg), user, (isize_t)strcspn(user, ";"));
 }
 
+/* An in-dialog request to our Contact goes to the other party's remote
+ * target, along that party's route set, both kept in the call (dialog.c);
+ * whatever Route entries it brought beyond ours are dropped. 0, or a SIP
+ * status (481: no such dialog). */
+static int to_peer(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
+{
+    sig_call_t *c = sig_call_find(sig, call_id_of(sip));
+    const sig_party_t *dst = c ? sig_dialog_peer(c, tx->in_side) : NULL;
+    su_home_t *home = msg_home(msg);
+    sip_request_t *rq;
+    sip_route_t *r = NULL;
+
+    if (dst == NULL) {
+        gw_log(GW_LOG_INFO, call_id_of(sip), "%s from %s to our Contact names no "
+               "dialog we know: 481", sip_method_name(tx->method, "?"),
+               SIDE_NAME(tx->in_side));
+        return 481;
+    }
+    rq = sip_request_create(home, sip->sip_request->rq_method,
+                            sip->sip_request->rq_method_name,
+                            URL_STRING_MAKE(dst->target), NULL);
+    if (dst->route && (r = sip_route_make(home, dst->route)) == NULL)
+        return 500;
+    if (rq == NULL ||
+        msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_request,
+                           (msg_header_t *)rq) < 0)
+        return 500;
+    while (sip->sip_route)
+        sip_route_remove(msg, sip);
+    if (r && msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)r) < 0)
+        return 500;
+    return 0;
+}
+
 /* Removes Route entries naming us, then picks the next hop. trunk: the
  * trunk a new request from EXT came from (sig_routes_trunk(), when
  * trunk_context is set), else NULL. Returns 0, or a SIP status. */
@@ -573,6 +668,13 @@ static int route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip,
          * host). */
         while (sip->sip_route)
             sip_route_remove(msg, sip);
+    }
+    if (!tx->initial && is_ours(sip->sip_request->rq_url)) {
+        /* Our Contact: a party of a hidden call addressed us (topo.c). */
+        int rc = to_peer(sig, tx, msg, sip);
+
+        if (rc != 0)
+            return rc;
     }
     if (sip->sip_route) {
         hop = sip->sip_route->r_url;
@@ -646,6 +748,27 @@ static int add_record_route(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *
     return 0;
 }
 
+/* A hidden call keeps the Vias and Record-Route its INVITE came with, for
+ * a 2xx retransmitted after the transaction ended (retransmitted_2xx()). */
+static int remember_caller_hops(sig_call_t *c, nta_incoming_t *irq)
+{
+    msg_t *req = nta_incoming_getrequest(irq);
+    sip_t *rs = req ? sip_object(req) : NULL;
+    int rc = 0;
+
+    if (rs == NULL)
+        return -ENOMEM;
+    if (rs->sip_via && (c->caller_via = sip_header_as_string(c->home,
+                                           (const sip_header_t *)rs->sip_via)) == NULL)
+        rc = -ENOMEM;
+    if (rs->sip_record_route &&
+        (c->caller_rr = sip_header_as_string(c->home,
+                                             (const sip_header_t *)rs->sip_record_route)) == NULL)
+        rc = -ENOMEM;
+    msg_destroy(req);
+    return rc;
+}
+
 /* Every INVITE that starts a dialog gets a call (with or without an
  * offer: a late offer comes in the 2xx); in-dialog requests update the
  * dialog state (CSeq, target refresh). Returns 0 or a SIP status. */
@@ -665,11 +788,54 @@ static int track_dialog(sig_daemon_t *sig, sig_tx_t *tx, const sip_t *sip)
     }
     if (tx->method != sip_method_invite)
         return 0;
-    if (c == NULL && (c = sig_call_create(sig, call_id_of(sip))) == NULL)
-        return 500;
+    if (c == NULL) {
+        if ((c = sig_call_create(sig, call_id_of(sip))) == NULL)
+            return 500;
+        c->hide = tx->hide;
+        if (c->hide && remember_caller_hops(c, tx->irq) < 0) {
+            sig_call_end(c, "out of memory");
+            return 500;
+        }
+    }
+    tx->hide = tx->hide_contact = c->hide;   /* a spiral or a second fork goes as the call */
     sig_call_ref(c);
     tx->call = c;
     return sig_dialog_caller(c, tx->in_side, sip) == 0 ? 0 : 400;
+}
+
+/* Whether a request's transaction is hidden (topo.c): as its call when it
+ * belongs to one, else by the trunk at the other end (the one it came
+ * from on EXT, the one its next hop is on towards EXT). */
+static int hide_decision(sig_daemon_t *sig, const sig_tx_t *tx, const sip_t *sip,
+                         const char *trunk)
+{
+    sig_call_t *c = sig_call_find(sig, call_id_of(sip));
+
+    if (c)
+        return c->hide;
+    return sig_topo_applies(sig, tx->in_side == EXT ? trunk
+                                                    : sig_routes_trunk_of_hop(tx->hop));
+}
+
+/* A request from EXT: source_header (topo.c) removed, and set on a new
+ * request to the address it came from. 0 or -ENOMEM. */
+static int add_source(sig_daemon_t *sig, nta_incoming_t *irq, msg_t *msg, sip_t *sip,
+                      int initial)
+{
+    char src[80];
+    msg_t *req;
+    su_addrinfo_t *ai;
+    const char *s = NULL;
+
+    if (sig->cfg.source_header[0] == '\0')
+        return 0;
+    req = initial ? nta_incoming_getrequest(irq) : NULL;
+    ai = req ? msg_addrinfo(req) : NULL;
+    if (ai && ai->ai_addr)
+        s = gw_addr_str(ai->ai_addr, src, sizeof src);
+    if (req)
+        msg_destroy(req);
+    return sig_topo_source(sig, msg, sip, initial, s);
 }
 
 static int forward(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const sip_t *isip,
@@ -699,6 +865,13 @@ static int forward(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const 
     sip = sip_object(msg);
     tx->initial = sip->sip_to && sip->sip_to->a_tag == NULL;
     status = route(sig, tx, msg, sip, trunk);
+    if (status == 0) {
+        tx->hide = hide_decision(sig, tx, sip, trunk);
+        tx->hide_contact = tx->hide && (hides_contact(sig, tx->method, sip) ||
+                                        (tx->initial && tx->method == sip_method_invite));
+    }
+    if (status == 0 && side == EXT && add_source(sig, irq, msg, sip, tx->initial) < 0)
+        status = 500;
     /* From the internet, only requests of a dialog we know may go on: a
      * made-up in-dialog request (or one of a dialog that ended) would
      * otherwise reach whatever internal host and port it names. */
@@ -796,8 +969,16 @@ static int on_ack(sig_daemon_t *sig, Gw__Side side, nta_incoming_t *irq, const s
             c->late_offer = 0;
             answer_media(c, tmp.out_side, msg, sip, NULL, NULL);
         }
-        orq = nta_outgoing_mcreate(sig->agent[tmp.out_side], NULL, NULL,
-                                   (url_string_t *)tmp.hop, msg, TAG_END());
+        c = sig_call_find(sig, call_id_of(sip));
+        if (c && c->hide &&
+            sig_topo_request(sig, msg, sip, tmp.out_side, hop_tp(tmp.hop), 1) < 0) {
+            gw_log(GW_LOG_WARN, c->call_id, "cannot hide the topology of an ACK: dropped");
+            msg_destroy(msg);
+            msg = NULL;
+        }
+        orq = msg ? nta_outgoing_mcreate(sig->agent[tmp.out_side], NULL, NULL,
+                                         (url_string_t *)tmp.hop, msg, TAG_END())
+                  : NULL;
         if (orq)
             nta_outgoing_destroy(orq);
     }
@@ -942,7 +1123,7 @@ static void on_answer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
         gw_log(GW_LOG_WARN, tx->call ? tx->call->call_id : NULL,
                "the media node did not confirm the answer; forwarding it anyway");
     tx->msg = NULL;
-    nta_incoming_mreply(tx->irq, msg);
+    reply(tx, msg);
     tx_free(tx);
 }
 
@@ -1037,6 +1218,9 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
         sig_nat_registered(tx->sig, tx->irq, sip);
     if (status >= 200 && status < 300)
         confirm_dialog(tx, sip);
+    else if (status > 100 && status < 200 && tx->initial && tx->call &&
+             tx->method == sip_method_invite && sip->sip_to && sip->sip_to->a_tag)
+        sig_dialog_early(tx->call, sip);
     if (status >= 101 && status < 300 && tx->has_offer && tx->call &&
         !tx->call->ended && has_sdp(sip) &&
         answer_media(tx->call, tx->in_side, msg, sip,
@@ -1058,7 +1242,7 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
                 "late offer refused");
         return 0;
     }
-    nta_incoming_mreply(tx->irq, msg);
+    reply(tx, msg);
     if (status < 200)
         return 0;
 final:
@@ -1245,7 +1429,7 @@ static int canceled_final(sig_daemon_t *sig, msg_t *msg, sip_t *sip)
                "(CANCEL over a stream transport)", sip->sip_status->st_status);
         sip_via_remove(msg, sip);
         if (!tx->canceled)
-            nta_incoming_mreply(tx->irq, msg);
+            reply(tx, msg);
         else
             msg_destroy(msg);
         if (tx->call && tx->initial)
@@ -1254,6 +1438,22 @@ static int canceled_final(sig_daemon_t *sig, msg_t *msg, sip_t *sip)
         return 0;
     }
     return -1;
+}
+
+/* A hidden call's retransmitted 2xx: the caller's Vias (kept in the call)
+ * under ours, Record-Route and Contact as the first 2xx had them. */
+static int hide_2xx(sig_daemon_t *sig, sig_call_t *c, msg_t *msg, sip_t *sip, Gw__Side to)
+{
+    su_home_t *home = msg_home(msg);
+    msg_header_t *ours = msg_header_dup_one(home, (msg_header_t *)sip->sip_via);
+    sip_via_t *via = c->caller_via ? sip_via_make(home, c->caller_via) : NULL;
+    sip_record_route_t *rr = c->caller_rr ? sip_record_route_make(home, c->caller_rr) : NULL;
+
+    if (ours == NULL || via == NULL || (c->caller_rr && rr == NULL) ||
+        sig_topo_response(sig, msg, sip, via, rr, to, 1) < 0)
+        return -ENOMEM;
+    /* Via prepends: ours goes back on top, for nta to remove. */
+    return msg_header_insert(msg, (msg_pub_t *)sip, ours) < 0 ? -ENOMEM : 0;
 }
 
 /* A retransmitted 2xx to an INVITE comes after our client transaction
@@ -1269,8 +1469,9 @@ static int retransmitted_2xx(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, 
 
     if (sip->sip_status->st_status < 200 || sip->sip_status->st_status >= 300 ||
         sip->sip_cseq == NULL || sip->sip_cseq->cs_method != sip_method_invite ||
-        v == NULL || v->v_next == NULL || v->v_host == NULL ||
-        (c = sig_call_find(sig, call_id_of(sip))) == NULL || c->ended)
+        v == NULL || v->v_host == NULL ||
+        (c = sig_call_find(sig, call_id_of(sip))) == NULL || c->ended ||
+        (v->v_next == NULL && !c->hide))
         return -1;
     /* Our Via on top, added by the agent of the side it came back on. */
     if (strcmp(v->v_host, side_addr(sig, from)) != 0)
@@ -1287,6 +1488,12 @@ static int retransmitted_2xx(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, 
             msg_destroy(msg);
             return 0;
         }
+    }
+    if (c->hide && hide_2xx(sig, c, msg, sip, to) < 0) {
+        gw_log(GW_LOG_WARN, c->call_id, "retransmitted 2xx dropped: cannot hide the "
+               "topology");
+        msg_destroy(msg);
+        return 0;
     }
     /* nta removes our Via and sends the response along the next one
      * (received, rport; a stream reuses the caller's connection). */
@@ -1329,8 +1536,10 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
         nta_msg_treply(agent, msg, status, NULL, TAG_END());
         return 0;
     }
-    /* Only route() reads it (tagged_user()), and only with a trunk_context. */
-    trunk = side == EXT && sig->routes_cfg.trunk_context[0] &&
+    /* Read by route() (tagged_user(), with a trunk_context) and by the
+     * topology-hiding decision (with topology_hiding_off). */
+    trunk = side == EXT &&
+            (sig->routes_cfg.trunk_context[0] || sig->cfg.topology_hiding_off[0]) &&
             sip->sip_to && !sip->sip_to->a_tag
             ? sig_routes_trunk(sig, msg) : NULL;
     irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());

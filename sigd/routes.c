@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nta_tport.h>
@@ -344,6 +345,30 @@ const char *sig_routes_trunk(sig_daemon_t *sig, msg_t *msg)
                                                  : NULL;
         }
         if (subjects && tport_subject_search(trunks[i].tls_name, subjects))
+            return trunks[i].name;
+    }
+    return NULL;
+}
+
+/* The trunk a next hop belongs to: its numeric host inside a trunk's CIDR,
+ * or its host name equal to a trunk's TLS name; NULL otherwise. */
+const char *sig_routes_trunk_of_hop(const url_t *hop)
+{
+    char ip[INET6_ADDRSTRLEN];
+    const char *h = hop ? hop->url_host : NULL;
+    size_t hl;
+
+    if (h == NULL || ntrunks == 0)
+        return NULL;
+    hl = strlen(h);
+    if (h[0] == '[' && hl > 2 && hl - 2 < sizeof ip) {
+        memcpy(ip, h + 1, hl - 2);
+        ip[hl - 2] = '\0';
+        h = ip;
+    }
+    for (int i = 0; i < ntrunks; i++) {
+        if (trunks[i].cidr[0] ? sig__routes_cidr_match(trunks[i].cidr, h)
+                              : strcasecmp(trunks[i].tls_name, h) == 0)
             return trunks[i].name;
     }
     return NULL;

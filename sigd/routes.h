@@ -56,6 +56,10 @@ url_t *sig_routes_outbound(struct sig_s *sig, su_home_t *home,
  * being delivered (Sofia's record of the last delivery). */
 const char *sig_routes_trunk(struct sig_s *sig, struct msg_s *msg);
 
+/* The trunk a next hop (a URI we send to) belongs to, by numeric host in
+ * a trunk's CIDR or by its TLS name; NULL when none. */
+const char *sig_routes_trunk_of_hop(const url_t *hop);
+
 /* Exported for the unit tests: 1 when ip is inside cidr ("a.b.c.d/n",
  * "v6/n", or a bare address). */
 int sig__routes_cidr_match(const char *cidr, const char *ip);

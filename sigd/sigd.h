@@ -60,6 +60,10 @@ typedef struct {
     char ext_listeners[GW_CFG_LISTLEN];  /* more listener sets: sip:/sips: URIs */
     char int_listeners[GW_CFG_LISTLEN];
     sig_tls_config_t tls;       /* SIP over TLS on EXT (siptls.c) */
+    int topology_hiding;        /* topo.c */
+    char topology_hiding_off[GW_CFG_LISTLEN];  /* trunk names */
+    char hide_headers[GW_CFG_LISTLEN];          /* removed on EXT */
+    char source_header[GW_CFG_STRLEN];          /* caller's address towards INT */
     gw_log_level_t log_level;
 } sig_config_t;
 
