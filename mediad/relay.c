@@ -2,7 +2,11 @@
  *
  * For each datagram: check it looks like RTP/RTCP (version 2, length
  * bounds, not truncated); once the leg is latched, accept it only from the
- * latched address (no RTP injection or bleed); on an SRTP leg unprotect it,
+ * latched address (no RTP injection or bleed), and for a grace period
+ * after the party moved to a new SDP address (a forked call's other early
+ * dialog, a re-INVITE) latch only from that address, so that the packets
+ * still coming from the previous one do not take the leg; on an SRTP leg
+ * unprotect it,
  * and latch only a packet that authenticated; account it; then send it
  * from the other leg's matching socket to that leg's remote address,
  * protected if that leg speaks SRTP. An EXT leg sends only to an address
@@ -154,6 +158,13 @@ void md_relay__handle(md_worker_t *w, md_leg_t *leg, int on_rtcp_port, uint8_t *
     if (*latched && !gw_addr_eq(src, &remote->sa)) {
         drop(w, leg, DROP_SOURCE);
         return;
+    }
+    if (!*latched && leg->strict_until_ms && !gw_addr_eq(src, &remote->sa)) {
+        if (uv_now(&w->loop) < leg->strict_until_ms) {
+            drop(w, leg, DROP_SOURCE);   /* the party before the re-target */
+            return;
+        }
+        leg->strict_until_ms = 0;
     }
     if (leg->suite != MD_SUITE_NONE) {
         srtp_err_status_t e;

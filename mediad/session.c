@@ -213,9 +213,13 @@ int md_leg_configure(md_leg_t *leg, const Gw__Endpoint *ep)
     unsigned rtcp;
     int rc;
 
+    md_addr_t before = leg->remote_rtp;
+    int had_remote = leg->has_remote;
+
     leg->rtp_latched = leg->rtcp_latched = 0;
     leg->has_remote = 0;
     leg->hold = 0;
+    leg->strict_until_ms = 0;
     if (ep == NULL)
         return 0;
     for (size_t i = 0; i < ep->n_crypto && suite == MD_SUITE_NONE; i++) {
@@ -232,6 +236,14 @@ int md_leg_configure(md_leg_t *leg, const Gw__Endpoint *ep)
         gw_addr_set_port(&a, rtcp);
         memcpy(&leg->remote_rtcp, &a, gw_addr_len((struct sockaddr *)&a));
         leg->has_remote = 1;
+        /* A new address for a party that had one: another early dialog
+         * of a forked call plays now (or the 2xx settled which one), or a
+         * re-INVITE moved the party. Packets of the previous one may still
+         * come for a while; the first of them must not latch the leg, so
+         * for a grace period only the new SDP address latches it (after
+         * it, any source may again: a party behind NAT, asymmetric RTP). */
+        if (had_remote && !gw_addr_eq((struct sockaddr *)&before, &leg->remote_rtp.sa))
+            leg->strict_until_ms = uv_now(&leg->sess->worker->loop) + MD_RETARGET_STRICT_MS;
     }
     leg->hold = ep->has_hold && ep->hold;
     leg->nclocks = 0;

@@ -45,6 +45,10 @@ typedef struct {
     uint32_t drop_send;
 } md_leg_stats_t;
 
+/* After a leg's party moves to a new address (a forked call's other
+ * early dialog, a re-INVITE), how long only that address may latch it. */
+#define MD_RETARGET_STRICT_MS 2000
+
 typedef struct md_leg_s md_leg_t;
 
 struct md_leg_s {
@@ -57,6 +61,8 @@ struct md_leg_s {
     uint8_t rtp_latched;
     uint8_t rtcp_latched;
     uint8_t send_unlatched;       /* may send to the SDP address before latch */
+    uint64_t strict_until_ms;     /* re-targeted: until then (uv_now), latch
+                                   * only from the SDP address; 0 = off */
     uint8_t rtcp_mux;             /* RTCP shares the RTP port (RFC 5761) */
     uint8_t hold;
     uint8_t want_srtp;            /* we offered SRTP to this party */

@@ -28,6 +28,11 @@ struct sig_call_s {
     int ended;
     sig_party_t party[2];         /* [SIG_CALLER], [SIG_CALLEE] (dialog.c) */
     int confirmed;                /* a 2xx to the INVITE passed */
+    char *forks_ended;            /* " tag1 tag2 ": extra branches whose 2xx
+                                   * sigd ACKed and BYEd (dialog.c) */
+    unsigned invites;             /* initial INVITE transactions in flight
+                                   * (several when the platform forks
+                                   * towards two of our agents) */
     int late_offer;               /* an offer left in a 2xx: answer due in the ACK */
     int hide;                     /* topology hiding applies (topo.c) */
     char *caller_via;             /* hidden: the INVITE's Via list as received, */

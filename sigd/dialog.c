@@ -30,7 +30,8 @@
 typedef struct sig_bye_s {
     nta_outgoing_t *orq;
     sig_call_t *call;           /* referenced */
-    int to;                     /* SIG_CALLER or SIG_CALLEE */
+    const char *who;            /* "caller", "callee", "extra branch" */
+    Gw__Side side;              /* the side it went to */
     struct sig_bye_s *next, **prev;
 } sig_bye_t;
 
@@ -93,24 +94,16 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
     return p->addr ? 0 : -ENOMEM;
 }
 
-/* Records the callee from a response with a To tag: its address, remote
- * target and route set (the Record-Route entries above ours, reversed). */
-static int record_callee(sig_call_t *c, const sip_t *resp)
+/* The route set from sigd towards the callee of resp: the Record-Route
+ * entries above ours, reversed; NULL when there are none (in the call's
+ * home). */
+static char *callee_route(sig_call_t *c, const sip_t *resp)
 {
-    sig_party_t *caller = &c->party[SIG_CALLER], *callee = &c->party[SIG_CALLEE];
     const sip_record_route_t *rr, *first_ours = NULL;
     const sip_record_route_t *before[64];
     unsigned nbefore = 0;
+    char *route = NULL;
 
-    if (resp->sip_to == NULL || resp->sip_to->a_tag == NULL)
-        return -EINVAL;
-    callee->side = caller->side == GW__SIDE__SIDE_EXT ? GW__SIDE__SIDE_INT
-                                                       : GW__SIDE__SIDE_EXT;
-    su_free(c->home, callee->addr);
-    callee->addr = header_str(c, resp->sip_to);
-    if (callee->addr == NULL)
-        return -ENOMEM;
-    set_target(c, callee, resp->sip_contact);
     for (rr = resp->sip_record_route; rr; rr = rr->r_next) {
         if (sig_proxy_is_ours(rr->r_url)) {
             first_ours = rr;
@@ -125,10 +118,30 @@ static int record_callee(sig_call_t *c, const sip_t *resp)
         gw_log(GW_LOG_DEBUG, c->call_id, "response without our Record-Route");
         nbefore = 0;
     }
-    su_free(c->home, callee->route);
-    callee->route = NULL;
     while (nbefore > 0)
-        callee->route = route_add(c, callee->route, before[--nbefore]->r_url);
+        route = route_add(c, route, before[--nbefore]->r_url);
+    return route;
+}
+
+/* Records the callee from a response with a To tag: its address and tag,
+ * remote target and route set. */
+static int record_callee(sig_call_t *c, const sip_t *resp)
+{
+    sig_party_t *caller = &c->party[SIG_CALLER], *callee = &c->party[SIG_CALLEE];
+
+    if (resp->sip_to == NULL || resp->sip_to->a_tag == NULL)
+        return -EINVAL;
+    callee->side = caller->side == GW__SIDE__SIDE_EXT ? GW__SIDE__SIDE_INT
+                                                       : GW__SIDE__SIDE_EXT;
+    su_free(c->home, callee->addr);
+    su_free(c->home, callee->tag);
+    callee->addr = header_str(c, resp->sip_to);
+    callee->tag = su_strdup(c->home, resp->sip_to->a_tag);
+    if (callee->addr == NULL || callee->tag == NULL)
+        return -ENOMEM;
+    set_target(c, callee, resp->sip_contact);
+    su_free(c->home, callee->route);
+    callee->route = callee_route(c, resp);
     return 0;
 }
 
@@ -217,30 +230,43 @@ static int on_bye_response(nta_outgoing_magic_t *magic, nta_outgoing_t *orq,
     if (status < 200)
         return 0;
     gw_log(status < 300 || status == 481 ? GW_LOG_INFO : GW_LOG_WARN,
-           b->call->call_id, "BYE to the %s on %s answered %d",
-           b->to == SIG_CALLER ? "caller" : "callee",
-           SIDE_NAME(b->call->party[b->to].side), status);
+           b->call->call_id, "BYE to the %s on %s answered %d", b->who,
+           SIDE_NAME(b->side), status);
     bye_free(b);
     return 0;
 }
 
-static int send_bye(sig_call_t *c, int to, const char *reason)
+/* What sigd sends on its own in a dialog: a BYE (a transaction whose
+ * answer is logged) or the ACK of a 2xx (no transaction). */
+typedef struct {
+    sip_method_t method;      /* sip_method_bye or sip_method_ack */
+    const char *who;          /* for the logs */
+    Gw__Side side;            /* the side of the party it goes to */
+    const char *from, *to;    /* From and To values, with tags */
+    const char *target;       /* Request-URI */
+    const char *route;        /* Route value; NULL = none */
+    uint32_t cseq;
+} sig_mid_req_t;
+
+static int send_mid(sig_call_t *c, const sig_mid_req_t *rq, const char *reason)
 {
-    sig_party_t *dst = &c->party[to], *src = &c->party[!to];
-    nta_agent_t *agent = c->sig->agent[dst->side];
+    int bye = rq->method == sip_method_bye;
+    const char *name = bye ? "BYE" : "ACK";
+    nta_agent_t *agent = c->sig->agent[rq->side];
     msg_t *msg = NULL;
     sip_t *sip;
     su_home_t *home;
     sig_bye_t *b = NULL;
+    nta_outgoing_t *orq;
     const url_t *hop;
     char reason_hdr[160], text[96];
     size_t i;
 
-    if (dst->target == NULL || agent == NULL)
+    if (rq->target == NULL || agent == NULL)
         return -EINVAL;
     msg = nta_msg_create(agent, 0);
-    b = calloc(1, sizeof *b);
-    if (msg == NULL || b == NULL)
+    b = bye ? calloc(1, sizeof *b) : NULL;
+    if (msg == NULL || (bye && b == NULL))
         goto fail;
     sip = sip_object(msg);
     home = msg_home(msg);
@@ -251,24 +277,36 @@ static int send_bye(sig_call_t *c, int to, const char *reason)
     text[i] = '\0';
     snprintf(reason_hdr, sizeof reason_hdr, "SIP;cause=200;text=\"%s\"", text);
     if (sip_add_tl(msg, sip,
-                   SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_BYE,
-                                                     URL_STRING_MAKE(dst->target), NULL)),
-                   SIPTAG_FROM_STR(src->addr),
-                   SIPTAG_TO_STR(dst->addr),
+                   SIPTAG_REQUEST(sip_request_create(home, rq->method, name,
+                                                     URL_STRING_MAKE(rq->target), NULL)),
+                   SIPTAG_FROM_STR(rq->from),
+                   SIPTAG_TO_STR(rq->to),
                    SIPTAG_CALL_ID_STR(c->call_id),
-                   SIPTAG_CSEQ(sip_cseq_create(home, src->cseq + 1, SIP_METHOD_BYE)),
-                   TAG_IF(dst->route, SIPTAG_ROUTE_STR(dst->route)),
+                   SIPTAG_CSEQ(sip_cseq_create(home, rq->cseq, rq->method, name)),
+                   TAG_IF(rq->route, SIPTAG_ROUTE_STR(rq->route)),
                    SIPTAG_MAX_FORWARDS_STR("70"),
-                   SIPTAG_REASON_STR(reason_hdr),
+                   TAG_IF(bye, SIPTAG_REASON_STR(reason_hdr)),
                    SIPTAG_CONTENT_LENGTH_STR("0"),
                    TAG_END()) < 0 ||
         sip->sip_request == NULL || sip->sip_from == NULL || sip->sip_to == NULL ||
         sip->sip_cseq == NULL)
         goto fail;
-    src->cseq++;
     hop = sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
+    if (!bye) {
+        /* An ACK is sent and done: nta keeps no transaction for it. */
+        orq = nta_outgoing_mcreate(agent, NULL, NULL, (const url_string_t *)hop, msg,
+                                   TAG_END());
+        msg = NULL;   /* nta took it, even on failure */
+        if (orq == NULL)
+            goto fail;
+        nta_outgoing_destroy(orq);
+        gw_log(GW_LOG_INFO, c->call_id, "ACK sent to the %s on %s (%s)", rq->who,
+               SIDE_NAME(rq->side), rq->target);
+        return 0;
+    }
     b->call = c;
-    b->to = to;
+    b->who = rq->who;
+    b->side = rq->side;
     b->orq = nta_outgoing_mcreate(agent, on_bye_response,
                                   (nta_outgoing_magic_t *)(void *)b,
                                   (const url_string_t *)hop, msg, TAG_END());
@@ -281,16 +319,31 @@ static int send_bye(sig_call_t *c, int to, const char *reason)
         bye_list->prev = &b->next;
     b->prev = &bye_list;
     bye_list = b;
-    gw_log(GW_LOG_INFO, c->call_id, "BYE sent to the %s on %s (%s)",
-           to == SIG_CALLER ? "caller" : "callee", SIDE_NAME(dst->side), dst->target);
+    gw_log(GW_LOG_INFO, c->call_id, "BYE sent to the %s on %s (%s)", rq->who,
+           SIDE_NAME(rq->side), rq->target);
     return 0;
 fail:
-    gw_log(GW_LOG_WARN, c->call_id, "cannot send BYE to the %s on %s (%s)",
-           to == SIG_CALLER ? "caller" : "callee", SIDE_NAME(dst->side), dst->target);
+    gw_log(GW_LOG_WARN, c->call_id, "cannot send %s to the %s on %s (%s)", name,
+           rq->who, SIDE_NAME(rq->side), rq->target);
     free(b);
     if (msg)
         msg_destroy(msg);
     return -EIO;
+}
+
+static int send_bye(sig_call_t *c, int to, const char *reason)
+{
+    sig_party_t *dst = &c->party[to], *src = &c->party[!to];
+    sig_mid_req_t rq = {
+        .method = sip_method_bye, .who = to == SIG_CALLER ? "caller" : "callee",
+        .side = dst->side, .from = src->addr, .to = dst->addr,
+        .target = dst->target, .route = dst->route, .cseq = src->cseq + 1,
+    };
+    int rc = send_mid(c, &rq, reason);
+
+    if (rc == 0)
+        src->cseq++;
+    return rc;
 }
 
 int sig_dialog_bye(sig_call_t *c, const char *reason)
@@ -306,6 +359,78 @@ int sig_dialog_bye(sig_call_t *c, const char *reason)
     if (send_bye(c, SIG_CALLER, reason) == 0)
         sent++;
     return sent;
+}
+
+int sig_dialog_other_fork(const sig_call_t *c, Gw__Side from, const sip_t *resp)
+{
+    const sig_party_t *callee = &c->party[SIG_CALLEE];
+
+    return c->confirmed && callee->tag && from == callee->side &&
+           resp->sip_status && resp->sip_status->st_status >= 200 &&
+           resp->sip_status->st_status < 300 && resp->sip_cseq &&
+           resp->sip_cseq->cs_method == sip_method_invite &&
+           resp->sip_to && resp->sip_to->a_tag &&
+           !su_strmatch(resp->sip_to->a_tag, callee->tag);
+}
+
+/* 1 when the tag is in the call's list of branches ended from the middle
+ * (" tag1 tag2 "); added when add is set. */
+static int fork_ended(sig_call_t *c, const char *tag, int add)
+{
+    const char *l = c->forks_ended;
+    size_t tl = strlen(tag);
+
+    if (tl == 0 || strchr(tag, ' '))
+        return 1;   /* cannot be listed: never BYEd twice */
+    for (const char *p = l ? strstr(l, tag) : NULL; p; p = strstr(p + 1, tag))
+        if (p[-1] == ' ' && p[tl] == ' ')
+            return 1;
+    if (add) {
+        char *n = su_sprintf(c->home, "%s%s ", l ? l : " ", tag);
+        if (n) {
+            su_free(c->home, c->forks_ended);
+            c->forks_ended = n;
+        }
+    }
+    return 0;
+}
+
+int sig_dialog_end_fork(sig_call_t *c, Gw__Side side, const sip_t *resp)
+{
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    sig_mid_req_t rq = { .side = side, .who = "extra branch" };
+    const char *tag = resp->sip_to->a_tag;
+    int rc;
+
+    rq.from = resp->sip_from ? sip_header_as_string(home, (const sip_header_t *)
+                                                    resp->sip_from) : NULL;
+    rq.to = sip_header_as_string(home, (const sip_header_t *)resp->sip_to);
+    rq.target = resp->sip_contact && resp->sip_contact->m_url->url_host
+                ? url_as_string(home, resp->sip_contact->m_url) : NULL;
+    rq.route = callee_route(c, resp);   /* in the call's home: freed below */
+    rq.cseq = resp->sip_cseq->cs_seq;
+    if (rq.from == NULL || rq.to == NULL || rq.target == NULL) {
+        gw_log(GW_LOG_WARN, c->call_id, "2xx of an extra branch (To tag %s) on %s "
+               "without From, To or Contact: not ended", tag, SIDE_NAME(side));
+        rc = -EINVAL;
+        goto out;
+    }
+    /* Every copy of the 2xx is ACKed (the branch retransmits until it
+     * gets one); the BYE goes once. */
+    rq.method = sip_method_ack;
+    rc = send_mid(c, &rq, "");
+    if (rc == 0 && !fork_ended(c, tag, 1)) {
+        gw_log(GW_LOG_INFO, c->call_id, "2xx of an extra branch (To tag %s, the call "
+               "was answered by %s): ended from the middle", tag,
+               c->party[SIG_CALLEE].tag);
+        rq.method = sip_method_bye;
+        rq.cseq++;
+        rc = send_mid(c, &rq, "answered elsewhere");
+    }
+out:
+    su_free(c->home, (void *)rq.route);
+    su_home_deinit(home);
+    return rc;
 }
 
 void sig_dialog_stop(sig_daemon_t *sig)

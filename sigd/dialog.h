@@ -28,6 +28,7 @@ typedef struct {
     /* read-only */
     Gw__Side side;        /* the side sigd reaches the party on */
     char *addr;           /* its From/To value with its tag */
+    char *tag;            /* the callee's To tag (the answered branch) */
     char *target;         /* its remote target (Contact URI) */
     char *route;          /* Route value from sigd towards it; NULL = none */
     uint32_t cseq;        /* highest CSeq of its own requests; 0 = none yet */
@@ -56,6 +57,15 @@ void sig_dialog_response(sig_call_t *c, Gw__Side side, const sip_t *resp);
  * dialog is not confirmed. The call stays referenced until both BYE
  * transactions end. */
 int sig_dialog_bye(sig_call_t *c, const char *reason);
+/* Forking (RFC 3261 16.7): a call has one answered dialog, the first
+ * 2xx's; its media session can anchor no other. 1 when resp, arriving
+ * from `from`, is a 2xx to an INVITE from the callee's side with another
+ * To tag than the answered dialog's: the 2xx of an extra branch. */
+int sig_dialog_other_fork(const sig_call_t *c, Gw__Side from, const sip_t *resp);
+/* Ends an extra branch from the middle, on `side`: ACK for its 2xx (for
+ * each copy), then, once per branch, BYE (CSeq + 1), both to its Contact
+ * along its own Record-Route. The 2xx is not passed on. 0 or <0. */
+int sig_dialog_end_fork(sig_call_t *c, Gw__Side side, const sip_t *resp);
 /* Bus ctl command "terminate <call-id>": sig_call_terminate() on that
  * call, for operators and tests (routed from control.c's on_ctl). */
 void sig_dialog_ctl_terminate(sig_daemon_t *sig, const char *peer,

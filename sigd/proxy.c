@@ -95,6 +95,7 @@ struct sig_tx_s {
     long long tls_sent_ms;        /* when (sig_tls_now_ms()) */
     msg_t *retry;                 /* copy of a new EXT request, for failover */
     int provisional;              /* a 101-199 was relayed */
+    int answered;                 /* a 2xx of the call's answered dialog came here */
     int hide;                     /* topology hiding applies (topo.c) */
     int hide_contact;             /* ... and to the Contact (a call's message) */
     sig_tx_t *next, **prev;       /* sig-wide list, for shutdown */
@@ -195,6 +196,8 @@ static void tx_free(sig_tx_t *tx)
         msg_destroy(tx->msg);
     if (tx->retry)
         msg_destroy(tx->retry);
+    if (tx->call && tx->initial && tx->method == sip_method_invite)
+        tx->call->invites--;
     if (tx->call)
         sig_call_unref(tx->call);
     su_home_deinit(tx->home);
@@ -363,6 +366,25 @@ static int send_out(sig_tx_t *tx)
     return 0;
 }
 
+/* Ends the call of a dialog-creating request that failed, unless another
+ * branch of it lives: the platform forked towards two of our agents (two
+ * INVITEs, one Call-ID) and another INVITE is still in flight, or another
+ * one was answered (this one is the branch the platform CANCELed). */
+static void tx_end_call(sig_tx_t *tx, const char *why)
+{
+    sig_call_t *c = tx->call;
+
+    if (c == NULL || !tx->initial)
+        return;
+    if (tx->method == sip_method_invite &&
+        (c->invites > 1 || (c->confirmed && !tx->answered))) {
+        gw_log(GW_LOG_INFO, c->call_id, "a branch of the call ended (%s); the call "
+               "goes on (%s)", why, c->confirmed ? "answered" : "another branch rings");
+        return;
+    }
+    sig_call_end(c, why);
+}
+
 /* Replies with status, ends the call's media when this was the request
  * that created it, and frees the tx. */
 static void tx_fail(sig_tx_t *tx, int status, const char *phrase,
@@ -381,8 +403,7 @@ static void tx_fail(sig_tx_t *tx, int status, const char *phrase,
     } else {
         nta_incoming_treply(tx->irq, status, phrase, TAG_END());
     }
-    if (tx->call && tx->initial)
-        sig_call_end(tx->call, why);
+    tx_end_call(tx, why);
     tx_free(tx);
 }
 
@@ -442,8 +463,7 @@ static void on_offer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
 
     if (tx->canceled) {
         /* 487 was sent when the CANCEL came; only clean up. */
-        if (tx->initial)
-            sig_call_end(c, "canceled");
+        tx_end_call(tx, "canceled");
         tx_free(tx);
         return;
     }
@@ -541,8 +561,7 @@ static int start_offer(sig_tx_t *tx, sip_t *sip)
     }
     tx->has_offer = 1;
     if (request_media(tx) < 0) {
-        if (tx->initial)
-            sig_call_end(tx->call, "no media node");
+        tx_end_call(tx, "no media node");
         return 503;
     }
     return 0;
@@ -800,6 +819,7 @@ static int track_dialog(sig_daemon_t *sig, sig_tx_t *tx, const sip_t *sip)
     tx->hide = tx->hide_contact = c->hide;   /* a spiral or a second fork goes as the call */
     sig_call_ref(c);
     tx->call = c;
+    c->invites++;
     return sig_dialog_caller(c, tx->in_side, sip) == 0 ? 0 : 400;
 }
 
@@ -1057,6 +1077,31 @@ static int rewrite_answer(const sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *s
     return 0;
 }
 
+/* Rewrites an SDP answer to the relay on `to` without telling the node:
+ * a retransmitted 2xx (the node has the answer), an early answer after
+ * another branch answered. 0, or -1 with err: the message must not go on
+ * (the answerer's own addresses would). */
+static int rewrite_answer_only(const sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip,
+                               char *err, size_t errlen)
+{
+    sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS];
+    sdp_session_t *sdp;
+    int n = parse_answer(c, msg, sip, &sdp, eps, err, errlen);
+
+    return n < 0 ? -1 : rewrite_answer(c, to, msg, sip, sdp, eps, n, err, errlen);
+}
+
+/* The 2xx of an extra branch (sig_dialog_other_fork()): ACKed and BYEd
+ * from the middle (dialog.c), never passed on. Takes msg. */
+static void absorb_fork(sig_daemon_t *sig, sig_call_t *c, Gw__Side from, msg_t *msg,
+                        sip_t *sip)
+{
+    if (from == EXT)
+        sig_nat_fix_contact(sig, msg, msg, sip);   /* its BYE goes where it is */
+    sig_dialog_end_fork(c, from, sip);
+    msg_destroy(msg);
+}
+
 /* Rewrites an SDP answer for the party on `to` (a response to the
  * offerer, or the ACK after a late offer) and passes the answerer's
  * endpoints to the node. Returns 1 when the node's reply will come through
@@ -1199,12 +1244,23 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
         goto final;
     }
     msg = nta_outgoing_getresponse(orq);
+    sip = sip_object(msg);
+    if (status >= 200 && status < 300 && tx->initial && tx->method == sip_method_invite &&
+        tx->call && !tx->call->ended && sig_dialog_other_fork(tx->call, tx->out_side, sip)) {
+        absorb_fork(tx->sig, tx->call, tx->out_side, msg, sip);
+        if (tx->msg)
+            return 0;   /* the platform forked: the winner waits for the node */
+        /* Our agents were forked to (one INVITE each) and another one
+         * answered first: this branch fails towards the platform. */
+        nta_incoming_treply(tx->irq, 480, "Answered Elsewhere", TAG_END());
+        tx_free(tx);
+        return 0;
+    }
     if (tx->msg) {
         /* A 2xx retransmission while the first one waits for the node. */
         msg_destroy(msg);
         return 0;
     }
-    sip = sip_object(msg);
     if (tx->in_side == EXT && status >= 400 &&
         sig_antifraud_response(tx->sig, tx->irq, tx->method, status, sip) > 0) {
         msg_destroy(msg);   /* answered with the uniform challenge */
@@ -1216,12 +1272,25 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
     if (tx->in_side == EXT && tx->method == sip_method_register &&
         status >= 200 && status < 300)
         sig_nat_registered(tx->sig, tx->irq, sip);
-    if (status >= 200 && status < 300)
+    if (status >= 200 && status < 300) {
         confirm_dialog(tx, sip);
-    else if (status > 100 && status < 200 && tx->initial && tx->call &&
+        tx->answered = 1;
+    } else if (status > 100 && status < 200 && tx->initial && tx->call &&
              tx->method == sip_method_invite && sip->sip_to && sip->sip_to->a_tag)
         sig_dialog_early(tx->call, sip);
-    if (status >= 101 && status < 300 && tx->has_offer && tx->call &&
+    if (status < 200 && tx->has_offer && tx->call && tx->call->confirmed &&
+        has_sdp(sip)) {
+        /* Early media of a branch that lost to another's answer: the
+         * session stays with the answered dialog. */
+        char err[256];
+
+        if (rewrite_answer_only(tx->call, tx->in_side, msg, sip, err, sizeof err) < 0) {
+            gw_log(GW_LOG_WARN, tx->call->call_id, "%d of a branch that lost dropped: "
+                   "%s", status, err);
+            msg_destroy(msg);
+            return 0;
+        }
+    } else if (status >= 101 && status < 300 && tx->has_offer && tx->call &&
         !tx->call->ended && has_sdp(sip) &&
         answer_media(tx->call, tx->in_side, msg, sip,
                      status >= 200 ? on_answer_reply : NULL, tx) > 0) {
@@ -1246,8 +1315,8 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
     if (status < 200)
         return 0;
 final:
-    if (status >= 300 && tx->call && tx->initial && tx->method == sip_method_invite)
-        sig_call_end(tx->call, "call failed");
+    if (status >= 300 && tx->method == sip_method_invite)
+        tx_end_call(tx, "call failed");
     tx_free(tx);
     return 0;
 }
@@ -1432,8 +1501,7 @@ static int canceled_final(sig_daemon_t *sig, msg_t *msg, sip_t *sip)
             reply(tx, msg);
         else
             msg_destroy(msg);
-        if (tx->call && tx->initial)
-            sig_call_end(tx->call, "call failed");
+        tx_end_call(tx, "call failed");
         tx_free(tx);
         return 0;
     }
@@ -1476,13 +1544,14 @@ static int retransmitted_2xx(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, 
     /* Our Via on top, added by the agent of the side it came back on. */
     if (strcmp(v->v_host, side_addr(sig, from)) != 0)
         return -1;
+    if (sig_dialog_other_fork(c, from, sip)) {
+        absorb_fork(sig, c, from, msg, sip);
+        return 0;
+    }
     if (c->has_media && has_sdp(sip)) {
-        sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS];
-        sdp_session_t *sdp;
         char err[256];
-        int n = parse_answer(c, msg, sip, &sdp, eps, err, sizeof err);
 
-        if (n < 0 || rewrite_answer(c, to, msg, sip, sdp, eps, n, err, sizeof err) < 0) {
+        if (rewrite_answer_only(c, to, msg, sip, err, sizeof err) < 0) {
             /* Never let the callee's own addresses through. */
             gw_log(GW_LOG_WARN, c->call_id, "retransmitted 2xx dropped: %s", err);
             msg_destroy(msg);

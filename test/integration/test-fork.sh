@@ -1,0 +1,125 @@
+#!/bin/sh
+# Forking (RFC 3261 16.7) through sigd: the platform behind the one INVITE
+# forks (forkpeer.py: two branches, each an early dialog with its own To
+# tag, SDP and RTP socket, then a 200 from each), the caller is a sipp UAC
+# on EXT playing the G.711 pcap from the first 180 on.
+#  - answer: the caller sees both 180s (distinct To tags) and exactly one
+#    200 (branch B's, the first); sigd ACKs and BYEs branch A's 200 itself
+#    (and the BYE gets its 200); early media goes to the latest early
+#    dialog (A, then B), after the 200s only to B; RTP crosses mediad both
+#    ways; no call or session is left.
+#  - cancel: the caller CANCELs while both branches ring: 200 for the
+#    CANCEL and 487 for the INVITE; the platform saw the CANCEL and got
+#    the ACK for its 487.
+. "$(dirname "$0")/lib.sh"
+
+SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
+PEER=$(cd "$(dirname "$0")" && pwd)/forkpeer.py
+PKTS=236    # RTP packets in g711a.pcap
+
+write_config
+start_daemon sigd "$BIN/sigd" -c "$T/gw.ini"
+start_daemon mediad "$BIN/mediad" -c "$T/gw.ini"
+check "media node registers with sigd" wait_until 10 sh -c \
+    "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 role=media state=live'"
+
+# ---- answer: two 180s, two 200s -------------------------------------------
+/usr/bin/python3 "$PEER" answer "$LAN:15080" 17000 17002 15 >"$T/peer-answer.out" 2>&1 &
+peer=$!
+PIDS="$PIDS $peer"
+sleep 0.3
+(cd "$T" && timeout 40 sipp "$EXT:15060" -sf "$SIPP_DIR/uac_fork.xml" \
+    -i "$EXT" -p 15090 -mi "$EXT" -mp 16000 -t u1 -s service -m 1 -nostdin \
+    -trace_err -trace_msg >"$T/uac-fork.out" 2>&1)
+rc=$?
+check "forked call: the caller's scenario completed (sipp exit $rc)" [ "$rc" -eq 0 ]
+wait "$peer" 2>/dev/null
+PIDS=$(echo "$PIDS" | sed "s/ $peer\b//")
+res=$(cat "$T/peer-answer.out")
+echo "# platform: $res"
+
+# What the caller received: the To tags of its 180s and its 200s to the
+# INVITE (sipp's message log, one block per message).
+uac_log=$(ls -t "$T"/uac_fork_*_messages.log | head -n 1)
+/usr/bin/python3 - "$uac_log" >"$T/uac-fork.seen" <<'EOPY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+t180, n200 = [], 0
+for blk in re.split(r"\n-{20,}[^\n]*\n", text):
+    if "message received" not in blk:
+        continue
+    m = re.search(r"^SIP/2\.0 (\d+)", blk, re.M)
+    cseq = re.search(r"^CSeq:\s*\d+\s+(\w+)", blk, re.M | re.I)
+    to = re.search(r"^To:.*;tag=([^;\s>]+)", blk, re.M | re.I)
+    if not m or not cseq or cseq.group(1) != "INVITE":
+        continue
+    if m.group(1) == "180" and to:
+        t180.append(to.group(1))
+    if m.group(1) == "200":
+        n200 += 1
+print("n180 %d distinct %d n200 %d" % (len(t180), len(set(t180)), n200))
+EOPY
+seen=$(cat "$T/uac-fork.seen")
+check "caller got two 180s with distinct To tags and exactly one 200 ($seen)" \
+    [ "$seen" = "n180 2 distinct 2 n200 1" ]
+field() { echo "$res" | tr ' ' '\n' | grep -A1 -x "$1" | tail -n 1; }
+acks=$(echo "$res" | sed -n 's/.*acks A=\([0-9]*\) B=\([0-9]*\).*/\1 \2/p')
+byes=$(echo "$res" | sed -n 's/.*byes A=\([0-9]*\) B=\([0-9]*\).*/\1 \2/p')
+set -- $acks
+check "the answered branch B got the caller's ACK, the extra branch A sigd's ACK (A=${1:-?} B=${2:-?})" \
+    [ "${1:-0}" -ge 1 -a "${2:-0}" -ge 1 ]
+set -- $byes
+check "the extra branch A got one BYE from sigd, B the caller's BYE at the end (A=${1:-?} B=${2:-?})" \
+    [ "${1:-0}" -eq 1 -a "${2:-0}" -eq 1 ]
+check "sigd logged the extra branch's BYE answered 200" \
+    grep -q "BYE to the extra branch on INT answered 200" "$T/sigd.log"
+rtp=$(echo "$res" | sed -n 's/.*rtp early A=\([0-9]*\) B=\([0-9]*\) answered A=\([0-9]*\) B=\([0-9]*\).*/\1 \2 \3 \4/p')
+set -- $rtp
+check "early media reached branch A, then B (the latest early dialog) (A=${1:-?} B=${2:-?})" \
+    [ "${1:-0}" -gt 0 -a "${2:-0}" -gt 0 ]
+check "after the 200s media went to the answered branch B only (A=${3:-?} B=${4:-?})" \
+    [ "${3:-1}" -eq 0 -a "${4:-0}" -gt 0 ]
+wait_until 5 grep -q "stream 0 ended" "$T/mediad.log"
+ended=$(grep "stream 0 ended" "$T/mediad.log" | tail -n 1)
+ext_in=$(echo "$ended" | sed -n 's/.*EXT in \([0-9]*\) out \([0-9]*\).*/\1 \2/p')
+int_in=$(echo "$ended" | sed -n 's/.*INT in \([0-9]*\) out \([0-9]*\).*/\1 \2/p')
+set -- $ext_in $int_in
+# EXT in: the caller's packets; INT out: all of them to a branch (the
+# first may beat the early answer to the node: a 180 is not held for it);
+# INT in and EXT out: the branches' echoes back to the caller (a few of
+# A's may be dropped in flight when B takes over).
+check "RTP crossed mediad both ways (EXT in ${1:-?} out ${2:-?}, INT in ${3:-?} out ${4:-?})" \
+    [ "${1:-0}" -eq $PKTS -a "${4:-0}" -ge $((PKTS - 2)) -a "${2:-0}" -ge $((PKTS - 10)) -a \
+      "${3:-0}" -ge $((PKTS - 10)) ]
+
+# ---- cancel: both branches ring, the caller gives up ----------------------
+/usr/bin/python3 "$PEER" cancel "$LAN:15080" 17000 17002 10 >"$T/peer-cancel.out" 2>&1 &
+peer=$!
+PIDS="$PIDS $peer"
+sleep 0.3
+(cd "$T" && timeout 30 sipp "$EXT:15060" -sf "$SIPP_DIR/uac_fork_cancel.xml" \
+    -i "$EXT" -p 15091 -mi "$EXT" -mp 16010 -t u1 -s service \
+    -key ruri "sip:service@$EXT:15060" -m 1 -nostdin -trace_err \
+    >"$T/uac-cancel.out" 2>&1)
+rc=$?
+check "CANCEL of a forked call: caller got 200 for the CANCEL and 487 (sipp exit $rc)" \
+    [ "$rc" -eq 0 ]
+wait "$peer" 2>/dev/null
+PIDS=$(echo "$PIDS" | sed "s/ $peer\b//")
+res=$(cat "$T/peer-cancel.out")
+echo "# platform: $res"
+check "the forking platform got the CANCEL and the ACK of its 487 ($res)" \
+    sh -c "echo '$res' | grep -q 'cancels 1 ack487 [1-9]'"
+
+# ---- nothing left -----------------------------------------------------------
+wait_until 5 sh -c "[ \"\$(gwctl_field media1 sessions)\" = 0 ]" 2>/dev/null
+sessions=$(gwctl_field media1 sessions)
+check "mediad reports 0 sessions afterwards (got '$sessions')" [ "$sessions" = 0 ]
+calls=$("$BIN/gwctl" -b "$BUS" nodes | awk '$1 == "calls" { print $2 }')
+check "sigd holds 0 calls afterwards (got '$calls')" [ "$calls" = 0 ]
+
+check "sigd stops cleanly" stop_daemon sigd
+check "mediad stops cleanly" stop_daemon mediad
+check "no sanitizer report from sigd" clean_log sigd
+check "no sanitizer report from mediad" clean_log mediad
+finish
