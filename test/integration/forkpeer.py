@@ -3,10 +3,11 @@
 # one address, two branches behind one INVITE, each an early dialog with
 # its own To tag, Contact and RTP socket.
 #
-#   forkpeer.py answer IP:PORT RTP_A RTP_B SECONDS
+#   forkpeer.py answer IP:PORT RTP_A RTP_B SECONDS [GAP]
 #       INVITE -> 100, 180 (tag A, SDP A); 1 s later 180 (tag B, SDP B);
 #       1 s later 200 from B, then 200 from A (each retransmitted until
-#       its ACK comes, at most 6 times). Answers BYE with 200. Each RTP
+#       its ACK comes, at most 6 times). With GAP (seconds), A's 200 comes
+#       GAP after B's, and twice (a retransmission that crossed the ACK). Answers BYE with 200. Each RTP
 #       socket echoes what it gets to its source, counted per branch
 #       before and after the 200s ("early", "answered").
 #   forkpeer.py cancel IP:PORT RTP_A RTP_B SECONDS
@@ -51,6 +52,7 @@ def tag_of(v):
 def main():
     mode, hp, rtp_a, rtp_b, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
         int(sys.argv[4]), float(sys.argv[5])
+    gap = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
     ip, port = hp.rsplit(":", 1)
     sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sip.bind((ip, int(port)))
@@ -133,14 +135,16 @@ def main():
                                         sdp("B") if mode == "answer" else b""), src)
                 plan.append((t0 + delay, ring_b))
                 if mode == "answer":
-                    def answer(hs=hs, src=src):
+                    def answer(br, copies, hs=hs, src=src):
                         nonlocal phase
                         phase = "answered"
-                        for br in ("B", "A"):
-                            m = response(200, "OK", hs, br, sdp(br))
+                        m = response(200, "OK", hs, br, sdp(br))
+                        for _ in range(copies):
                             sip.sendto(m, src)
-                            pending[br] = (m, 5)
-                    plan.append((t0 + 2 * delay, answer))
+                        pending[br] = (m, 5)
+                    plan.append((t0 + 2 * delay, lambda: answer("B", 1)))
+                    plan.append((t0 + 2 * delay + gap,
+                                 lambda: answer("A", 2 if gap else 1)))
 
                     def retransmit():
                         for br, (m, left) in list(pending.items()):
@@ -148,7 +152,8 @@ def main():
                             pending[br] = (m, left - 1)
                         if pending:
                             plan.append((time.time() + 0.5, retransmit))
-                    plan.append((t0 + 2 * delay + 0.5, retransmit))
+                    plan.append((t0 + 2 * delay + gap + 0.5, retransmit))
+                    plan.sort(key=lambda e: e[0])
             elif method == "ACK":
                 t = tag_of(get(hs, "to"))
                 if mode == "cancel":

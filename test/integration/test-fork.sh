@@ -24,24 +24,29 @@ check "media node registers with sigd" wait_until 10 sh -c \
     "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 role=media state=live'"
 
 # ---- answer: two 180s, two 200s -------------------------------------------
-/usr/bin/python3 "$PEER" answer "$LAN:15080" 17000 17002 15 >"$T/peer-answer.out" 2>&1 &
-peer=$!
-PIDS="$PIDS $peer"
-sleep 0.3
-(cd "$T" && timeout 40 sipp "$EXT:15060" -sf "$SIPP_DIR/uac_fork.xml" \
-    -i "$EXT" -p 15090 -mi "$EXT" -mp 16000 -t u1 -s service -m 1 -nostdin \
-    -trace_err -trace_msg >"$T/uac-fork.out" 2>&1)
-rc=$?
-check "forked call: the caller's scenario completed (sipp exit $rc)" [ "$rc" -eq 0 ]
-wait "$peer" 2>/dev/null
-PIDS=$(echo "$PIDS" | sed "s/ $peer\b//")
-res=$(cat "$T/peer-answer.out")
-echo "# platform: $res"
-
-# What the caller received: the To tags of its 180s and its 200s to the
-# INVITE (sipp's message log, one block per message).
-uac_log=$(ls -t "$T"/uac_fork_*_messages.log | head -n 1)
-/usr/bin/python3 - "$uac_log" >"$T/uac-fork.seen" <<'EOPY'
+# run_answer GAP WHAT: GAP 0 = A's 200 right behind B's, while B's waits
+# for the node in sigd's transaction; GAP 0.5 = after the transaction
+# ended (the stray path), and twice: each copy ACKed, one BYE.
+run_answer() {
+    gap=$1; what=$2; port=$3; nth=$4   # nth: the run (sessions ended so far)
+    rm -f "$T"/uac_fork_*_messages.log
+    /usr/bin/python3 "$PEER" answer "$LAN:15080" 17000 17002 15 "$gap" >"$T/peer-answer.out" 2>&1 &
+    peer=$!
+    PIDS="$PIDS $peer"
+    sleep 0.3
+    (cd "$T" && timeout 40 sipp "$EXT:15060" -sf "$SIPP_DIR/uac_fork.xml" \
+        -i "$EXT" -p "$port" -mi "$EXT" -mp 16000 -t u1 -s service -m 1 -nostdin \
+        -trace_err -trace_msg >"$T/uac-fork.out" 2>&1)
+    rc=$?
+    check "$what: the caller's scenario completed (sipp exit $rc)" [ "$rc" -eq 0 ]
+    wait "$peer" 2>/dev/null
+    PIDS=$(echo "$PIDS" | sed "s/ $peer\b//")
+    res=$(cat "$T/peer-answer.out")
+    echo "# platform: $res"
+    # What the caller received: the To tags of its 180s and its 200s to the
+    # INVITE (sipp's message log, one block per message).
+    uac_log=$(ls -t "$T"/uac_fork_*_messages.log | head -n 1)
+    /usr/bin/python3 - "$uac_log" >"$T/uac-fork.seen" <<'EOPY'
 import re, sys
 text = open(sys.argv[1], errors="replace").read()
 t180, n200 = [], 0
@@ -59,38 +64,42 @@ for blk in re.split(r"\n-{20,}[^\n]*\n", text):
         n200 += 1
 print("n180 %d distinct %d n200 %d" % (len(t180), len(set(t180)), n200))
 EOPY
-seen=$(cat "$T/uac-fork.seen")
-check "caller got two 180s with distinct To tags and exactly one 200 ($seen)" \
-    [ "$seen" = "n180 2 distinct 2 n200 1" ]
-field() { echo "$res" | tr ' ' '\n' | grep -A1 -x "$1" | tail -n 1; }
-acks=$(echo "$res" | sed -n 's/.*acks A=\([0-9]*\) B=\([0-9]*\).*/\1 \2/p')
-byes=$(echo "$res" | sed -n 's/.*byes A=\([0-9]*\) B=\([0-9]*\).*/\1 \2/p')
-set -- $acks
-check "the answered branch B got the caller's ACK, the extra branch A sigd's ACK (A=${1:-?} B=${2:-?})" \
-    [ "${1:-0}" -ge 1 -a "${2:-0}" -ge 1 ]
-set -- $byes
-check "the extra branch A got one BYE from sigd, B the caller's BYE at the end (A=${1:-?} B=${2:-?})" \
-    [ "${1:-0}" -eq 1 -a "${2:-0}" -eq 1 ]
-check "sigd logged the extra branch's BYE answered 200" \
-    grep -q "BYE to the extra branch on INT answered 200" "$T/sigd.log"
-rtp=$(echo "$res" | sed -n 's/.*rtp early A=\([0-9]*\) B=\([0-9]*\) answered A=\([0-9]*\) B=\([0-9]*\).*/\1 \2 \3 \4/p')
-set -- $rtp
-check "early media reached branch A, then B (the latest early dialog) (A=${1:-?} B=${2:-?})" \
-    [ "${1:-0}" -gt 0 -a "${2:-0}" -gt 0 ]
-check "after the 200s media went to the answered branch B only (A=${3:-?} B=${4:-?})" \
-    [ "${3:-1}" -eq 0 -a "${4:-0}" -gt 0 ]
-wait_until 5 grep -q "stream 0 ended" "$T/mediad.log"
-ended=$(grep "stream 0 ended" "$T/mediad.log" | tail -n 1)
-ext_in=$(echo "$ended" | sed -n 's/.*EXT in \([0-9]*\) out \([0-9]*\).*/\1 \2/p')
-int_in=$(echo "$ended" | sed -n 's/.*INT in \([0-9]*\) out \([0-9]*\).*/\1 \2/p')
-set -- $ext_in $int_in
-# EXT in: the caller's packets; INT out: all of them to a branch (the
-# first may beat the early answer to the node: a 180 is not held for it);
-# INT in and EXT out: the branches' echoes back to the caller (a few of
-# A's may be dropped in flight when B takes over).
-check "RTP crossed mediad both ways (EXT in ${1:-?} out ${2:-?}, INT in ${3:-?} out ${4:-?})" \
-    [ "${1:-0}" -eq $PKTS -a "${4:-0}" -ge $((PKTS - 2)) -a "${2:-0}" -ge $((PKTS - 10)) -a \
-      "${3:-0}" -ge $((PKTS - 10)) ]
+    seen=$(cat "$T/uac-fork.seen")
+    check "$what: caller got two 180s with distinct To tags and exactly one 200 ($seen)" \
+        [ "$seen" = "n180 2 distinct 2 n200 1" ]
+    acks=$(echo "$res" | sed -n 's/.*acks A=\([0-9]*\) B=\([0-9]*\).*/\1 \2/p')
+    byes=$(echo "$res" | sed -n 's/.*byes A=\([0-9]*\) B=\([0-9]*\).*/\1 \2/p')
+    set -- $acks
+    copies=1; [ "$gap" = 0 ] || copies=2
+    check "$what: the answered branch B got the caller's ACK, each copy of the extra branch A's 200 sigd's ACK (A=${1:-?} of $copies, B=${2:-?})" \
+        [ "${1:-0}" -eq "$copies" -a "${2:-0}" -ge 1 ]
+    set -- $byes
+    check "$what: the extra branch A got one BYE from sigd, B the caller's BYE at the end (A=${1:-?} B=${2:-?})" \
+        [ "${1:-0}" -eq 1 -a "${2:-0}" -eq 1 ]
+    check "$what: sigd logged the extra branch's BYE answered 200" \
+        [ "$(grep -c "BYE to the extra branch on INT answered 200" "$T/sigd.log")" -eq "$nth" ]
+    rtp=$(echo "$res" | sed -n 's/.*rtp early A=\([0-9]*\) B=\([0-9]*\) answered A=\([0-9]*\) B=\([0-9]*\).*/\1 \2 \3 \4/p')
+    set -- $rtp
+    check "$what: early media reached branch A, then B (the latest early dialog) (A=${1:-?} B=${2:-?})" \
+        [ "${1:-0}" -gt 0 -a "${2:-0}" -gt 0 ]
+    check "$what: after the 200s media went to the answered branch B only (A=${3:-?} B=${4:-?})" \
+        [ "${3:-1}" -eq 0 -a "${4:-0}" -gt 0 ]
+    wait_until 5 sh -c "[ \$(grep -c 'stream 0 ended' '$T/mediad.log') -ge $nth ]"
+    ended=$(grep "stream 0 ended" "$T/mediad.log" | tail -n 1)
+    ext_in=$(echo "$ended" | sed -n 's/.*EXT in \([0-9]*\) out \([0-9]*\).*/\1 \2/p')
+    int_in=$(echo "$ended" | sed -n 's/.*INT in \([0-9]*\) out \([0-9]*\).*/\1 \2/p')
+    set -- $ext_in $int_in
+    # EXT in: the caller's packets; INT out: all of them to a branch (the
+    # first may beat the early answer to the node: a 180 is not held for it);
+    # INT in and EXT out: the branches' echoes back to the caller (a few of
+    # A's may be dropped in flight when B takes over).
+    check "$what: RTP crossed mediad both ways (EXT in ${1:-?} out ${2:-?}, INT in ${3:-?} out ${4:-?})" \
+        [ "${1:-0}" -eq $PKTS -a "${4:-0}" -ge $((PKTS - 2)) -a "${2:-0}" -ge $((PKTS - 10)) -a \
+          "${3:-0}" -ge $((PKTS - 10)) ]
+}
+
+run_answer 0 "forked call, both 200s at once" 15090 1
+run_answer 0.5 "forked call, extra 200 after the transaction" 15092 2
 
 # ---- cancel: both branches ring, the caller gives up ----------------------
 /usr/bin/python3 "$PEER" cancel "$LAN:15080" 17000 17002 10 >"$T/peer-cancel.out" 2>&1 &
