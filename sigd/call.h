@@ -20,6 +20,8 @@ struct sig_call_s {
     char *call_id;
     uint64_t session_id;
     char node[GW_BUS_PEERLEN];    /* node holding the media; "" = none */
+    char asked_node[GW_BUS_PEERLEN];  /* node asked for the session before it
+                                   * answered (a second INVITE goes there) */
     int has_media;                /* the node confirmed a session */
     unsigned nstreams;
     sig_sdp_ep_t ext_relay[SIG_SDP_MAX_STREAMS];  /* relay, EXT side */

@@ -419,6 +419,10 @@ static int request_media(sig_tx_t *tx)
 
     if (c->node[0]) {
         node = sig_nodes_find(sig, c->node);
+    } else if (c->asked_node[0] && !tx->tried_node[0]) {
+        /* Another branch's offer went there and has no reply yet: the
+         * platform forked towards two of our agents. One session. */
+        node = sig_nodes_find(sig, c->asked_node);
     } else {
         node = sig_nodes_pick_media(sig, tx->tried_node[0]
                                              ? sig_nodes_find(sig, tx->tried_node)
@@ -426,6 +430,8 @@ static int request_media(sig_tx_t *tx)
     }
     if (node == NULL)
         return -1;
+    if (c->node[0] == '\0')
+        snprintf(c->asked_node, sizeof c->asked_node, "%s", node->name);
     snprintf(tx->tried_node, sizeof tx->tried_node, "%s", node->name);
     c->offer_side = tx->offer_side;
     if (sig_media_offer(sig, node, c, tx->offer_side, tx->offer, tx->noffer,

@@ -14,10 +14,19 @@
 #       INVITE -> 100, 180 (tag A), 180 (tag B), then waits: CANCEL ->
 #       200, and 487 for the INVITE (both branches are canceled), which
 #       must be ACKed.
+#   forkpeer.py agents PLAT_IP:PORT SIGD_INT:PORT A1_IP A2_IP SECONDS
+#       The platform forks towards two agents on EXT itself: two INVITEs
+#       (one Call-ID, two branches) through sigd, one to each agent (both
+#       played here, on A1_IP/A2_IP:15100). Both ring (180 with SDP);
+#       agent 1 answers 1 s later; the platform ACKs it, CANCELs agent 2
+#       (200, 487, ACK); the platform and agent 1 each send 100 RTP
+#       packets to the relay, counting what comes from the other; then
+#       the platform BYEs. Prints "agents: ..." findings.
 #   Ends SECONDS after the INVITE (or when the BYE of the answered branch
 #   has come, in answer mode) and prints one line of findings:
 #   "invites N acks A=.. B=.. byes A=.. B=.. bye_a_cseq .. cancels ..
 #    ack487 .. rtp early A=.. B=.. answered A=.. B=..".
+import re
 import select
 import socket
 import sys
@@ -191,4 +200,186 @@ def main():
               stats["answered_B"]), flush=True)
 
 
-main()
+def uri_hostport(u):
+    m = re.search(r"sips?:(?:[^@;>]*@)?([^:;>]+)(?::(\d+))?", u)
+    return m.group(1), int(m.group(2) or 5060)
+
+
+def agents():
+    plat_hp, sigd_hp, a1_ip, a2_ip, secs = sys.argv[2:7]
+    pip, pport = plat_hp.rsplit(":", 1)
+    sip_, sport = sigd_hp.rsplit(":", 1)
+    sigd = (sip_, int(sport))
+
+    def udp(ip, port):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((ip, port))
+        return s
+    plat, prtp = udp(pip, int(pport)), udp(pip, 17000)
+    ag = {1: (udp(a1_ip, 15100), udp(a1_ip, 17010), a1_ip, 17010),
+          2: (udp(a2_ip, 15100), udp(a2_ip, 17020), a2_ip, 17020)}
+    cid = "fork2-%d@%s" % (int(time.time() * 1000), pip)
+    st = {k: 0 for k in ("p180", "p200", "pcancel200", "p487", "pbye200", "a1ack",
+                         "a1bye", "a1rtp", "a2cancel", "a2ack", "sent", "prtp")}
+    tags180 = set()
+    inv = {}        # agent -> (src, headers) of the INVITE it got
+    plan = []
+    dialog = {}     # the platform's view of the answered dialog
+    relay = None
+    a1relay = []    # where agent 1 sends its RTP (the 200's offer: the relay)
+    end = time.time() + float(secs)
+
+    def sdp(ip, port):
+        return ("v=0\r\no=x 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+                "m=audio %d RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n" % (ip, ip, port)).encode()
+
+    def request(method, ruri, branch, cseq, to, extra=(), body=b""):
+        out = ["%s %s SIP/2.0" % (method, ruri),
+               "Via: SIP/2.0/UDP %s:%s;branch=%s;rport" % (pip, pport, branch),
+               "From: <sip:plat@%s>;tag=pf1" % pip, "To: " + to, "Call-ID: " + cid,
+               "CSeq: %d %s" % (cseq, method), "Contact: <sip:plat@%s:%s>" % (pip, pport),
+               "Max-Forwards: 70"] + list(extra)
+        if body:
+            out.append("Content-Type: application/sdp")
+        out.append("Content-Length: %d" % len(body))
+        return ("\r\n".join(out) + "\r\n\r\n").encode() + body
+
+    def agent_resp(n, code, phrase, hs, body=b""):
+        out = ["SIP/2.0 %d %s" % (code, phrase)]
+        for k, v in hs:
+            if k in ("via", "record-route"):
+                out.append("%s: %s" % (k.title(), v))
+        to = get(hs, "to")
+        if tag_of(to) is None:
+            to += ";tag=ag%d" % n
+        out += ["From: " + get(hs, "from"), "To: " + to, "Call-ID: " + get(hs, "call-id"),
+                "CSeq: " + get(hs, "cseq"),
+                "Contact: <sip:agent%d@%s:15100>" % (n, ag[n][2])]
+        if body:
+            out.append("Content-Type: application/sdp")
+        out.append("Content-Length: %d" % len(body))
+        return ("\r\n".join(out) + "\r\n\r\n").encode() + body
+
+    for n in (1, 2):
+        plat.sendto(request("INVITE", "sip:agent%d@%s:15100" % (n, ag[n][2]), "z9hG4bKf%d" % n,
+                            1, "<sip:agent@%s>" % ag[n][2], body=sdp(pip, 17000)), sigd)
+
+    def answer1():
+        src, hs = inv[1]
+        m = agent_resp(1, 200, "OK", hs, sdp(a1_ip, 17010))
+        ag[1][0].sendto(m, src)
+        if st["a1ack"] == 0 and time.time() < end:
+            plan.append((time.time() + 0.5, answer1))
+
+    def rtp_tick(i=[0]):
+        if relay is None or i[0] >= 100:
+            if i[0] >= 100 and dialog.get("bye") is None:
+                dialog["bye"] = 1
+                plan.append((time.time() + 0.3, bye))
+            return
+        pkt = bytes([0x80, 8]) + i[0].to_bytes(2, "big") + (i[0] * 160).to_bytes(4, "big") + \
+            b"\x12\x34\x56\x78" + b"\xd5" * 160
+        prtp.sendto(pkt, relay)
+        if a1relay:
+            ag[1][1].sendto(pkt, a1relay[0])
+        st["sent"] += 1
+        i[0] += 1
+        plan.append((time.time() + 0.02, rtp_tick))
+
+    def bye():
+        route = dialog["route"]
+        extra = ["Route: " + route] if route else []
+        plat.sendto(request("BYE", dialog["target"], "z9hG4bKbye", 2, dialog["to"], extra),
+                    dialog["hop"])
+
+    while time.time() < end:
+        now = time.time()
+        for e in [e for e in plan if e[0] <= now]:
+            plan.remove(e)
+            e[1]()
+        socks = [plat, prtp] + [x for n in ag for x in ag[n][:2]]
+        r, _, _ = select.select(socks, [], [], 0.02)
+        for s in r:
+            data, src = s.recvfrom(65535)
+            if s is prtp:
+                st["prtp"] += 1
+                continue
+            if s is ag[1][1]:
+                st["a1rtp"] += 1
+                continue
+            if s is ag[2][1]:
+                continue
+            start, hs, body = parse(data)
+            if s is plat:
+                if not start.startswith("SIP/2.0"):
+                    continue
+                code = int(start.split()[1])
+                method = get(hs, "cseq").split()[1]
+                br = re.search(r"branch=([^;\s]+)", get(hs, "via") or "")
+                br = br.group(1) if br else ""
+                if method == "INVITE" and code == 180:
+                    st["p180"] += 1
+                    tags180.add(tag_of(get(hs, "to")))
+                elif method == "INVITE" and code == 200 and br == "z9hG4bKf1":
+                    st["p200"] += 1
+                    rr = [v for k, v in hs if k == "record-route"]
+                    route = ", ".join(reversed(", ".join(rr).split(", "))) if rr else ""
+                    target = re.search(r"<([^>]+)>", get(hs, "contact")).group(1)
+                    hop = uri_hostport(route.split(",")[0] if route else target)
+                    dialog.update(to=get(hs, "to"), route=route, target=target, hop=hop)
+                    extra = ["Route: " + route] if route else []
+                    plat.sendto(request("ACK", target, "z9hG4bKack1", 1, dialog["to"], extra), hop)
+                    if st["p200"] == 1:
+                        plat.sendto(request("CANCEL", "sip:agent2@%s:15100" % a2_ip,
+                                            "z9hG4bKf2", 1, "<sip:agent@%s>" % a2_ip), sigd)
+                        m = re.search(rb"c=IN IP4 (\S+)", body)
+                        p = re.search(rb"m=audio (\d+)", body)
+                        relay = (m.group(1).decode(), int(p.group(1)))
+                        plan.append((time.time() + 0.1, rtp_tick))
+                elif method == "CANCEL" and code == 200:
+                    st["pcancel200"] += 1
+                elif method == "INVITE" and code == 487:
+                    st["p487"] += 1
+                    plat.sendto(request("ACK", "sip:agent2@%s:15100" % a2_ip, "z9hG4bKf2", 1,
+                                        get(hs, "to")), sigd)
+                elif method == "BYE" and code == 200:
+                    st["pbye200"] += 1
+                    end = min(end, time.time() + 0.5)
+                continue
+            n = 1 if s is ag[1][0] else 2
+            if start.startswith("SIP/2.0"):
+                continue
+            method = start.split()[0]
+            if method == "INVITE":
+                if n in inv:
+                    continue
+                inv[n] = (src, hs)
+                if n == 1:
+                    m = re.search(rb"c=IN IP4 (\S+)", body)
+                    p = re.search(rb"m=audio (\d+)", body)
+                    a1relay.append((m.group(1).decode(), int(p.group(1))))
+                s.sendto(agent_resp(n, 180, "Ringing", hs, sdp(ag[n][2], ag[n][3])), src)
+                if n == 1:
+                    plan.append((time.time() + 1.0, answer1))
+            elif method == "ACK":
+                st["a1ack" if n == 1 else "a2ack"] += 1
+            elif method == "CANCEL":
+                st["a2cancel"] += 1
+                s.sendto(agent_resp(n, 200, "OK", hs), src)
+                isrc, ihs = inv[n]
+                s.sendto(agent_resp(n, 487, "Request Terminated", ihs), isrc)
+            elif method == "BYE":
+                key = "a1bye" if n == 1 else "a2bye"
+                st[key] = st.get(key, 0) + 1
+                s.sendto(agent_resp(n, 200, "OK", hs), src)
+    print("agents: p180 %d tags %d p200 %d pcancel200 %d p487 %d pbye200 %d "
+          "a1ack %d a1bye %d a1rtp %d a2cancel %d a2ack %d sent %d prtp %d" % (
+              st["p180"], len(tags180), st["p200"], st["pcancel200"], st["p487"],
+              st["pbye200"], st["a1ack"], st["a1bye"], st["a1rtp"], st["a2cancel"],
+              st["a2ack"], st["sent"], st["prtp"]), flush=True)
+
+
+if sys.argv[1] == "agents":
+    agents()
+else:
+    main()

@@ -11,6 +11,9 @@
 #  - cancel: the caller CANCELs while both branches ring: 200 for the
 #    CANCEL and 487 for the INVITE; the platform saw the CANCEL and got
 #    the ACK for its 487.
+#  - agents: the platform forks itself towards two agents on EXT (two
+#    INVITEs of one Call-ID through sigd); one answers, the platform
+#    CANCELs the other, the call and its media go on.
 . "$(dirname "$0")/lib.sh"
 
 SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
@@ -119,6 +122,26 @@ res=$(cat "$T/peer-cancel.out")
 echo "# platform: $res"
 check "the forking platform got the CANCEL and the ACK of its 487 ($res)" \
     sh -c "echo '$res' | grep -q 'cancels 1 ack487 [1-9]'"
+
+# ---- the platform forks towards two of our agents ----------------------------
+# Two INVITEs, one Call-ID, one to each agent on EXT: both ring, agent 1
+# answers, the platform CANCELs agent 2 (which answers 487); the call
+# goes on (the failed branch does not end it), media flows both ways.
+/usr/bin/python3 "$PEER" agents "$LAN:15080" "$INT:15060" "$NET.5" "$NET.6" 15 \
+    >"$T/peer-agents.out" 2>&1
+res=$(cat "$T/peer-agents.out")
+echo "# $res"
+num() { echo "$res" | tr ' ' '\n' | grep -A1 -x "$1" | tail -n 1; }
+check "two INVITEs of one Call-ID: the platform saw both agents ring ($(num p180) 180s, $(num tags) To tags) and one 200" \
+    [ "$(num p180)" -ge 2 -a "$(num tags)" = 2 -a "$(num p200)" -ge 1 ]
+check "the agent that answered got the ACK and, at the end, the BYE (ack $(num a1ack), bye $(num a1bye), BYE answered $(num pbye200))" \
+    [ "$(num a1ack)" -ge 1 -a "$(num a1bye)" = 1 -a "$(num pbye200)" = 1 ]
+check "the platform's CANCEL reached the other agent, which answered 487 and got the ACK (cancel $(num a2cancel), 200 $(num pcancel200), 487 $(num p487), ack $(num a2ack))" \
+    [ "$(num a2cancel)" = 1 -a "$(num pcancel200)" = 1 -a "$(num p487)" -ge 1 -a "$(num a2ack)" -ge 1 ]
+# (the platform's first packets may come before agent 1's latched the
+# EXT leg: symmetric RTP towards the internet)
+check "the call went on after the CANCELed branch: RTP both ways ($(num sent) sent each way, $(num a1rtp) at agent 1, $(num prtp) at the platform)" \
+    [ "$(num sent)" = 100 -a "$(num a1rtp)" -ge 90 -a "$(num prtp)" -ge 95 ]
 
 # ---- nothing left -----------------------------------------------------------
 wait_until 5 sh -c "[ \"\$(gwctl_field media1 sessions)\" = 0 ]" 2>/dev/null
