@@ -4,6 +4,7 @@
 #include "media.h"
 #include "turn.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,6 +131,44 @@ void sig_calls_foreach(sig_daemon_t *sig, void (*fn)(sig_call_t *c, void *arg),
             fn(c, arg);
         }
     }
+}
+
+int sig_call_answered(sig_call_t *c, const char *tag, int early,
+                      const sig_sdp_ep_t *eps, unsigned n)
+{
+    sig_early_t *e = (sig_early_t *)sig_call_early(c, tag);
+
+    if (tag == NULL)
+        return 0;
+    if (c->media_tag == NULL || strcmp(c->media_tag, tag) != 0) {
+        char *t = su_strdup(c->home, tag);
+        if (t == NULL)
+            return -ENOMEM;
+        su_free(c->home, c->media_tag);
+        c->media_tag = t;
+    }
+    if (!early)
+        return 0;
+    if (e == NULL) {
+        e = su_zalloc(c->home, sizeof *e);
+        if (e == NULL || (e->tag = su_strdup(c->home, tag)) == NULL) {
+            su_free(c->home, e);
+            return -ENOMEM;
+        }
+        e->next = c->early;
+        c->early = e;
+    }
+    e->n = n < SIG_SDP_MAX_STREAMS ? n : SIG_SDP_MAX_STREAMS;
+    memcpy(e->eps, eps, e->n * sizeof *eps);
+    return 0;
+}
+
+const sig_early_t *sig_call_early(const sig_call_t *c, const char *tag)
+{
+    for (const sig_early_t *e = c->early; e && tag; e = e->next)
+        if (strcmp(e->tag, tag) == 0)
+            return e;
+    return NULL;
 }
 
 sig_call_t *sig_call_find_session(sig_daemon_t *sig, uint64_t session_id)

@@ -14,6 +14,17 @@
 
 #define SIG_CALL_AGENTS 3   /* a spiral: From from EXT, then R-URI + To from INT */
 
+/* The SDP answer of one early dialog (a provisional response with its own
+ * To tag), kept for a 2xx of that dialog that brings no SDP: the answer
+ * was in the 18x (RFC 3261 13.2.1, RFC 3262), and with forking the node
+ * may since have been given another early dialog's. */
+typedef struct sig_early_s {
+    struct sig_early_s *next;
+    char *tag;
+    unsigned n;
+    sig_sdp_ep_t eps[SIG_SDP_MAX_STREAMS];
+} sig_early_t;
+
 struct sig_call_s {
     su_home_t home[1];            /* must be first: the call is its home */
     /* read-only */
@@ -30,6 +41,8 @@ struct sig_call_s {
     int ended;
     sig_party_t party[2];         /* [SIG_CALLER], [SIG_CALLEE] (dialog.c) */
     int confirmed;                /* a 2xx to the INVITE passed */
+    sig_early_t *early;           /* early answers by To tag, in the home */
+    char *media_tag;              /* To tag of the answer the node has */
     char *forks_ended;            /* " tag1 tag2 ": extra branches whose 2xx
                                    * sigd ACKed and BYEd (dialog.c) */
     unsigned invites;             /* initial INVITE transactions in flight
@@ -72,6 +85,13 @@ void sig_call_terminate(sig_call_t *c, const char *reason);
 void sig_calls_foreach(sig_daemon_t *sig, void (*fn)(sig_call_t *c, void *arg),
                        void *arg);
 
+
+/* Records that the node got the answer of the dialog with To tag `tag`
+ * (eps/n), and for an early dialog (early set) keeps it. 0 or -ENOMEM. */
+int sig_call_answered(sig_call_t *c, const char *tag, int early,
+                      const sig_sdp_ep_t *eps, unsigned n);
+/* The kept answer of the early dialog with this To tag, or NULL. */
+const sig_early_t *sig_call_early(const sig_call_t *c, const char *tag);
 
 /* The relay endpoints a side sees. */
 static inline const sig_sdp_ep_t *sig_call_relay(const sig_call_t *c, Gw__Side side)

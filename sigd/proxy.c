@@ -1127,9 +1127,36 @@ static int answer_media(sig_call_t *c, Gw__Side to, msg_t *msg, sip_t *sip,
         return 0;
     }
     held = sig_media_answer(c->sig, c, eps, (unsigned)n, cb, arg) == 0 && cb != NULL;
+    if (sip->sip_status && sip->sip_to &&
+        sig_call_answered(c, sip->sip_to->a_tag, sip->sip_status->st_status < 200,
+                          eps, (unsigned)n) < 0)
+        gw_log(GW_LOG_WARN, c->call_id, "out of memory: early answer not kept");
     if (rewrite_answer(c, to, msg, sip, sdp, eps, n, err, sizeof err) < 0)
         gw_log(GW_LOG_WARN, c->call_id, "answer rewrite failed: %s", err);
     return held;
+}
+
+static void on_answer_reply(sig_daemon_t *sig, void *arg, sig_node_t *node,
+                            const Gw__MediaReply *r);
+
+/* A 2xx without SDP to an INVITE whose answer came in an 18x of the same
+ * dialog: when the node has since been given another early dialog's
+ * answer (forking), it gets this dialog's back. Returns 1 when the node's
+ * reply will come through on_answer_reply() (hold the 2xx), 0 otherwise. */
+static int answer_from_early(sig_tx_t *tx, const sip_t *sip)
+{
+    sig_call_t *c = tx->call;
+    const char *tag = sip->sip_to ? sip->sip_to->a_tag : NULL;
+    const sig_early_t *e;
+
+    if (tag == NULL || c->media_tag == NULL || strcmp(c->media_tag, tag) == 0 ||
+        (e = sig_call_early(c, tag)) == NULL)
+        return 0;
+    gw_log(GW_LOG_INFO, c->call_id, "2xx without SDP from early dialog %s: its early "
+           "answer goes back to the node (it had %s's)", tag, c->media_tag);
+    if (sig_call_answered(c, tag, 0, e->eps, e->n) < 0)
+        return 0;
+    return sig_media_answer(c->sig, c, e->eps, e->n, on_answer_reply, tx) == 0;
 }
 
 /* A 2xx on its way back: confirms a new dialog, refreshes a target. */
@@ -1304,6 +1331,12 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
          * media goes: released in on_answer_reply(), so the caller's
          * first RTP packet finds its destination. */
         tx->msg = msg;
+        return 0;
+    }
+    if (status >= 200 && status < 300 && tx->initial && tx->method == sip_method_invite &&
+        tx->has_offer && tx->call && !tx->call->ended && !has_sdp(sip) &&
+        answer_from_early(tx, sip) > 0) {
+        tx->msg = msg;    /* released in on_answer_reply(), as above */
         return 0;
     }
     if (status >= 200 && status < 300 && tx->method == sip_method_invite &&

@@ -7,7 +7,9 @@
 #       INVITE -> 100, 180 (tag A, SDP A); 1 s later 180 (tag B, SDP B);
 #       1 s later 200 from B, then 200 from A (each retransmitted until
 #       its ACK comes, at most 6 times). With GAP (seconds), A's 200 comes
-#       GAP after B's, and twice (a retransmission that crossed the ACK). Answers BYE with 200. Each RTP
+#       GAP after B's, and twice (a retransmission that crossed the ACK).
+#       With "nosdp" after GAP, B rings first and A second, and B's 200
+#       has no SDP (its answer was in its 180). Answers BYE with 200. Each RTP
 #       socket echoes what it gets to its source, counted per branch
 #       before and after the 200s ("early", "answered").
 #   forkpeer.py cancel IP:PORT RTP_A RTP_B SECONDS
@@ -62,6 +64,8 @@ def main():
     mode, hp, rtp_a, rtp_b, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
         int(sys.argv[4]), float(sys.argv[5])
     gap = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
+    nosdp = len(sys.argv) > 7 and sys.argv[7] == "nosdp"
+    ring = ("B", "A") if nosdp else ("A", "B")
     ip, port = hp.rsplit(":", 1)
     sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sip.bind((ip, int(port)))
@@ -134,20 +138,21 @@ def main():
                 inv = (src, hs)
                 end = time.time() + secs
                 sip.sendto(response(100, "Trying", hs), src)
-                sip.sendto(response(180, "Ringing", hs, "A",
-                                    sdp("A") if mode == "answer" else b""), src)
+                sip.sendto(response(180, "Ringing", hs, ring[0],
+                                    sdp(ring[0]) if mode == "answer" else b""), src)
                 t0 = time.time()
                 delay = 1.0 if mode == "answer" else 0.2
 
                 def ring_b(hs=hs, src=src):
-                    sip.sendto(response(180, "Ringing", hs, "B",
-                                        sdp("B") if mode == "answer" else b""), src)
+                    sip.sendto(response(180, "Ringing", hs, ring[1],
+                                        sdp(ring[1]) if mode == "answer" else b""), src)
                 plan.append((t0 + delay, ring_b))
                 if mode == "answer":
                     def answer(br, copies, hs=hs, src=src):
                         nonlocal phase
                         phase = "answered"
-                        m = response(200, "OK", hs, br, sdp(br))
+                        m = response(200, "OK", hs, br,
+                                     b"" if nosdp and br == "B" else sdp(br))
                         for _ in range(copies):
                             sip.sendto(m, src)
                         pending[br] = (m, 5)
