@@ -13,6 +13,26 @@
  * request from EXT goes to the configured internal target. sigd inserts
  * two Record-Route entries (one per side, the outgoing side's on top) so
  * that both parties address it on their own side.
+ *
+ * Forking (RFC 3261 16.7). A call has one media session, which can anchor
+ * one answered dialog, so sigd lets through every provisional response
+ * (each early dialog with its own To tag reaches the caller) but only one
+ * 2xx: the first. Each early answer with SDP is given to the node as it
+ * passes, so the early dialog that spoke last is the one whose media
+ * flows while it rings (mediad latches only its address for a moment, so
+ * that packets still coming from the previous one do not take the leg);
+ * the first 2xx settles it (its SDP, or the answer its dialog gave in an
+ * 18x, kept per To tag in the call). A later 2xx with another To tag, on
+ * the client transaction or past it (retransmitted_2xx()), is the answer
+ * of an extra branch: dialog.c ACKs it and BYEs that branch from the
+ * middle, and it never reaches the caller. The caller's CANCEL goes on the
+ * one client transaction; the forking platform cancels its branches.
+ * When it is the platform that forks towards two of our agents (two
+ * INVITEs with one Call-ID), both transactions share the call and its
+ * session (the second offer goes to the node the first asked); a failed
+ * branch ends the call only when no other lives (tx_end_call()), and a
+ * second agent's 2xx after the first one's is ended the same way, its
+ * transaction answered 480.
  */
 #include "proxy.h"
 #include "antifraud.h"
