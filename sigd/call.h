@@ -40,6 +40,7 @@ struct sig_call_s {
     Gw__Side offer_side;          /* side of the pending offer */
     int ended;
     sig_party_t party[2];         /* [SIG_CALLER], [SIG_CALLEE] (dialog.c) */
+    sig_early_party_t *early_callees;  /* each early dialog's callee (dialog.c) */
     int confirmed;                /* a 2xx to the INVITE passed */
     sig_early_t *early;           /* early answers by To tag, in the home */
     char *media_tag;              /* To tag of the answer the node has */

@@ -145,11 +145,44 @@ static int record_callee(sig_call_t *c, const sip_t *resp)
     return 0;
 }
 
+/* A copy of s in the call's home, replacing *dst. */
+static int keep_str(sig_call_t *c, char **dst, const char *s)
+{
+    char *n = s ? su_strdup(c->home, s) : NULL;
+
+    if (s && n == NULL)
+        return -ENOMEM;
+    su_free(c->home, *dst);
+    *dst = n;
+    return 0;
+}
+
 int sig_dialog_early(sig_call_t *c, const sip_t *resp)
 {
+    const sig_party_t *callee = &c->party[SIG_CALLEE];
+    sig_early_party_t *e;
+    int rc;
+
     if (c->confirmed || c->party[SIG_CALLER].addr == NULL)
         return 0;
-    return record_callee(c, resp);
+    rc = record_callee(c, resp);
+    if (rc < 0)
+        return rc;
+    for (e = c->early_callees; e; e = e->next)
+        if (su_strmatch(e->p.tag, callee->tag))
+            break;
+    if (e == NULL) {
+        if ((e = su_zalloc(c->home, sizeof *e)) == NULL)
+            return -ENOMEM;
+        e->next = c->early_callees;
+        c->early_callees = e;
+    }
+    e->p.side = callee->side;
+    if (keep_str(c, &e->p.tag, callee->tag) < 0 || keep_str(c, &e->p.addr, callee->addr) < 0 ||
+        keep_str(c, &e->p.target, callee->target) < 0 ||
+        keep_str(c, &e->p.route, callee->route) < 0)
+        return -ENOMEM;
+    return 0;
 }
 
 int sig_dialog_confirm(sig_call_t *c, const sip_t *resp)
@@ -167,12 +200,19 @@ int sig_dialog_confirm(sig_call_t *c, const sip_t *resp)
     return 0;
 }
 
-const sig_party_t *sig_dialog_peer(const sig_call_t *c, Gw__Side from)
+const sig_party_t *sig_dialog_peer(const sig_call_t *c, Gw__Side from,
+                                   const sip_t *req)
 {
     const sig_party_t *p;
 
     if (c->party[SIG_CALLER].addr == NULL || c->party[SIG_CALLEE].addr == NULL)
         return NULL;
+    if (!c->confirmed && req && req->sip_to && req->sip_to->a_tag &&
+        c->party[SIG_CALLER].side == from) {
+        for (const sig_early_party_t *e = c->early_callees; e; e = e->next)
+            if (su_strmatch(e->p.tag, req->sip_to->a_tag))
+                return e->p.target ? &e->p : NULL;
+    }
     p = &c->party[c->party[SIG_CALLER].side == from ? SIG_CALLEE : SIG_CALLER];
     return p->target ? p : NULL;
 }

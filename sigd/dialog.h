@@ -34,6 +34,12 @@ typedef struct {
     uint32_t cseq;        /* highest CSeq of its own requests; 0 = none yet */
 } sig_party_t;
 
+/* One early dialog's callee (forking: each 18x with its own To tag). */
+typedef struct sig_early_party_s {
+    struct sig_early_party_s *next;
+    sig_party_t p;
+} sig_early_party_t;
+
 /* The initial INVITE, as forwarded from `side`: records the caller. */
 int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req);
 /* A 2xx to the initial INVITE, as forwarded back: records the callee and
@@ -41,12 +47,15 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req);
 int sig_dialog_confirm(sig_call_t *c, const sip_t *resp);
 /* A provisional response with a To tag to the initial INVITE: records the
  * callee of the early dialog (target, route set), so that a PRACK or an
- * early UPDATE to our Contact finds it. Later ones replace it (forking:
- * the latest early dialog), the 2xx settles it. */
+ * early UPDATE to our Contact finds it. Later ones replace it as the
+ * callee (forking: the latest early dialog), the 2xx settles it; each
+ * early dialog is also kept by its To tag. */
 int sig_dialog_early(sig_call_t *c, const sip_t *resp);
 /* The party a request from `from` goes to (the other one), when both are
- * known and it has a remote target; else NULL. */
-const sig_party_t *sig_dialog_peer(const sig_call_t *c, Gw__Side from);
+ * known and it has a remote target; else NULL. Before the 2xx, a request
+ * of the caller (req) goes to the early dialog its To tag names. */
+const sig_party_t *sig_dialog_peer(const sig_call_t *c, Gw__Side from,
+                                   const sip_t *req);
 /* An in-dialog request from `side`: its CSeq, and its Contact when the
  * method refreshes the target. */
 void sig_dialog_request(sig_call_t *c, Gw__Side side, const sip_t *req);

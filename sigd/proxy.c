@@ -661,7 +661,7 @@ static const char *untagged_user(msg_t *msg, const sip_t *sip)
 static int to_peer(sig_daemon_t *sig, sig_tx_t *tx, msg_t *msg, sip_t *sip)
 {
     sig_call_t *c = sig_call_find(sig, call_id_of(sip));
-    const sig_party_t *dst = c ? sig_dialog_peer(c, tx->in_side) : NULL;
+    const sig_party_t *dst = c ? sig_dialog_peer(c, tx->in_side, sip) : NULL;
     su_home_t *home = msg_home(msg);
     sip_request_t *rq;
     sip_route_t *r = NULL;

@@ -16,6 +16,10 @@
 #       INVITE -> 100, 180 (tag A), 180 (tag B), then waits: CANCEL ->
 #       200, and 487 for the INVITE (both branches are canceled), which
 #       must be ACKed.
+#   forkpeer.py prack IP:PORT RTP_A RTP_B SECONDS
+#       As cancel, with both 180s reliable (Require: 100rel, RSeq): each
+#       PRACK is answered 200 and counted by the To tag it names, and as
+#       misrouted when its Request-URI is the other branch's Contact.
 #   forkpeer.py agents PLAT_IP:PORT SIGD_INT:PORT A1_IP A2_IP SECONDS
 #       The platform forks towards two agents on EXT itself: two INVITEs
 #       (one Call-ID, two branches) through sigd, one to each agent (both
@@ -76,6 +80,7 @@ def main():
         rtp[br] = s
     stats = {"invites": 0, "ack_A": 0, "ack_B": 0, "bye_A": 0, "bye_B": 0,
              "bye_a_cseq": "-", "cancels": 0, "ack487": 0,
+             "prack_A": 0, "prack_B": 0, "misrouted": 0,
              "early_A": 0, "early_B": 0, "answered_A": 0, "answered_B": 0}
     inv = None          # (src, headers) of the INVITE
     plan = []           # (time, action)
@@ -93,6 +98,8 @@ def main():
 
     def response(code, phrase, hs, br=None, body=b""):
         out = ["SIP/2.0 %d %s" % (code, phrase)]
+        if mode == "prack" and code == 180:
+            out += ["Require: 100rel", "RSeq: 1"]
         for k, v in hs:
             if k in ("via", "record-route"):
                 out.append("%s: %s" % (k.title(), v))
@@ -170,7 +177,7 @@ def main():
                     plan.sort(key=lambda e: e[0])
             elif method == "ACK":
                 t = tag_of(get(hs, "to"))
-                if mode == "cancel":
+                if mode != "answer":
                     stats["ack487"] += 1
                     continue
                 for br in ("A", "B"):
@@ -187,6 +194,15 @@ def main():
                 sip.sendto(response(200, "OK", hs), src)
                 if t == tags["B"]:
                     end = min(end, time.time() + 1.0)
+            elif method == "PRACK":
+                t = tag_of(get(hs, "to"))
+                user = start.split()[1].split(":", 1)[1].split("@")[0]
+                for br in ("A", "B"):
+                    if t == tags[br]:
+                        stats["prack_" + br] += 1
+                        if user != br.lower():
+                            stats["misrouted"] += 1
+                sip.sendto(response(200, "OK", hs), src)
             elif method == "CANCEL":
                 stats["cancels"] += 1
                 sip.sendto(response(200, "OK", hs), src)
@@ -198,9 +214,11 @@ def main():
             else:
                 sip.sendto(response(200, "OK", hs), src)
     print("invites %d acks A=%d B=%d byes A=%d B=%d bye_a_cseq %s cancels %d "
-          "ack487 %d rtp early A=%d B=%d answered A=%d B=%d" % (
+          "ack487 %d pracks A=%d B=%d misrouted %d "
+          "rtp early A=%d B=%d answered A=%d B=%d" % (
               stats["invites"], stats["ack_A"], stats["ack_B"], stats["bye_A"],
               stats["bye_B"], stats["bye_a_cseq"], stats["cancels"], stats["ack487"],
+              stats["prack_A"], stats["prack_B"], stats["misrouted"],
               stats["early_A"], stats["early_B"], stats["answered_A"],
               stats["answered_B"]), flush=True)
 

@@ -71,7 +71,7 @@ EOPY
     seen=$(cat "$T/uac-fork.seen")
     check "$what: caller got two 180s with distinct To tags and exactly one 200 ($seen)" \
         [ "$seen" = "n180 2 distinct 2 n200 1" ]
-    acks=$(echo "$res" | sed -n 's/.*acks A=\([0-9]*\) B=\([0-9]*\).*/\1 \2/p')
+    acks=$(echo "$res" | sed -n 's/.* acks A=\([0-9]*\) B=\([0-9]*\).*/\1 \2/p')
     byes=$(echo "$res" | sed -n 's/.*byes A=\([0-9]*\) B=\([0-9]*\).*/\1 \2/p')
     set -- $acks
     copies=1; [ "$gap" = 0 ] || copies=2
@@ -126,6 +126,27 @@ res=$(cat "$T/peer-cancel.out")
 echo "# platform: $res"
 check "the forking platform got the CANCEL and the ACK of its 487 ($res)" \
     sh -c "echo '$res' | grep -q 'cancels 1 ack487 [1-9]'"
+
+# ---- PRACK in each early dialog ---------------------------------------------
+# Both 180s reliable; the caller PRACKs the first one after the second came:
+# with the topology hidden its PRACK goes to sigd's Contact, and must
+# reach the branch its To tag names, not the latest early dialog.
+/usr/bin/python3 "$PEER" prack "$LAN:15080" 17000 17002 10 >"$T/peer-prack.out" 2>&1 &
+peer=$!
+PIDS="$PIDS $peer"
+sleep 0.3
+(cd "$T" && timeout 30 sipp "$EXT:15060" -sf "$SIPP_DIR/uac_fork_prack.xml" \
+    -i "$EXT" -p 15093 -mi "$EXT" -mp 16020 -t u1 -s service \
+    -key ruri "sip:service@$EXT:15060" -m 1 -nostdin -trace_err \
+    >"$T/uac-prack.out" 2>&1)
+rc=$?
+check "PRACK to both early dialogs of a forked call, then CANCEL (sipp exit $rc)" [ "$rc" -eq 0 ]
+wait "$peer" 2>/dev/null
+PIDS=$(echo "$PIDS" | sed "s/ $peer\b//")
+res=$(cat "$T/peer-prack.out")
+echo "# platform: $res"
+check "each PRACK reached the early dialog its To tag names ($(echo "$res" | grep -o 'pracks.*misrouted [0-9]*'))" \
+    sh -c "echo '$res' | grep -q 'pracks A=1 B=1 misrouted 0'"
 
 # ---- the platform forks towards two of our agents ----------------------------
 # Two INVITEs, one Call-ID, one to each agent on EXT: both ring, agent 1
