@@ -27,7 +27,9 @@
 #       agent 1 answers 1 s later; the platform ACKs it, CANCELs agent 2
 #       (200, 487, ACK); the platform and agent 1 each send 100 RTP
 #       packets to the relay, counting what comes from the other; then
-#       the platform BYEs. Prints "agents: ..." findings.
+#       the platform BYEs. Prints "agents: ..." findings. With "both"
+#       after SECONDS, agent 2 answers too, right behind agent 1 (before
+#       the CANCEL can reach it).
 #   Ends SECONDS after the INVITE (or when the BYE of the answered branch
 #   has come, in answer mode) and prints one line of findings:
 #   "invites N acks A=.. B=.. byes A=.. B=.. bye_a_cseq .. cancels ..
@@ -230,6 +232,7 @@ def uri_hostport(u):
 
 def agents():
     plat_hp, sigd_hp, a1_ip, a2_ip, secs = sys.argv[2:7]
+    both = len(sys.argv) > 7 and sys.argv[7] == "both"
     pip, pport = plat_hp.rsplit(":", 1)
     sip_, sport = sigd_hp.rsplit(":", 1)
     sigd = (sip_, int(sport))
@@ -242,8 +245,9 @@ def agents():
     ag = {1: (udp(a1_ip, 15100), udp(a1_ip, 17010), a1_ip, 17010),
           2: (udp(a2_ip, 15100), udp(a2_ip, 17020), a2_ip, 17020)}
     cid = "fork2-%d@%s" % (int(time.time() * 1000), pip)
-    st = {k: 0 for k in ("p180", "p200", "pcancel200", "p487", "pbye200", "a1ack",
-                         "a1bye", "a1rtp", "a2cancel", "a2ack", "sent", "prtp")}
+    st = {k: 0 for k in ("p180", "p200", "pcancel200", "p487", "p480", "pbye200", "a1ack",
+                         "a1bye", "a1rtp", "a2cancel", "a2ack", "a2bye", "sent", "prtp",
+                         "p200other")}
     tags180 = set()
     inv = {}        # agent -> (src, headers) of the INVITE it got
     plan = []
@@ -291,7 +295,10 @@ def agents():
         src, hs = inv[1]
         m = agent_resp(1, 200, "OK", hs, sdp(a1_ip, 17010))
         ag[1][0].sendto(m, src)
-        if st["a1ack"] == 0 and time.time() < end:
+        if both and 2 in inv:
+            src2, hs2 = inv[2]
+            ag[2][0].sendto(agent_resp(2, 200, "OK", hs2, sdp(a2_ip, 17020)), src2)
+        if (st["a1ack"] == 0 or (both and st["a2ack"] == 0)) and time.time() < end:
             plan.append((time.time() + 0.5, answer1))
 
     def rtp_tick(i=[0]):
@@ -361,10 +368,13 @@ def agents():
                         plan.append((time.time() + 0.1, rtp_tick))
                 elif method == "CANCEL" and code == 200:
                     st["pcancel200"] += 1
-                elif method == "INVITE" and code == 487:
-                    st["p487"] += 1
+                elif method == "INVITE" and code >= 300 and br == "z9hG4bKf2":
+                    st["p487"] += code == 487
+                    st["p480"] += code == 480
                     plat.sendto(request("ACK", "sip:agent2@%s:15100" % a2_ip, "z9hG4bKf2", 1,
                                         get(hs, "to")), sigd)
+                elif method == "INVITE" and code == 200:
+                    st["p200other"] += 1
                 elif method == "BYE" and code == 200:
                     st["pbye200"] += 1
                     end = min(end, time.time() + 0.5)
@@ -395,11 +405,11 @@ def agents():
                 key = "a1bye" if n == 1 else "a2bye"
                 st[key] = st.get(key, 0) + 1
                 s.sendto(agent_resp(n, 200, "OK", hs), src)
-    print("agents: p180 %d tags %d p200 %d pcancel200 %d p487 %d pbye200 %d "
-          "a1ack %d a1bye %d a1rtp %d a2cancel %d a2ack %d sent %d prtp %d" % (
-              st["p180"], len(tags180), st["p200"], st["pcancel200"], st["p487"],
-              st["pbye200"], st["a1ack"], st["a1bye"], st["a1rtp"], st["a2cancel"],
-              st["a2ack"], st["sent"], st["prtp"]), flush=True)
+    print("agents: p180 %d tags %d p200 %d p200other %d pcancel200 %d p487 %d p480 %d pbye200 %d "
+          "a1ack %d a1bye %d a1rtp %d a2cancel %d a2ack %d a2bye %d sent %d prtp %d" % (
+              st["p180"], len(tags180), st["p200"], st["p200other"], st["pcancel200"],
+              st["p487"], st["p480"], st["pbye200"], st["a1ack"], st["a1bye"], st["a1rtp"],
+              st["a2cancel"], st["a2ack"], st["a2bye"], st["sent"], st["prtp"]), flush=True)
 
 
 if sys.argv[1] == "agents":

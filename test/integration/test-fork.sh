@@ -168,6 +168,20 @@ check "the platform's CANCEL reached the other agent, which answered 487 and got
 check "the call went on after the CANCELed branch: RTP both ways ($(num sent) sent each way, $(num a1rtp) at agent 1, $(num prtp) at the platform)" \
     [ "$(num sent)" = 100 -a "$(num a1rtp)" -ge 90 -a "$(num prtp)" -ge 95 ]
 
+# Both agents answer, agent 2 right behind agent 1 (before the platform's
+# CANCEL can reach it): the platform gets agent 1's 200 only and a 480 for
+# agent 2's branch; sigd ACKs and BYEs agent 2; the call goes on.
+/usr/bin/python3 "$PEER" agents "$LAN:15080" "$INT:15060" "$NET.5" "$NET.6" 15 both \
+    >"$T/peer-agents2.out" 2>&1
+res=$(cat "$T/peer-agents2.out")
+echo "# $res"
+check "both agents answered: the platform got agent 1's 200 only, 480 for agent 2's branch ($(num p200) / $(num p200other) 200s, $(num p480) 480)" \
+    [ "$(num p200)" -ge 1 -a "$(num p200other)" = 0 -a "$(num p480)" = 1 ]
+check "both agents answered: sigd ACKed and BYEd agent 2 (ack $(num a2ack), bye $(num a2bye))" \
+    [ "$(num a2ack)" -ge 1 -a "$(num a2bye)" = 1 ]
+check "both agents answered: agent 1's call went on, RTP both ways ($(num a1rtp) at agent 1, $(num prtp) at the platform, BYE answered $(num pbye200))" \
+    [ "$(num a1rtp)" -ge 90 -a "$(num prtp)" -ge 95 -a "$(num pbye200)" = 1 ]
+
 # ---- nothing left -----------------------------------------------------------
 wait_until 5 sh -c "[ \"\$(gwctl_field media1 sessions)\" = 0 ]" 2>/dev/null
 sessions=$(gwctl_field media1 sessions)
