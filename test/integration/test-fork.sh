@@ -26,6 +26,28 @@ start_daemon mediad "$BIN/mediad" -c "$T/gw.ini"
 check "media node registers with sigd" wait_until 10 sh -c \
     "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 role=media state=live'"
 
+# call_platform MODE [PEER-ARGS...] -- SIPP-ARGS... : forkpeer.py in MODE
+# on the LAN, the caller (sipp on EXT with SIPP-ARGS) through sigd; waits
+# for both. Sets rc (sipp's exit) and res (the platform's findings).
+call_platform() {
+    mode=$1; shift
+    pargs=""
+    while [ "$1" != "--" ]; do pargs="$pargs $1"; shift; done
+    shift
+    /usr/bin/python3 "$PEER" "$mode" "$LAN:15080" 17000 17002 15 $pargs \
+        >"$T/peer-$mode.out" 2>&1 &
+    peer=$!
+    PIDS="$PIDS $peer"
+    sleep 0.3
+    (cd "$T" && timeout 40 sipp "$EXT:15060" -i "$EXT" -mi "$EXT" -t u1 -s service -m 1 \
+        -nostdin -trace_err "$@" >"$T/uac-$mode.out" 2>&1)
+    rc=$?
+    wait "$peer" 2>/dev/null
+    PIDS=$(echo "$PIDS" | sed "s/ $peer\b//")
+    res=$(cat "$T/peer-$mode.out")
+    echo "# platform: $res"
+}
+
 # ---- answer: two 180s, two 200s -------------------------------------------
 # run_answer GAP WHAT: GAP 0 = A's 200 right behind B's, while B's waits
 # for the node in sigd's transaction; GAP 0.5 = after the transaction
@@ -34,19 +56,9 @@ run_answer() {
     gap=$1; what=$2; port=$3; nth=$4   # nth: the run (sessions ended so far)
     nosdp=$5                           # "nosdp": B rings first, answers without SDP
     rm -f "$T"/uac_fork_*_messages.log
-    /usr/bin/python3 "$PEER" answer "$LAN:15080" 17000 17002 15 "$gap" $nosdp >"$T/peer-answer.out" 2>&1 &
-    peer=$!
-    PIDS="$PIDS $peer"
-    sleep 0.3
-    (cd "$T" && timeout 40 sipp "$EXT:15060" -sf "$SIPP_DIR/uac_fork.xml" \
-        -i "$EXT" -p "$port" -mi "$EXT" -mp 16000 -t u1 -s service -m 1 -nostdin \
-        -trace_err -trace_msg >"$T/uac-fork.out" 2>&1)
-    rc=$?
+    call_platform answer "$gap" $nosdp -- -sf "$SIPP_DIR/uac_fork.xml" -p "$port" \
+        -mp 16000 -trace_msg
     check "$what: the caller's scenario completed (sipp exit $rc)" [ "$rc" -eq 0 ]
-    wait "$peer" 2>/dev/null
-    PIDS=$(echo "$PIDS" | sed "s/ $peer\b//")
-    res=$(cat "$T/peer-answer.out")
-    echo "# platform: $res"
     # What the caller received: the To tags of its 180s and its 200s to the
     # INVITE (sipp's message log, one block per message).
     uac_log=$(ls -t "$T"/uac_fork_*_messages.log | head -n 1)
@@ -109,21 +121,10 @@ run_answer 0.5 "forked call, extra 200 after the transaction" 15092 2
 run_answer 0 "forked call, 200 without SDP from the earlier early dialog" 15094 3 nosdp
 
 # ---- cancel: both branches ring, the caller gives up ----------------------
-/usr/bin/python3 "$PEER" cancel "$LAN:15080" 17000 17002 10 >"$T/peer-cancel.out" 2>&1 &
-peer=$!
-PIDS="$PIDS $peer"
-sleep 0.3
-(cd "$T" && timeout 30 sipp "$EXT:15060" -sf "$SIPP_DIR/uac_fork_cancel.xml" \
-    -i "$EXT" -p 15091 -mi "$EXT" -mp 16010 -t u1 -s service \
-    -key ruri "sip:service@$EXT:15060" -m 1 -nostdin -trace_err \
-    >"$T/uac-cancel.out" 2>&1)
-rc=$?
+call_platform cancel -- -sf "$SIPP_DIR/uac_fork_cancel.xml" -p 15091 -mp 16010 \
+    -key ruri "sip:service@$EXT:15060"
 check "CANCEL of a forked call: caller got 200 for the CANCEL and 487 (sipp exit $rc)" \
     [ "$rc" -eq 0 ]
-wait "$peer" 2>/dev/null
-PIDS=$(echo "$PIDS" | sed "s/ $peer\b//")
-res=$(cat "$T/peer-cancel.out")
-echo "# platform: $res"
 check "the forking platform got the CANCEL and the ACK of its 487 ($res)" \
     sh -c "echo '$res' | grep -q 'cancels 1 ack487 [1-9]'"
 
@@ -131,20 +132,9 @@ check "the forking platform got the CANCEL and the ACK of its 487 ($res)" \
 # Both 180s reliable; the caller PRACKs the first one after the second came:
 # with the topology hidden its PRACK goes to sigd's Contact, and must
 # reach the branch its To tag names, not the latest early dialog.
-/usr/bin/python3 "$PEER" prack "$LAN:15080" 17000 17002 10 >"$T/peer-prack.out" 2>&1 &
-peer=$!
-PIDS="$PIDS $peer"
-sleep 0.3
-(cd "$T" && timeout 30 sipp "$EXT:15060" -sf "$SIPP_DIR/uac_fork_prack.xml" \
-    -i "$EXT" -p 15093 -mi "$EXT" -mp 16020 -t u1 -s service \
-    -key ruri "sip:service@$EXT:15060" -m 1 -nostdin -trace_err \
-    >"$T/uac-prack.out" 2>&1)
-rc=$?
+call_platform prack -- -sf "$SIPP_DIR/uac_fork_prack.xml" -p 15093 -mp 16020 \
+    -key ruri "sip:service@$EXT:15060"
 check "PRACK to both early dialogs of a forked call, then CANCEL (sipp exit $rc)" [ "$rc" -eq 0 ]
-wait "$peer" 2>/dev/null
-PIDS=$(echo "$PIDS" | sed "s/ $peer\b//")
-res=$(cat "$T/peer-prack.out")
-echo "# platform: $res"
 check "each PRACK reached the early dialog its To tag names ($(echo "$res" | grep -o 'pracks.*misrouted [0-9]*'))" \
     sh -c "echo '$res' | grep -q 'pracks A=1 B=1 misrouted 0'"
 
