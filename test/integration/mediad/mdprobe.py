@@ -254,6 +254,42 @@ def test_latching(bus):
         s.close()
 
 
+def test_retarget(bus):
+    """A forked call: the INT leg played early dialog A, the answer moves it
+    to B; A's packets still in flight must not latch it (for 2 s only the
+    new SDP address may), B's do."""
+    phone, plat_a, plat_b = udp(PHONE), udp(PLATFORM), udp(PLATFORM)
+    sid, rep = offer(bus, True, phone)
+    ext, int_ = relay_addrs(rep)
+    answer(bus, sid, plat_a)
+    phone.sendto(rtp(1, 160), ext)
+    got_a, _ = recv_or_none(plat_a)
+    plat_a.sendto(rtp(2, 320), int_)
+    got_ph, _ = recv_or_none(phone)
+    report(got_a is not None and got_ph is not None, "early dialog A: media both ways")
+    answer(bus, sid, plat_b)
+    plat_a.sendto(rtp(3, 480), int_)       # A's packet, still in flight
+    got_ph, _ = recv_or_none(phone)
+    report(got_ph is None, "after the answer moved the INT leg to B, A's packet does not latch it")
+    plat_b.sendto(rtp(4, 640), int_)
+    got_ph, _ = recv_or_none(phone)
+    plat_a.sendto(rtp(5, 800), int_)
+    got_late, _ = recv_or_none(phone)
+    phone.sendto(rtp(6, 960), ext)
+    got_b, _ = recv_or_none(plat_b)
+    report(got_ph is not None and got_late is None and got_b is not None,
+           "B's packet latches the INT leg: B <-> phone, A dropped")
+    q = query(bus, sid)
+    n = leg(q, gw_pb2.SIDE_INT)
+    report(n is not None and n.latched and n.drop_source == 2 and
+           n.remote == "%s:%d" % plat_b.getsockname(),
+           "counters: INT latched to B, A's 2 packets dropped as wrong source (%s)" %
+           repr(n and (n.drop_source, n.remote)))
+    delete(bus, sid)
+    for x in (phone, plat_a, plat_b):
+        x.close()
+
+
 def test_bad_packets(bus):
     phone, platform = udp(PHONE), udp(PLATFORM)
     sid, rep = offer(bus, True, phone)
@@ -714,6 +750,7 @@ def main():
     if reg is None:
         sys.exit(1)
     test_latching(bus)
+    test_retarget(bus)
     test_bad_packets(bus)
     test_stats(bus)
     test_rtcp(bus)
