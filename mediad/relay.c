@@ -2,11 +2,11 @@
  *
  * For each datagram: check it looks like RTP/RTCP (version 2, length
  * bounds, not truncated); once the leg is latched, accept it only from the
- * latched address (no RTP injection or bleed), and for a grace period
- * after the party moved to a new SDP address (a forked call's other early
- * dialog, a re-INVITE) latch only from that address, so that the packets
- * still coming from the previous one do not take the leg; on an SRTP leg
- * unprotect it,
+ * latched address (no RTP injection or bleed), and on a leg that trusts
+ * its SDP address, for a grace period after the party moved to a new one
+ * (a forked call's other early dialog, a re-INVITE), latch only from that
+ * address, so that the packets still coming from the previous one do not
+ * take the leg; on an SRTP leg unprotect it,
  * and latch only a packet that authenticated; account it; then send it
  * from the other leg's matching socket to that leg's remote address,
  * protected if that leg speaks SRTP. An EXT leg sends only to an address

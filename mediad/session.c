@@ -211,10 +211,7 @@ int md_leg_configure(md_leg_t *leg, const Gw__Endpoint *ep)
     md_suite_t suite = MD_SUITE_NONE;
     const Gw__Crypto *theirs = NULL;
     unsigned rtcp;
-    int rc;
-
-    md_addr_t before = leg->remote_rtp;
-    int had_remote = leg->has_remote;
+    int rc, had_remote = leg->has_remote;
 
     leg->rtp_latched = leg->rtcp_latched = 0;
     leg->has_remote = 0;
@@ -229,21 +226,25 @@ int md_leg_configure(md_leg_t *leg, const Gw__Endpoint *ep)
     if (ep->n_crypto > 0 && suite == MD_SUITE_NONE)
         return -ENOTSUP;
     if (ep->port != 0 && gw_addr_parse(ep->addr, ep->port, &a) == 0) {
+        /* A new SDP address for a party that had one: another early
+         * dialog of a forked call plays now (or the 2xx settled which
+         * one), or a re-INVITE moved the party. Packets of the previous
+         * one may still come for a while; the first of them must not
+         * latch the leg, so for a grace period only the new address
+         * latches it. Only on a leg that trusts its SDP address (INT, or
+         * EXT with ext_symmetric off): behind a NAT, packets come from
+         * elsewhere, and after the grace any source may latch again. */
+        if (had_remote && leg->send_unlatched &&
+            !gw_addr_eq((struct sockaddr *)&a, &leg->sdp_rtp.sa))
+            leg->strict_until_ms = uv_now(&leg->sess->worker->loop) + MD_RETARGET_STRICT_MS;
         memcpy(&leg->remote_rtp, &a, gw_addr_len((struct sockaddr *)&a));
+        memcpy(&leg->sdp_rtp, &a, gw_addr_len((struct sockaddr *)&a));
         leg->rtcp_mux = ep->has_rtcp_mux && ep->rtcp_mux;
         rtcp = leg->rtcp_mux ? ep->port
              : ep->has_rtcp_port && ep->rtcp_port ? ep->rtcp_port : ep->port + 1;
         gw_addr_set_port(&a, rtcp);
         memcpy(&leg->remote_rtcp, &a, gw_addr_len((struct sockaddr *)&a));
         leg->has_remote = 1;
-        /* A new address for a party that had one: another early dialog
-         * of a forked call plays now (or the 2xx settled which one), or a
-         * re-INVITE moved the party. Packets of the previous one may still
-         * come for a while; the first of them must not latch the leg, so
-         * for a grace period only the new SDP address latches it (after
-         * it, any source may again: a party behind NAT, asymmetric RTP). */
-        if (had_remote && !gw_addr_eq((struct sockaddr *)&before, &leg->remote_rtp.sa))
-            leg->strict_until_ms = uv_now(&leg->sess->worker->loop) + MD_RETARGET_STRICT_MS;
     }
     leg->hold = ep->has_hold && ep->hold;
     leg->nclocks = 0;

@@ -63,6 +63,7 @@ struct md_leg_s {
     uint8_t send_unlatched;       /* may send to the SDP address before latch */
     uint64_t strict_until_ms;     /* re-targeted: until then (uv_now), latch
                                    * only from the SDP address; 0 = off */
+    md_addr_t sdp_rtp;            /* the RTP address from SDP (has_remote) */
     uint8_t rtcp_mux;             /* RTCP shares the RTP port (RFC 5761) */
     uint8_t hold;
     uint8_t want_srtp;            /* we offered SRTP to this party */
