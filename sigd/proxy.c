@@ -1331,7 +1331,7 @@ static int on_response(sig_tx_t *tx, nta_outgoing_t *orq, const sip_t *rsip)
     } else if (status > 100 && status < 200 && tx->initial && tx->call &&
              tx->method == sip_method_invite && sip->sip_to && sip->sip_to->a_tag)
         sig_dialog_early(tx->call, sip);
-    if (status < 200 && tx->has_offer && tx->call && tx->call->confirmed &&
+    if (status < 200 && tx->initial && tx->has_offer && tx->call && tx->call->confirmed &&
         has_sdp(sip)) {
         /* Early media of a branch that lost to another's answer: the
          * session stays with the answered dialog. */
