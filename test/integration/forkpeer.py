@@ -29,7 +29,9 @@
 #       packets to the relay, counting what comes from the other; then
 #       the platform BYEs. Prints "agents: ..." findings. With "both"
 #       after SECONDS, agent 2 answers too, right behind agent 1 (before
-#       the CANCEL can reach it).
+#       the CANCEL can reach it). With "cancelall", nobody answers: once
+#       both ring, the platform CANCELs both branches (each agent answers
+#       200 and 487, and gets the ACK).
 #   Ends SECONDS after the INVITE (or when the BYE of the answered branch
 #   has come, in answer mode) and prints one line of findings:
 #   "invites N acks A=.. B=.. byes A=.. B=.. bye_a_cseq .. cancels ..
@@ -233,6 +235,7 @@ def uri_hostport(u):
 def agents():
     plat_hp, sigd_hp, a1_ip, a2_ip, secs = sys.argv[2:7]
     both = len(sys.argv) > 7 and sys.argv[7] == "both"
+    cancelall = len(sys.argv) > 7 and sys.argv[7] == "cancelall"
     pip, pport = plat_hp.rsplit(":", 1)
     sip_, sport = sigd_hp.rsplit(":", 1)
     sigd = (sip_, int(sport))
@@ -246,7 +249,7 @@ def agents():
           2: (udp(a2_ip, 15100), udp(a2_ip, 17020), a2_ip, 17020)}
     cid = "fork2-%d@%s" % (int(time.time() * 1000), pip)
     st = {k: 0 for k in ("p180", "p200", "pcancel200", "p487", "p480", "pbye200", "a1ack",
-                         "a1bye", "a1rtp", "a2cancel", "a2ack", "a2bye", "sent", "prtp",
+                         "a1bye", "a1rtp", "a1cancel", "a2cancel", "a2ack", "a2bye", "sent", "prtp",
                          "p200other")}
     tags180 = set()
     inv = {}        # agent -> (src, headers) of the INVITE it got
@@ -350,6 +353,11 @@ def agents():
                 if method == "INVITE" and code == 180:
                     st["p180"] += 1
                     tags180.add(tag_of(get(hs, "to")))
+                    if cancelall and len(tags180) == 2 and st["p180"] == 2:
+                        for k in (1, 2):
+                            plat.sendto(request("CANCEL", "sip:agent%d@%s:15100" % (k, ag[k][2]),
+                                                "z9hG4bKf%d" % k, 1,
+                                                "<sip:agent@%s>" % ag[k][2]), sigd)
                 elif method == "INVITE" and code == 200 and br == "z9hG4bKf1":
                     st["p200"] += 1
                     rr = [v for k, v in hs if k == "record-route"]
@@ -368,11 +376,14 @@ def agents():
                         plan.append((time.time() + 0.1, rtp_tick))
                 elif method == "CANCEL" and code == 200:
                     st["pcancel200"] += 1
-                elif method == "INVITE" and code >= 300 and br == "z9hG4bKf2":
+                elif method == "INVITE" and code >= 300 and br in ("z9hG4bKf1", "z9hG4bKf2"):
+                    k = int(br[-1])
                     st["p487"] += code == 487
                     st["p480"] += code == 480
-                    plat.sendto(request("ACK", "sip:agent2@%s:15100" % a2_ip, "z9hG4bKf2", 1,
+                    plat.sendto(request("ACK", "sip:agent%d@%s:15100" % (k, ag[k][2]), br, 1,
                                         get(hs, "to")), sigd)
+                    if cancelall and st["p487"] == 2:
+                        end = min(end, time.time() + 1.0)
                 elif method == "INVITE" and code == 200:
                     st["p200other"] += 1
                 elif method == "BYE" and code == 200:
@@ -392,12 +403,12 @@ def agents():
                     p = re.search(rb"m=audio (\d+)", body)
                     a1relay.append((m.group(1).decode(), int(p.group(1))))
                 s.sendto(agent_resp(n, 180, "Ringing", hs, sdp(ag[n][2], ag[n][3])), src)
-                if n == 1:
+                if n == 1 and not cancelall:
                     plan.append((time.time() + 1.0, answer1))
             elif method == "ACK":
                 st["a1ack" if n == 1 else "a2ack"] += 1
             elif method == "CANCEL":
-                st["a2cancel"] += 1
+                st["a%dcancel" % n] += 1
                 s.sendto(agent_resp(n, 200, "OK", hs), src)
                 isrc, ihs = inv[n]
                 s.sendto(agent_resp(n, 487, "Request Terminated", ihs), isrc)
@@ -406,10 +417,10 @@ def agents():
                 st[key] = st.get(key, 0) + 1
                 s.sendto(agent_resp(n, 200, "OK", hs), src)
     print("agents: p180 %d tags %d p200 %d p200other %d pcancel200 %d p487 %d p480 %d pbye200 %d "
-          "a1ack %d a1bye %d a1rtp %d a2cancel %d a2ack %d a2bye %d sent %d prtp %d" % (
+          "a1ack %d a1bye %d a1rtp %d a1cancel %d a2cancel %d a2ack %d a2bye %d sent %d prtp %d" % (
               st["p180"], len(tags180), st["p200"], st["p200other"], st["pcancel200"],
               st["p487"], st["p480"], st["pbye200"], st["a1ack"], st["a1bye"], st["a1rtp"],
-              st["a2cancel"], st["a2ack"], st["a2bye"], st["sent"], st["prtp"]), flush=True)
+              st["a1cancel"], st["a2cancel"], st["a2ack"], st["a2bye"], st["sent"], st["prtp"]), flush=True)
 
 
 if sys.argv[1] == "agents":

@@ -172,6 +172,23 @@ check "both agents answered: sigd ACKed and BYEd agent 2 (ack $(num a2ack), bye 
 check "both agents answered: agent 1's call went on, RTP both ways ($(num a1rtp) at agent 1, $(num prtp) at the platform, BYE answered $(num pbye200))" \
     [ "$(num a1rtp)" -ge 90 -a "$(num prtp)" -ge 95 -a "$(num pbye200)" = 1 ]
 
+# The platform's caller gives up while both agents ring: the platform
+# CANCELs both branches; each CANCEL reaches its own agent, each branch
+# gets 200 and 487; the call ends with the last branch (checked below).
+/usr/bin/python3 "$PEER" agents "$LAN:15080" "$INT:15060" "$NET.5" "$NET.6" 15 cancelall \
+    >"$T/peer-agents3.out" 2>&1
+res=$(cat "$T/peer-agents3.out")
+echo "# $res"
+check "both branches CANCELed by the platform: each agent saw its CANCEL ($(num a1cancel), $(num a2cancel)), the platform got 2 x 200 ($(num pcancel200)) and 2 x 487 ($(num p487)), no 200 for the INVITE ($(num p200))" \
+    [ "$(num a1cancel)" = 1 -a "$(num a2cancel)" = 1 -a "$(num pcancel200)" = 2 -a \
+      "$(num p487)" = 2 -a "$(num p200)" = 0 ]
+ends_ok() {
+    grep -q "\[fork2-[^]]*\] a branch of the call ended (call failed); the call goes on (another branch rings)" "$T/sigd.log" &&
+    [ "$(grep -c "\[fork2-[^]]*\] call ended: call failed" "$T/sigd.log")" = 1 ]
+}
+check "both branches CANCELed: the first 487 left the call to the other branch, the second ended it" \
+    ends_ok
+
 # ---- nothing left -----------------------------------------------------------
 wait_until 5 sh -c "[ \"\$(gwctl_field media1 sessions)\" = 0 ]" 2>/dev/null
 sessions=$(gwctl_field media1 sessions)
