@@ -7,13 +7,21 @@
 #    200 (branch B's, the first); sigd ACKs and BYEs branch A's 200 itself
 #    (and the BYE gets its 200); early media goes to the latest early
 #    dialog (A, then B), after the 200s only to B; RTP crosses mediad both
-#    ways; no call or session is left.
+#    ways; no call or session is left. Three times: A's 200 right behind
+#    B's (B's waits for the node), 0.5 s later and twice (past the
+#    transaction: each copy ACKed, one BYE), and B ringing first and
+#    answering without SDP (the node gets B's early answer back).
 #  - cancel: the caller CANCELs while both branches ring: 200 for the
 #    CANCEL and 487 for the INVITE; the platform saw the CANCEL and got
 #    the ACK for its 487.
+#  - prack: both 180s reliable; each PRACK (to sigd's Contact, the call
+#    being hidden) reaches the early dialog its To tag names.
 #  - agents: the platform forks itself towards two agents on EXT (two
 #    INVITEs of one Call-ID through sigd); one answers, the platform
-#    CANCELs the other, the call and its media go on.
+#    CANCELs the other, the call and its media go on; or both answer (the
+#    second is ACKed and BYEd by sigd, its branch gets 480); or the
+#    platform CANCELs both (each agent sees its CANCEL, the call ends
+#    with the last branch).
 . "$(dirname "$0")/lib.sh"
 
 SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
