@@ -186,6 +186,27 @@ static int set_contact(const sig_daemon_t *sig, msg_t *msg, sip_t *sip, Gw__Side
     return msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)m) < 0 ? -ENOMEM : 0;
 }
 
+/* Copies the list `h` (Via or Record-Route: headers Sofia prepends) into
+ * msg above what is there, in its own order: one entry at a time, last
+ * first (a whole list added at once comes out reversed). 0 or -ENOMEM. */
+static int prepend_list(msg_t *msg, sip_t *sip, const msg_header_t *h)
+{
+    const msg_header_t *items[64];
+    unsigned n = 0;
+
+    for (; h && n < sizeof items / sizeof *items; h = h->sh_next)
+        items[n++] = h;
+    if (h)
+        return -ENOMEM;     /* more than 64 hops: refused, never truncated */
+    while (n > 0) {
+        msg_header_t *d = msg_header_dup_one(msg_home(msg), items[--n]);
+
+        if (d == NULL || msg_header_insert(msg, (msg_pub_t *)sip, d) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 /* Our Record-Route entry on side s, for a party on tp. */
 static sip_record_route_t *our_rr(const sig_daemon_t *sig, su_home_t *home, Gw__Side s,
                                   sig_tp_t tp)
@@ -230,7 +251,7 @@ int sig_topo_response(const sig_daemon_t *sig, msg_t *msg, sip_t *sip,
         tp = SIG_TP_TCP;
     while (sip->sip_via)
         sip_via_remove(msg, sip);
-    if (via && msg_header_add_dup(msg, (msg_pub_t *)sip, (const msg_header_t *)via) < 0)
+    if (prepend_list(msg, sip, (const msg_header_t *)via) < 0)
         return -ENOMEM;
     if (sip->sip_record_route) {
         sip_record_route_t *rr = our_rr(sig, msg_home(msg), to, tp);
@@ -239,9 +260,7 @@ int sig_topo_response(const sig_daemon_t *sig, msg_t *msg, sip_t *sip,
             msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_record_route);
         /* Record-Route is a prepending header: the sender's hops first,
          * then ours on top of them. */
-        if (rr == NULL ||
-            (req_rr &&
-             msg_header_add_dup(msg, (msg_pub_t *)sip, (const msg_header_t *)req_rr) < 0) ||
+        if (rr == NULL || prepend_list(msg, sip, (const msg_header_t *)req_rr) < 0 ||
             msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
             return -ENOMEM;
     }
