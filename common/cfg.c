@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* Sections owned by some daemon of the product: skipped when not ours. */
 static const char *const known_sections[] = {
@@ -398,6 +399,20 @@ const char *gw_cfg_where(const char *section, const char *name)
             return buf;
         }
     return where_path[0] ? where_path : "(built-in defaults)";
+}
+
+int gw_cfg_readable(const char *section, const char *name, const char *path,
+                    const char *if_empty, char *err, size_t errlen)
+{
+    int e;
+
+    if (path[0] != '\0' && access(path, R_OK) == 0)
+        return 0;
+    e = path[0] != '\0' ? errno : EINVAL;
+    snprintf(err, errlen, "%s: [%s] %s: %s: %s", gw_cfg_where(section, name),
+             section, name, path[0] ? path : "(empty)",
+             path[0] ? strerror(e) : if_empty);
+    return -e;
 }
 
 void gw_cfg_print_help(const gw_cfg_section_t *secs, size_t nsecs)
