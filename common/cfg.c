@@ -385,6 +385,11 @@ int gw_cfg_set(const gw_cfg_section_t *secs, size_t nsecs, const char *assign,
             snprintf(err, errlen, "-s %s: %s", assign, reason);
             return -EINVAL;
         }
+        /* The file's line no longer holds the value: gw_cfg_where()
+         * names the file only, as for a default. */
+        for (int i = 0; i < nwhere; i++)
+            if (strcmp(where[i].section, section) == 0 && strcmp(where[i].name, name) == 0)
+                where[i].name[0] = '\0';
     }
     return 0;
 }
