@@ -229,4 +229,6 @@ sclient 5061 again -tls1_2 -verify_ip 127.0.0.1
 check "  which verifies on 5061 as before" grep -q 'Verify return code: 0 (ok)' "$T/again.sc"
 check "the second plan stops too" plan_down run2
 check "no key material in the daemons' logs" sh -c "! grep -q 'PRIVATE KEY' '$T/run1.log' '$T/run2.log'"
+both_clean() { clean_log run1 && clean_log run2; }
+check "no sanitizer report from the daemons of either start" both_clean
 finish
