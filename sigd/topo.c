@@ -207,14 +207,25 @@ static int prepend_list(msg_t *msg, sip_t *sip, const msg_header_t *h)
     return 0;
 }
 
-/* Our Record-Route entry on side s, for a party on tp. */
-static sip_record_route_t *our_rr(const sig_daemon_t *sig, su_home_t *home, Gw__Side s,
-                                  sig_tp_t tp)
+/* Replaces the Record-Route list by `keep` (the hops on side s beyond us,
+ * NULL = none) with our entry on side s, for a party on tp, on top. */
+static int set_rr(const sig_daemon_t *sig, msg_t *msg, sip_t *sip, Gw__Side s, sig_tp_t tp,
+                  const sip_record_route_t *keep)
 {
+    su_home_t *home = msg_home(msg);
     char *uri = sig_topo_our_uri(sig, home, s, tp);
     char *val = uri ? su_sprintf(home, "<%s;lr>", uri) : NULL;
+    sip_record_route_t *rr = val ? sip_record_route_make(home, val) : NULL;
 
-    return val ? sip_record_route_make(home, val) : NULL;
+    if (rr == NULL)
+        return -ENOMEM;
+    while (sip->sip_record_route)
+        msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_record_route);
+    /* A prepending header: the kept hops first, then ours on top. */
+    if (prepend_list(msg, sip, (const msg_header_t *)keep) < 0 ||
+        msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
+        return -ENOMEM;
+    return 0;
 }
 
 int sig_topo_request(const sig_daemon_t *sig, msg_t *msg, sip_t *sip, Gw__Side out,
@@ -222,16 +233,8 @@ int sig_topo_request(const sig_daemon_t *sig, msg_t *msg, sip_t *sip, Gw__Side o
 {
     while (sip->sip_via)
         sip_via_remove(msg, sip);
-    if (sip->sip_record_route) {
-        sip_record_route_t *rr = our_rr(sig, msg_home(msg), out, tp);
-
-        if (rr == NULL)
-            return -ENOMEM;
-        while (sip->sip_record_route)
-            msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_record_route);
-        if (msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
-            return -ENOMEM;
-    }
+    if (sip->sip_record_route && set_rr(sig, msg, sip, out, tp, NULL) < 0)
+        return -ENOMEM;
     if (contact && set_contact(sig, msg, sip, out, tp) < 0)
         return -ENOMEM;
     if (out == EXT)
@@ -253,17 +256,8 @@ int sig_topo_response(const sig_daemon_t *sig, msg_t *msg, sip_t *sip,
         sip_via_remove(msg, sip);
     if (prepend_list(msg, sip, (const msg_header_t *)via) < 0)
         return -ENOMEM;
-    if (sip->sip_record_route) {
-        sip_record_route_t *rr = our_rr(sig, msg_home(msg), to, tp);
-
-        while (sip->sip_record_route)
-            msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_record_route);
-        /* Record-Route is a prepending header: the sender's hops first,
-         * then ours on top of them. */
-        if (rr == NULL || prepend_list(msg, sip, (const msg_header_t *)req_rr) < 0 ||
-            msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
-            return -ENOMEM;
-    }
+    if (sip->sip_record_route && set_rr(sig, msg, sip, to, tp, req_rr) < 0)
+        return -ENOMEM;
     if (contact && set_contact(sig, msg, sip, to, tp) < 0)
         return -ENOMEM;
     if (to == EXT)
