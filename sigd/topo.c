@@ -260,8 +260,14 @@ int sig_topo_response(const sig_daemon_t *sig, msg_t *msg, sip_t *sip,
         return -ENOMEM;
     if (contact && set_contact(sig, msg, sip, to, tp) < 0)
         return -ENOMEM;
-    if (to == EXT)
+    if (to == EXT) {
+        /* A registrar's 200 echoes the Path (ours names the INT side and
+         * the agent's flow) and may give a Service-Route of internal
+         * hosts: neither means anything to an agent beyond the border. */
+        remove_class(msg, sip, sip_path_class);
+        remove_class(msg, sip, sip_service_route_class);
         sig_topo_strip_headers(sig, msg, sip);
+    }
     return 0;
 }
 

@@ -150,9 +150,44 @@ TEST(topo_request_to_int)
     msg_destroy(msg);
 }
 
+/* The registrar's 200 to an agent on EXT: its Path and Service-Route
+ * name the inside; the bindings (Contact) stay as they are. */
+TEST(topo_register_response_to_ext)
+{
+    sig_daemon_t sig;
+    char out[4096];
+    msg_t *req = parse("REGISTER sip:example.com SIP/2.0\r\n"
+                       "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK1\r\n"
+                       "From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\n"
+                       "Call-ID: r1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n");
+    msg_t *rsp = parse("SIP/2.0 200 OK\r\n"
+                       "Via: SIP/2.0/UDP 10.1.0.10:5060;branch=z9hG4bKours\r\n"
+                       "From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>;tag=9\r\n"
+                       "Call-ID: r1\r\nCSeq: 1 REGISTER\r\n"
+                       "Contact: <sip:a@198.51.100.7:5060>;expires=300\r\n"
+                       "Path: <sip:10.1.0.10:5060;lr;gwflow=udp~198.51.100.7~5060>\r\n"
+                       "Service-Route: <sip:10.9.9.1;lr>\r\n"
+                       "Content-Length: 0\r\n\r\n");
+    sip_t *rs;
+
+    config(&sig);
+    CHECK(req != NULL && rsp != NULL);
+    if (req == NULL || rsp == NULL)
+        return;
+    rs = sip_object(req);
+    CHECK(sig_topo_response(&sig, rsp, sip_object(rsp), rs->sip_via, NULL,
+                            GW__SIDE__SIDE_EXT, 0) == 0);
+    print(rsp, out, sizeof out);
+    CHECK(strstr(out, "10.") == NULL);
+    CHECK(strstr(out, "Contact: <sip:a@198.51.100.7:5060>;expires=300\r\n") != NULL);
+    msg_destroy(req);
+    msg_destroy(rsp);
+}
+
 static const gw_test_t tests[] = {
     T(topo_name_listed), T(topo_applies_per_trunk), T(topo_response_to_ext),
-    T(topo_request_to_int), { NULL, NULL }
+    T(topo_request_to_int),
+    T(topo_register_response_to_ext), { NULL, NULL }
 };
 
 int main(int argc, char **argv)
