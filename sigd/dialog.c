@@ -67,9 +67,10 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
         return 0;    /* a spiral or a second fork of the same call */
     p->side = side;
     p->addr = header_str(c, req->sip_from);
+    p->tag = su_strdup(c->home, req->sip_from->a_tag);
     p->cseq = req->sip_cseq->cs_seq;
     set_target(c, p, req->sip_contact);
-    return p->addr ? 0 : -ENOMEM;
+    return p->addr && p->tag ? 0 : -ENOMEM;
 }
 
 /* Appends "<url>" to the route string being built in the call's home. */
@@ -100,7 +101,8 @@ int sig_dialog_confirm(sig_call_t *c, const sip_t *resp)
     callee->side = caller->side == GW__SIDE__SIDE_EXT ? GW__SIDE__SIDE_INT
                                                        : GW__SIDE__SIDE_EXT;
     callee->addr = header_str(c, resp->sip_to);
-    if (callee->addr == NULL)
+    callee->tag = su_strdup(c->home, resp->sip_to->a_tag);
+    if (callee->addr == NULL || callee->tag == NULL)
         return -ENOMEM;
     set_target(c, callee, resp->sip_contact);
     for (rr = resp->sip_record_route; rr; rr = rr->r_next) {
@@ -155,6 +157,24 @@ void sig_dialog_response(sig_call_t *c, Gw__Side side, const sip_t *resp)
         set_target(c, &c->party[c->party[SIG_CALLER].side == side ? SIG_CALLER
                                                                    : SIG_CALLEE],
                    resp->sip_contact);
+}
+
+int sig_dialog_known(sig_daemon_t *sig, const sip_t *req)
+{
+    const char *from, *to, *caller, *callee;
+    sig_call_t *c;
+
+    if (req->sip_call_id == NULL || req->sip_from == NULL || req->sip_to == NULL ||
+        (from = req->sip_from->a_tag) == NULL || (to = req->sip_to->a_tag) == NULL ||
+        (c = sig_call_find(sig, req->sip_call_id->i_id)) == NULL || c->ended ||
+        (caller = c->party[SIG_CALLER].tag) == NULL)
+        return 0;
+    callee = c->party[SIG_CALLEE].tag;
+    if (strcmp(from, caller) == 0)
+        return callee == NULL || strcmp(to, callee) == 0;
+    if (strcmp(to, caller) == 0)
+        return callee == NULL || strcmp(from, callee) == 0;
+    return 0;
 }
 
 /* ---- BYE from the middle ------------------------------------------------ */

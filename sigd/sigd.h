@@ -84,6 +84,7 @@ struct sig_s {
     struct sig_pending_s *pending;
     struct sig_af_s *af;       /* antifraud.c */
     struct sig_drops_s *drops; /* drops.c */
+    struct sig_nat_s *nat;     /* nat.c: registered flows */
     sig_call_t **buckets;
     uint64_t next_session;
 };
