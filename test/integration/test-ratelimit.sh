@@ -14,6 +14,7 @@
 # (the address and port a REGISTER came from) are not limited; another
 # port of the same address is. sigd runs at its default log level.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../sipp/stats.sh"
 
 SIPP_DIR=$(cd "$(dirname "$0")/../sipp" && pwd)
 PROBE="/usr/bin/python3 $(cd "$(dirname "$0")" && pwd)/sipprobe.py"
@@ -42,18 +43,6 @@ check "media node registers with sigd" wait_until 10 sh -c \
 check "sigd limits 50 new requests/s per address (burst 100)" \
     grep -q "rate 50/s (burst 100)" "$T/sigd.log"
 
-# stat FILE NAME: a sipp counter's cumulative value
-stat() { awk -F'|' -v n="$2" 'index($1, n) == 3 { v = $3 } END { gsub(/ /, "", v); print v + 0 }' "$1"; }
-# msg FILE PATTERN COLUMN: a column of sipp's message table (1 = messages,
-# 2 = retransmissions, 3 = timeouts) on the first line matching PATTERN
-msg() {
-    awk -v p="$2" -v c="$3" '!done && $0 ~ p {
-        # "INVITE ---->  B-RTD1 n ..." or "----> INVITE  n ...": counts
-        # follow the arrow and the name, and an RTD mark if any.
-        i = 3
-        if ($i ~ /RTD/) i++
-        v = $(i + c - 1); done = 1 } END { print v + 0 }' "$1"
-}
 # dropped REASON: gw_sig_requests_dropped_total{reason=REASON}
 dropped() {
     "$BIN/gwctl" -b "$BUS" metrics 2>/dev/null |
@@ -83,14 +72,14 @@ calls() {
 
 # -- 40 calls/s, 400 calls, from one address: no drop, no retransmission
 calls lo "$OFFICE" 40 400
-ok_lo=$(stat "$T/lo-uac.out" "Successful call"); f_lo=$(stat "$T/lo-uac.out" "Failed call")
+ok_lo=$(sipp_stat "$T/lo-uac.out" "Successful call"); f_lo=$(sipp_stat "$T/lo-uac.out" "Failed call")
 check "40 calls/s from $OFFICE: 400 of 400 calls completed, $f_lo failed (got $ok_lo)" \
     [ "$ok_lo" -eq 400 -a "$f_lo" -eq 0 ]
-r_inv=$(msg "$T/lo-uac.out" "INVITE -" 2); r_bye=$(msg "$T/lo-uac.out" "BYE -" 2)
+r_inv=$(sipp_msg "$T/lo-uac.out" "INVITE -" 2); r_bye=$(sipp_msg "$T/lo-uac.out" "BYE -" 2)
 check "no INVITE or BYE was retransmitted (INVITE $r_inv, BYE $r_bye)" \
     [ "$r_inv" -eq 0 -a "$r_bye" -eq 0 ]
-u_ok=$(stat "$T/lo-uas.out" "Successful call"); r_200=$(msg "$T/lo-uas.out" "<-* 200" 2)
-u_ack=$(msg "$T/lo-uas.out" "-> ACK" 1)
+u_ok=$(sipp_stat "$T/lo-uas.out" "Successful call"); r_200=$(sipp_msg "$T/lo-uas.out" "<-* 200" 2)
+u_ack=$(sipp_msg "$T/lo-uas.out" "-> ACK" 1)
 check "the UAS completed 400 calls ($u_ok), got 400 ACKs ($u_ack), retransmitted no 2xx ($r_200)" \
     [ "$u_ok" -eq 400 -a "$u_ack" -eq 400 -a "$r_200" -eq 0 ]
 d0=$(dropped rate)
@@ -98,8 +87,8 @@ check "nothing was dropped for the rate (metric $d0)" [ "${d0:-x}" = 0 ]
 
 # -- 400 calls/s: new INVITEs refused, admitted calls all complete
 calls hi "$BUSY" "$HI_RATE" "$HI_CALLS" -max_invite_retrans "$HI_RETRANS"
-ok_hi=$(stat "$T/hi-uac.out" "Successful call"); f_hi=$(stat "$T/hi-uac.out" "Failed call")
-t_inv=$(msg "$T/hi-uac.out" "INVITE -" 3)
+ok_hi=$(sipp_stat "$T/hi-uac.out" "Successful call"); f_hi=$(sipp_stat "$T/hi-uac.out" "Failed call")
+t_inv=$(sipp_msg "$T/hi-uac.out" "INVITE -" 3)
 echo "# $HI_RATE calls/s x $HI_CALLS from $BUSY: $ok_hi completed, $f_hi refused"
 check "$HI_RATE calls/s: every call completed or failed ($ok_hi + $f_hi = $HI_CALLS)" \
     [ $((ok_hi + f_hi)) -eq "$HI_CALLS" ]
@@ -107,12 +96,12 @@ check "the limit refused calls, and admitted some ($ok_hi completed, $f_hi refus
     [ "$ok_hi" -ge 100 -a "$f_hi" -ge 100 ]
 check "every failed call failed at its INVITE ($t_inv INVITE timeouts, $f_hi failed)" \
     [ "$t_inv" -eq "$f_hi" ]
-b_hi=$(msg "$T/hi-uac.out" "BYE -" 2); bt_hi=$(msg "$T/hi-uac.out" "BYE -" 3)
+b_hi=$(sipp_msg "$T/hi-uac.out" "BYE -" 2); bt_hi=$(sipp_msg "$T/hi-uac.out" "BYE -" 3)
 check "no BYE of an admitted call was retransmitted or lost ($b_hi, $bt_hi)" \
     [ "$b_hi" -eq 0 -a "$bt_hi" -eq 0 ]
-u_hi=$(stat "$T/hi-uas.out" "Successful call"); uf_hi=$(stat "$T/hi-uas.out" "Failed call")
-ua_hi=$(msg "$T/hi-uas.out" "-> ACK" 1); ub_hi=$(msg "$T/hi-uas.out" "-> BYE" 1)
-r2_hi=$(msg "$T/hi-uas.out" "<-* 200" 2)
+u_hi=$(sipp_stat "$T/hi-uas.out" "Successful call"); uf_hi=$(sipp_stat "$T/hi-uas.out" "Failed call")
+ua_hi=$(sipp_msg "$T/hi-uas.out" "-> ACK" 1); ub_hi=$(sipp_msg "$T/hi-uas.out" "-> BYE" 1)
+r2_hi=$(sipp_msg "$T/hi-uas.out" "<-* 200" 2)
 check "the UAS completed every call the caller completed ($u_hi = $ok_hi), none failed ($uf_hi)" \
     [ "$u_hi" -eq "$ok_hi" -a "$uf_hi" -eq 0 ]
 check "the UAS got an ACK and a BYE for each ($ua_hi, $ub_hi) and retransmitted no 2xx ($r2_hi)" \
