@@ -215,6 +215,7 @@ static unsigned binding_expiry(const sip_t *resp)
     return m ? DEFAULT_EXPIRES : 0;
 }
 
+/* Where flow is in the table, or where it goes: *result is NULL then. */
 static sig_flow_t **flow_slot(sig_nat_t *nat, const char *flow)
 {
     sig_flow_t **pf = &nat->buckets[gw_hash_str(flow) & (NAT_BUCKETS - 1)];

@@ -3,8 +3,10 @@
 #
 #   sipprobe.py send SRC_IP DST_IP:PORT METHOD URI [--auth] [--ua UA]
 #               [--count N] [--wait S] [--from-user U] [--sport P] [--to-tag]
+#               [--pace R]
 #       Sends N requests (new Call-ID and branch each) from SRC_IP (port P,
-#       default any; --to-tag: with a random To tag, as if in a dialog) and
+#       default any; --to-tag: with a random To tag, as if in a dialog; R
+#       requests per second, default back to back) and
 #       prints one line per request: the status of its final response, or
 #       "none" when nothing came within S seconds (default 1). With
 #       --count > 1 requests go out back to back, then the answers are
@@ -63,6 +65,11 @@ def cmd_send(argv):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((src, bind_port))
+    try:    # root: past rmem_max, so that no answer is lost while sending
+        s.setsockopt(socket.SOL_SOCKET, 33, 4 << 20)   # SO_RCVBUFFORCE
+    except OSError:
+        pass
+    pace = float(argv[argv.index("--pace") + 1]) if "--pace" in argv else 0
     sport = s.getsockname()[1]
     status = {}
     order = []
@@ -70,6 +77,8 @@ def cmd_send(argv):
         data, cid = request(method, uri, src, sport, auth, ua, user, n, to_tag)
         order.append(cid)
         s.sendto(data, (host, int(port)))
+        if pace and n % 10 == 9:
+            time.sleep(10 / pace)
     deadline = time.time() + wait
     while time.time() < deadline:
         s.settimeout(max(0.01, deadline - time.time()))

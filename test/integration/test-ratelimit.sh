@@ -111,9 +111,10 @@ check "the refused INVITEs are counted (metric $d1)" [ "${d1:-0}" -ge "$f_hi" ]
 check "and logged with the source" grep -q "dropped request from $BUSY (rate): INVITE over 50/s" "$T/sigd.log"
 
 # -- forged in-dialog requests are new requests
-f1=$($PROBE send "$FORGER" "$EXT:15060" BYE "sip:x@$EXT:15060" --to-tag --count 300 --wait 1.5)
+f1=$($PROBE send "$FORGER" "$EXT:15060" BYE "sip:x@$EXT:15060" --to-tag --count 300 \
+    --pace 1000 --wait 1.5)
 n=$(echo "$f1" | awk '{ print $2 }')
-check "300 BYEs with made-up dialogs from $FORGER: only the burst is answered ($f1)" \
+check "300 BYEs with made-up dialogs from $FORGER in 0.3 s: only the burst and refill are answered ($f1)" \
     [ "${n:-0}" -ge 90 -a "${n:-0}" -le 140 ]
 d2=$(dropped rate)
 check "the metric counts the forged requests dropped ($((d2 - d1)) = 300 - $n)" \
@@ -133,10 +134,12 @@ reg=$($PROBE keepalive "$AGENT:$APORT" "$EXT:15060" 1)
 wait "$rp"
 PIDS=$(echo "$PIDS" | sed "s/ $rp\b//")
 check "the agent at $AGENT:$APORT registered ($reg)" [ "${reg#registered 200}" != "$reg" ]
-a1=$($PROBE send "$AGENT" "$EXT:15060" OPTIONS "sip:$EXT:15060" --sport "$APORT" --count 300 --wait 2)
-check "300 requests at once on the registered flow: all answered ($a1)" \
+a1=$($PROBE send "$AGENT" "$EXT:15060" OPTIONS "sip:$EXT:15060" --sport "$APORT" --count 300 \
+    --pace 1000 --wait 2)
+check "300 requests in 0.3 s on the registered flow: all answered ($a1)" \
     [ "$a1" = "answered 300 of 300" ]
-a2=$($PROBE send "$AGENT" "$EXT:15060" OPTIONS "sip:$EXT:15060" --count 300 --wait 1.5)
+a2=$($PROBE send "$AGENT" "$EXT:15060" OPTIONS "sip:$EXT:15060" --count 300 --pace 1000 \
+    --wait 1.5)
 n2=$(echo "$a2" | awk '{ print $2 }')
 check "the same address from another port is limited ($a2)" \
     [ "${n2:-0}" -ge 90 -a "${n2:-0}" -le 140 ]
