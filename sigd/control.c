@@ -8,6 +8,7 @@
  * passes).
  */
 #include "call.h"
+#include "drops.h"
 #include "media.h"
 #include "nodes.h"
 #include "turn.h"
@@ -73,6 +74,7 @@ static void ctl_nodes(sig_daemon_t *sig, const char *peer, const Gw__Envelope *e
     Gw__PortRange lis_ports[2];
     unsigned count = 0, i = 0;
     Gw__NodeInfo *infos, **ptrs;
+    Gw__DropCount drops[SIG_DROP_NREASONS], *drop_ptrs[SIG_DROP_NREASONS];
     int64_t now = sig_now_ms();
 
     for (sig_node_t *n = sig->nodes; n; n = n->next)
@@ -97,6 +99,14 @@ static void ctl_nodes(sig_daemon_t *sig, const char *peer, const Gw__Envelope *e
         lis[s].ports = &lis_ports[s];
         lis_ptrs[s] = &lis[s];
     }
+    for (unsigned d = 0; d < SIG_DROP_NREASONS; d++) {
+        gw__drop_count__init(&drops[d]);
+        drops[d].reason = (char *)sig_drop_name((sig_drop_reason_t)d);
+        drops[d].count = sig_drop_total(sig, (sig_drop_reason_t)d);
+        drop_ptrs[d] = &drops[d];
+    }
+    r.n_drops = SIG_DROP_NREASONS;
+    r.drops = drop_ptrs;
     r.status = GW__STATUS__ST_OK;
     r.n_nodes = count;
     r.nodes = ptrs;

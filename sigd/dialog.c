@@ -81,6 +81,7 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
         return 0;    /* a spiral or a second fork of the same call */
     p->side = side;
     p->addr = header_str(c, req->sip_from);
+    p->tag = su_strdup(c->home, req->sip_from->a_tag);
     p->cseq = req->sip_cseq->cs_seq;
     set_target(c, p, req->sip_contact);
     /* The caller's route set, from sigd: the Record-Route entries it came
@@ -90,7 +91,7 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
     for (const sip_record_route_t *rr = req->sip_record_route; rr; rr = rr->r_next)
         if (!sig_proxy_is_ours(rr->r_url))
             p->route = route_add(c, p->route, rr->r_url);
-    return p->addr ? 0 : -ENOMEM;
+    return p->addr && p->tag ? 0 : -ENOMEM;
 }
 
 /* Records the callee from a response with a To tag: its address, remote
@@ -108,7 +109,9 @@ static int record_callee(sig_call_t *c, const sip_t *resp)
                                                        : GW__SIDE__SIDE_EXT;
     su_free(c->home, callee->addr);
     callee->addr = header_str(c, resp->sip_to);
-    if (callee->addr == NULL)
+    su_free(c->home, callee->tag);
+    callee->tag = su_strdup(c->home, resp->sip_to->a_tag);
+    if (callee->addr == NULL || callee->tag == NULL)
         return -ENOMEM;
     set_target(c, callee, resp->sip_contact);
     for (rr = resp->sip_record_route; rr; rr = rr->r_next) {
@@ -190,6 +193,24 @@ void sig_dialog_response(sig_call_t *c, Gw__Side side, const sip_t *resp)
         set_target(c, &c->party[c->party[SIG_CALLER].side == side ? SIG_CALLER
                                                                    : SIG_CALLEE],
                    resp->sip_contact);
+}
+
+int sig_dialog_known(sig_daemon_t *sig, const sip_t *req)
+{
+    const char *from, *to, *caller, *callee;
+    sig_call_t *c;
+
+    if (req->sip_call_id == NULL || req->sip_from == NULL || req->sip_to == NULL ||
+        (from = req->sip_from->a_tag) == NULL || (to = req->sip_to->a_tag) == NULL ||
+        (c = sig_call_find(sig, req->sip_call_id->i_id)) == NULL || c->ended ||
+        (caller = c->party[SIG_CALLER].tag) == NULL)
+        return 0;
+    callee = c->party[SIG_CALLEE].tag;
+    if (strcmp(from, caller) == 0)
+        return callee == NULL || strcmp(to, callee) == 0;
+    if (strcmp(to, caller) == 0)
+        return callee == NULL || strcmp(from, callee) == 0;
+    return 0;
 }
 
 /* ---- BYE from the middle ------------------------------------------------ */

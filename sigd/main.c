@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "drops.h"
 #include "media.h"
 #include "nat.h"
 #include "nodes.h"
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
     su_root_add_prepoll(sig->root, on_prepoll, sig);
     if (sig_nodes_start(sig) < 0 || sig_media_start(sig) < 0)
         goto out_bus;
-    if (sig_topo_start(sig) < 0 ||
+    if (sig_topo_start(sig) < 0 || sig_drops_start(sig) < 0 ||
         sig_antifraud_start(sig) < 0 || sig_proxy_start(sig) < 0 ||
         sig_nat_start(sig) < 0 || sig_routes_start(sig) < 0)
         goto out_proxy;
@@ -134,6 +135,7 @@ out_proxy:
     sig_nat_stop(sig);
     sig_proxy_stop(sig);
     sig_antifraud_stop(sig);
+    sig_drops_stop(sig);
     /* Let the deletes reach the nodes before the bus closes. */
     gw_bus_process(sig->bus);
 out_bus:

@@ -1503,6 +1503,23 @@ static int retransmitted_2xx(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, 
     return 0;
 }
 
+/* What anti-fraud must know of a request from EXT to spare it the rate
+ * limit (SIG_AF_* facts): an in-dialog request of a dialog we hold,
+ * checked on its Call-ID and both tags (a To tag alone is anyone's to
+ * add), or a request on a flow with a live registration. */
+static unsigned af_facts(sig_daemon_t *sig, Gw__Side side, msg_t *msg, const sip_t *sip)
+{
+    unsigned facts = 0;
+
+    if (side != EXT)
+        return 0;
+    if (sip->sip_to && sip->sip_to->a_tag && sig_dialog_known(sig, sip))
+        facts |= SIG_AF_KNOWN_DIALOG;
+    if (sig_nat_on_registered_flow(sig, msg, sip))
+        facts |= SIG_AF_REGISTERED_FLOW;
+    return facts;
+}
+
 /* Every new request reaches us here, before nta makes a transaction of
  * it (there is no default leg): anti-fraud decides on the bare message,
  * so a dropped request costs no transaction and gets no answer at all,
@@ -1527,7 +1544,7 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
         msg_destroy(msg);
         return 0;
     }
-    status = sig_antifraud_check(sig, side, msg, sip);
+    status = sig_antifraud_check(sig, side, msg, sip, af_facts(sig, side, msg, sip));
     if (status == SIG_AF_DROP) {
         msg_destroy(msg);
         return 0;
