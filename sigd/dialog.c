@@ -58,7 +58,10 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
 {
     sig_party_t *p = &c->party[SIG_CALLER];
 
-    if (req->sip_from == NULL || req->sip_from->a_tag == NULL || req->sip_cseq == NULL)
+    /* An RFC 2543 caller sends no From tag (RFC 3261 12.1.2, RFC 4475
+     * inv2543): its dialog is still the Call-ID's, and the tag-less From
+     * is what its requests carry, so it is recorded as it is. */
+    if (req->sip_from == NULL || req->sip_cseq == NULL)
         return -EINVAL;
     /* Before the spiral check: a spiral's pass from INT names the agent
      * being called on EXT. */
