@@ -22,6 +22,7 @@
 #include "nat.h"
 #include "routes.h"
 #include "nodes.h"
+#include "reject.h"
 #include "sdp.h"
 #include "net.h"
 
@@ -1296,6 +1297,46 @@ static int retransmitted_2xx(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, 
     return 0;
 }
 
+/* What a proxy refuses before routing (RFC 3261 16.3): a Request-URI
+ * scheme it cannot route (416), a Proxy-Require it does not support
+ * (420, listing it in Unsupported: sigd supports no proxy extension),
+ * Max-Forwards exhausted (483, RFC 3261 16.3 step 3; OPTIONS too, since
+ * it is not for us) and a Request-URI carrying headers (400, RFC 4475
+ * escruri: they must never become headers of the forwarded request).
+ * Answers, counts and logs the refusal and returns 1; 0 to go on. */
+static int conformance_check(nta_agent_t *agent, msg_t *msg, const sip_t *sip)
+{
+    const url_t *ru = sip->sip_request->rq_url;
+    enum url_type_e t = ru->url_type;
+
+    if (t != url_sip && t != url_sips && t != url_tel) {
+        sig_reject(msg, SIG_REJECT_unsupported_scheme, 416, ru->url_scheme);
+        nta_msg_treply(agent, msg, SIP_416_UNSUPPORTED_URI, TAG_END());
+        return 1;
+    }
+    if (sip->sip_proxy_require) {
+        sip_unsupported_t *u = sip_unsupported_dup(msg_home(msg),
+                                                   (sip_unsupported_t *)sip->sip_proxy_require);
+
+        sig_reject(msg, SIG_REJECT_bad_extension, 420, sip->sip_proxy_require->k_items &&
+                   sip->sip_proxy_require->k_items[0] ? sip->sip_proxy_require->k_items[0] : NULL);
+        nta_msg_treply(agent, msg, SIP_420_BAD_EXTENSION, SIPTAG_UNSUPPORTED(u), TAG_END());
+        return 1;
+    }
+    if (sip->sip_request->rq_method != sip_method_ack && sip->sip_max_forwards &&
+        sip->sip_max_forwards->mf_count == 0) {
+        sig_reject(msg, SIG_REJECT_too_many_hops, 483, NULL);
+        nta_msg_treply(agent, msg, SIP_483_TOO_MANY_HOPS, TAG_END());
+        return 1;
+    }
+    if (ru->url_headers) {
+        sig_reject(msg, SIG_REJECT_uri_headers, 400, ru->url_headers);
+        nta_msg_treply(agent, msg, 400, "Request-URI Carries Headers", TAG_END());
+        return 1;
+    }
+    return 0;
+}
+
 /* Every new request reaches us here, before nta makes a transaction of
  * it (there is no default leg): anti-fraud decides on the bare message,
  * so a dropped request costs no transaction and gets no answer at all,
@@ -1315,11 +1356,15 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
         if (sip && sip->sip_status && (canceled_final(sig, msg, sip) == 0 ||
                                        retransmitted_2xx(sig, agent, msg, sip) == 0))
             return 0;
+        /* RFC 3261 18.1.2: a response whose top Via is not ours (and
+         * that matches nothing) is discarded; never answered. */
         if (sip && sip->sip_status)
-            GW_DEBUG("stray %d response dropped", sip->sip_status->st_status);
+            sig_reject(msg, SIG_REJECT_stray_response, 0, "top Via not ours");
         msg_destroy(msg);
         return 0;
     }
+    if (conformance_check(agent, msg, sip) != 0)
+        return 0;
     status = sig_antifraud_check(sig, side, msg, sip);
     if (status == SIG_AF_DROP) {
         msg_destroy(msg);
