@@ -10,6 +10,7 @@
 #include "call.h"
 #include "media.h"
 #include "nodes.h"
+#include "reject.h"
 #include "turn.h"
 
 #include <errno.h>
@@ -73,6 +74,7 @@ static void ctl_nodes(sig_daemon_t *sig, const char *peer, const Gw__Envelope *e
     Gw__PortRange lis_ports[2];
     unsigned count = 0, i = 0;
     Gw__NodeInfo *infos, **ptrs;
+    Gw__ReasonCount rc[SIG_REJECT_NREASONS], *rc_ptrs[SIG_REJECT_NREASONS];
     int64_t now = sig_now_ms();
 
     for (sig_node_t *n = sig->nodes; n; n = n->next)
@@ -105,6 +107,14 @@ static void ctl_nodes(sig_daemon_t *sig, const char *peer, const Gw__Envelope *e
     r.n_listeners = 2;
     r.listeners = lis_ptrs;
     r.bus_endpoint = sig->cfg.bus_bind;
+    for (int k = 0; k < SIG_REJECT_NREASONS; k++) {
+        gw__reason_count__init(&rc[k]);
+        rc[k].reason = (char *)sig_reject_name((sig_reject_reason_t)k);
+        rc[k].count = sig_reject_count((sig_reject_reason_t)k);
+        rc_ptrs[k] = &rc[k];
+    }
+    r.n_rejected = SIG_REJECT_NREASONS;
+    r.rejected = rc_ptrs;
     reply.body_case = GW__ENVELOPE__BODY_CTL_REPLY;
     reply.ctl_reply = &r;
     gw_bus_reply(sig->bus, peer, env, &reply);

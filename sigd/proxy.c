@@ -1384,6 +1384,9 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
     status = on_request(sig, side, irq, sip, trunk);
     if (status == 0)
         return 0;
+    if (status == 481)
+        sig_reject(msg, sip->sip_request->rq_method == sip_method_cancel
+                   ? SIG_REJECT_unknown_transaction : SIG_REJECT_unknown_dialog, 481, NULL);
     if (status < 100 || status > 699 ||
         (sip->sip_request->rq_method == sip_method_invite && status < 300 &&
          status >= 200))

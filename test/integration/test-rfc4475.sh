@@ -4,8 +4,8 @@
 #
 # The 49 messages of RFC 4475 (test/integration/rfc4475/, see its README)
 # are sent at once, each from its own loopback address, over UDP (TCP
-# when its top Via says TCP or TLS), by sip/rfc4475.py, which is also the
-# internal platform: it records what sigd forwards to it and answers it.
+# when its top Via says TCP, TLS when it says TLS), by sip/rfc4475.py,
+# which is also the internal platform: it records what sigd forwards to it and answers it.
 # Meanwhile sipp places a call (sipp UAC -> sigd -> the platform, which
 # answers 200 and echoes the RTP) that must complete cleanly, with all
 # its RTP both ways through mediad. Then:
@@ -16,7 +16,7 @@
 #   ("drop"); where the RFC allows two, either passes ("400|fwd");
 # - every message not forwarded left a line in sigd's log at the default
 #   level naming its source address or Call-ID (or, for a request the SIP
-#   stack refused itself, its CSeq);
+#   stack refused itself, its CSeq; for a response it dropped, its status);
 # - `gwctl metrics` counts the refusals by reason (gw_sig_rejected_total);
 # - a flood of one bad message from one source logs one line per 10 s;
 # - a 488 from the platform reaches the caller (sipp uas_fail / uac_fail);
@@ -47,14 +47,14 @@ transports fwd
 mpart01 fwd
 unreason drop
 noreason drop
-badinv01 400
+badinv01 400|drop
 clerr 400
 ncl 400
 scalar02 400
 scalarlg drop
 quotbal 400
 ltgtruri 400
-lwsruri 400
+lwsruri 400|drop
 lwsstart 400|fwd
 trws 400|fwd
 escruri 400
@@ -85,15 +85,26 @@ sdp01 fwd
 inv2543 fwd
 EOT
 
+# TLS on EXT, for the message whose Via says TLS (bext01).
+PKI=$T/pki
+sh "$HERE/tlscerts.sh" "$PKI" sigd.test >/dev/null 2>&1
 write_config
 sed -i 's/^log_level = debug/log_level = info/' "$T/gw.ini"
+cat >>"$T/gw.ini" <<EOC
+
+[sigd]
+tls_port = 15061
+tls_cert = $PKI/sigd.test.pem
+tls_key = $PKI/sigd.test.key
+tls_ca = $PKI/ca.pem
+EOC
 start_daemon sigd "$BIN/sigd" -c "$T/gw.ini" -s antifraud.ban_file="$T/bans"
 start_daemon mediad "$BIN/mediad" -c "$T/gw.ini"
 check "media node registers with sigd" wait_until 10 sh -c \
     "'$BIN/gwctl' -b '$BUS' nodes | grep -q '^node media1 role=media state=live'"
 
 # The platform and the torture messages (10 s), with a call placed 0.5 s in.
-(cd "$T" && exec $PY "$HERE/sip/rfc4475.py" "$HERE/rfc4475" "$EXT" 15060 "$SENDERS" \
+(cd "$T" && RFC4475_TLS_PORT=15061 exec $PY "$HERE/sip/rfc4475.py" "$HERE/rfc4475" "$EXT" 15060 "$SENDERS" \
     "$LAN" 15080 10 >"$T/torture.out" 2>"$T/torture.err") &
 tpid=$!
 PIDS="$PIDS $tpid"
@@ -138,6 +149,10 @@ while read -r name want; do
         echo "$ours" | grep -qF " $src:" && logged=yes
         [ -n "$cid" ] && echo "$ours" | grep -qF "[$cid]" && logged=yes
         [ -n "$cseq" ] && echo "$ours" | grep -q "SIP stack.*(CSeq $cseq)" && logged=yes
+        # a response the SIP stack drops: known by its status code only
+        code=$(head -n 1 "$f" | sed -n 's/^SIP\/2\.0 \([0-9]*\) .*/\1/p')
+        [ -n "$code" ] && echo "$ours" | grep -q "SIP stack dropped $code response" &&
+            logged=yes
     fi
     if [ $verdict = yes ] && [ $logged = yes ]; then
         good=$((good + 1))

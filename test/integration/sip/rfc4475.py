@@ -12,8 +12,10 @@ whose From user is "sipp" (the call in progress of test-rfc4475.sh) is
 answered 200 with SDP naming an RTP port of ours that echoes every
 packet back, and its BYE 200: the platform side of a real call.
 
-Each message goes out on its own socket (UDP, or TCP when its top Via says
-TCP or TLS), all of them at once, each from its own address (a UDP socket
+Each message goes out on its own socket (UDP, TCP when its top Via says
+TCP, TLS when it says TLS and the environment names sigd's TLS port in
+RFC4475_TLS_PORT, without checking sigd's certificate; TCP otherwise),
+all of them at once, each from its own address (a UDP socket
 bound to its top Via's port, where responses go when there is no rport), then replies are read for WAIT_S
 seconds. Prints one line per message:
 
@@ -29,6 +31,7 @@ import os
 import re
 import select
 import socket
+import ssl
 import sys
 import time
 
@@ -141,15 +144,24 @@ for f in sorted(os.listdir(corpus)):
     data = open(os.path.join(corpus, f), "rb").read()
     vtr, vport = top_via(data)
     tr = "tcp" if vtr in ("TCP", "TLS") else "udp"
+    if vtr == "TLS" and os.environ.get("RFC4475_TLS_PORT"):
+        tr = "tls"
     # One source address per message (SENDER_ADDR is a /24 prefix such as
     # 127.0.23), so that sigd's per-source log limit shows every case.
     src = "%s.%d" % (sender, 10 + len(cases))
-    if tr == "tcp":
+    if tr in ("tcp", "tls"):
         s = socket.socket()
         s.bind((src, 0))
         s.settimeout(2)
         try:
-            s.connect((host, port))
+            if tr == "tls":
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                s = ctx.wrap_socket(s)
+                s.connect((host, int(os.environ["RFC4475_TLS_PORT"])))
+            else:
+                s.connect((host, port))
             s.sendall(data)
         except OSError as e:
             print("case %s %s error:%s" % (name, tr, e))
@@ -194,6 +206,8 @@ while time.time() < end:
             c = bysock[s]
             try:
                 d = s.recv(65535)
+            except ssl.SSLWantReadError:
+                continue
             except OSError:
                 d = b""
             if not d:
