@@ -23,6 +23,7 @@
 #include "routes.h"
 #include "nodes.h"
 #include "reject.h"
+#include "sipparse.h"
 #include "sdp.h"
 #include "net.h"
 
@@ -1428,6 +1429,7 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
     snprintf(url, sizeof url, strchr(a, ':') ? "sip:[%s]:%d" : "sip:%s:%d", a,
              side_port(sig, s));
     sig->agent[s] = nta_agent_create(sig->root, (url_string_t *)url, on_message, sig,
+                                     NTATAG_MCLASS(sig_sipparse_mclass()),
                                      NTATAG_UA(0), NTATAG_SERVER_RPORT(1),
                                      NTATAG_CLIENT_RPORT(1), NTATAG_CANCEL_487(0),
                                      /* oversize requests get 413 (UDP) or
@@ -1557,4 +1559,5 @@ void sig_proxy_stop(sig_daemon_t *sig)
             nta_agent_destroy(sig->agent[s]);
         sig->agent[s] = NULL;
     }
+    sig_sipparse_free();
 }
