@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_log.h>
 
 /* Exported by libsofia-sip-ua, not declared in its public headers. */
@@ -59,7 +60,11 @@ void sig_ntalog_flush(void)
         return;
     nl.pending = 0;
     what_of(what, sizeof what, nl.method, nl.cseq);
-    sig_reject_stack(SIG_REJECT_no_via, 0, what, nl.src[0] ? nl.src : NULL,
+    /* nta drops a malformed ACK (never answered) or one without a Via */
+    sig_reject_stack(strcmp(nl.method, "ACK") != 0 ? SIG_REJECT_no_via
+                     : nl.bad[0] ? SIG_REJECT_bad_header
+                     : nl.insane ? SIG_REJECT_bad_mandatory : SIG_REJECT_bad_framing,
+                     0, what, nl.src[0] ? nl.src : NULL,
                      nl.bad[0] ? nl.bad : nl.insane ? "failed sanity check" : NULL);
 }
 
@@ -109,7 +114,7 @@ static void verdict(const char *method, unsigned cseq, const char *phrase)
     start_request(method);
     nl.pending = 0;
     what_of(what, sizeof what, method, cseq);
-    if (phrase && strcmp(phrase, "Request too large") == 0) {
+    if (phrase && strcmp(phrase, sip_413_Request_too_large) == 0) {
         r = SIG_REJECT_too_large;
         status = 413;
     } else if (nl.bad[0])
@@ -238,6 +243,15 @@ static void logger(void *stream, const char *fmt, va_list ap)
         vfprintf(stderr, fmt, ap);
         fflush(stderr);
     }
+}
+
+void sig__ntalog_feed(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    logger(NULL, fmt, ap);
+    va_end(ap);
 }
 
 void sig_ntalog_start(void)

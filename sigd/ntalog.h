@@ -17,4 +17,7 @@ void sig_ntalog_flush(void);
 
 void sig_ntalog_stop(void);
 
+/* Hands one nta log call to the logger (unit tests). */
+void sig__ntalog_feed(const char *fmt, ...);
+
 #endif
