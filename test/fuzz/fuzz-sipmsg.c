@@ -11,10 +11,9 @@
  * Our promises checked besides the sanitizers: an unknown method with '+'
  * or '`' (sipparse.c's, request line or CSeq) is an RFC 3261 token; a
  * route alternative is a sip:/sips: URI with a host, "more" is true
- * exactly when the next
- * alternative exists; a flow hop is a sip: URI with a numeric host and a
- * transport of udp, tcp or tls; everything allocated hangs off one home
- * (LSan). */
+ * exactly when the next alternative exists; a flow hop is a sip: URI with
+ * a numeric host and a transport of udp, tcp or tls; everything allocated
+ * hangs off one home (LSan). */
 #include "sigd.h"
 #include "antifraud.h"
 #include "nat.h"
