@@ -1432,8 +1432,9 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
                                      NTATAG_MCLASS(sig_sipparse_mclass()),
                                      NTATAG_UA(0), NTATAG_SERVER_RPORT(1),
                                      NTATAG_CLIENT_RPORT(1), NTATAG_CANCEL_487(0),
-                                     /* oversize requests get 413 (UDP) or
-                                      * are dropped (TCP), never relayed */
+                                     /* oversize requests get 413 (over TCP
+                                      * the connection then closes), never
+                                      * relayed */
                                      NTATAG_MAXSIZE(sig->cfg.max_message),
                                      TPTAG_UDP_RMEM(SIG_UDP_RMEM),
                                      NTATAG_PRELOAD(SIG_MSG_PRELOAD),

@@ -19,6 +19,7 @@
 #   stack refused itself, its CSeq; for a response it dropped, its status);
 # - `gwctl metrics` counts the refusals by reason (gw_sig_rejected_total);
 # - a flood of one bad message from one source logs one line per 10 s;
+# - requests over max_message get 413 (UDP and TCP), a line, a count;
 # - a 488 from the platform reaches the caller (sipp uas_fail / uac_fail);
 # - sigd and mediad stop cleanly with no sanitizer report.
 #
@@ -169,6 +170,24 @@ check "dblreq's trailing INVITE was not taken for a request" \
 "$BIN/gwctl" -b "$BUS" metrics >"$T/metrics.out" 2>&1
 check "gwctl metrics counts refusals by reason" \
     grep -q '^gw_sig_rejected_total{reason="[a-z_]*"} [1-9]' "$T/metrics.out"
+# Each reason the torture exercises (table above) was counted, read with
+# a Prometheus parser (python3-prometheus-client).
+check "gw_sig_rejected_total parses as Prometheus text and counts each reason of the torture" \
+    $PY - "$T/metrics.out" <<'EOPY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+want = ("stray_response unsupported_scheme bad_extension uri_headers too_many_hops "
+        "unknown_dialog bad_header bad_mandatory bad_framing bad_start_line bad_version "
+        "no_via bad_response").split()
+got = {}
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    if fam.name == "gw_sig_rejected" and fam.type == "counter":
+        for s in fam.samples:
+            got[s.labels["reason"]] = s.value
+missing = [r for r in want if got.get(r, 0) < 1]
+print("# rejected:", got)
+sys.exit(1 if missing else 0)
+EOPY
 
 # A flood of one bad message from one source: one log line per 10 s.
 $PY - "$EXT" 15060 "$NET.200" "$HERE/rfc4475/zeromf.dat" <<'EOPY'
@@ -187,6 +206,49 @@ check "a flood of 50 refused requests from one source logged $n line(s), at most
 b=$(sed -n 's/^gw_sig_rejected_total{reason="too_many_hops"} //p' "$T/metrics.out")
 a=$(sed -n 's/^gw_sig_rejected_total{reason="too_many_hops"} //p' "$T/metrics2.out")
 check "the flood is counted (too_many_hops ${b:-0} -> ${a:-0})" [ "${a:-0}" -ge $(( ${b:-0} + 50 )) ]
+
+# Requests over max_message (16 KiB), over UDP and TCP: 413, logged by
+# CSeq (the SIP stack refuses them before it reads the Via), counted.
+big=$($PY - "$EXT" 15060 "$NET.201" <<'EOPY'
+import socket, sys
+host, port, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def req(tr, cseq):
+    body = "x" * 20000
+    return ("OPTIONS sip:big@example.com SIP/2.0\r\n"
+            "Via: SIP/2.0/%s %s:5070;rport;branch=z9hG4bKbig%d\r\n"
+            "Max-Forwards: 70\r\nTo: <sip:big@example.com>\r\n"
+            "From: <sip:a@example.com>;tag=b\r\nCall-ID: big%d\r\nCSeq: %d OPTIONS\r\n"
+            "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
+            % (tr, src, cseq, cseq, cseq, len(body), body)).encode()
+out = []
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((src, 5070))
+u.settimeout(2)
+u.sendto(req("UDP", 777001), (host, port))
+try:
+    out.append(u.recv(65535).split(b" ")[1].decode())
+except OSError:
+    out.append("none")
+t = socket.socket()
+t.bind((src, 0))
+t.settimeout(2)
+t.connect((host, port))
+t.sendall(req("TCP", 777002))
+try:
+    out.append(t.recv(65535).split(b" ")[1].decode())
+except OSError:
+    out.append("none")
+print(" ".join(out))
+EOPY
+)
+check "requests over max_message are answered 413 over UDP and TCP (got $big)" [ "$big" = "413 413" ]
+for c in 777001 777002; do
+    check "the 413 of CSeq $c was logged" \
+        grep -q "sigd INFO SIP stack refused OPTIONS (CSeq $c).*: 413 " "$T/sigd.log"
+done
+"$BIN/gwctl" -b "$BUS" metrics >"$T/metrics3.out" 2>&1
+n=$(sed -n 's/^gw_sig_rejected_total{reason="too_large"} //p' "$T/metrics3.out")
+check "and counted (too_large ${n:-0})" [ "${n:-0}" -eq 2 ]
 
 # A 488 from the platform reaches the caller.
 (cd "$T" && exec sipp -sf "$SIPP_DIR/uas_fail.xml" -i "$LAN" -p 15080 -nostdin \
