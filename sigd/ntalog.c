@@ -9,9 +9,10 @@
  * the state of the request being refused, and reports the verdict to
  * reject.c. A request that got no verdict line was dropped: that is
  * known when the next message starts or before the next poll
- * (sig_ntalog_flush()). The source address is in nta's lines only for
- * unparsable bytes and a wrong Via transport; otherwise the line names
- * the method and CSeq.
+ * (sig_ntalog_flush()). The source address is in nta's lines for
+ * unparsable bytes and a wrong Via transport, and in the received= it
+ * stamps on a Via naming another host; the line names it when known, and
+ * the method and CSeq always.
  *
  * nta's log has no level per line: with NTA_DEBUG under 5, its level-5
  * trace (known by the shapes of its format strings, trace()) is
@@ -134,9 +135,10 @@ static void on_line(const char *fmt, va_list ap)
         received(fmt, ap);
     } else if (strcmp(fmt, "nta: received %03d %s for %s (%u)\n") == 0) {
         int st = va_arg(ap, int);
-        const char *phrase = va_arg(ap, const char *), *m = va_arg(ap, const char *);
+        const char *m;
 
-        (void)phrase;
+        (void)va_arg(ap, const char *);          /* the phrase */
+        m = va_arg(ap, const char *);
         sig_ntalog_flush();
         snprintf(nl.resp, sizeof nl.resp, "%03d response to %s", st, m);
         what_of(nl.resp + strlen(nl.resp), sizeof nl.resp - strlen(nl.resp), "",
@@ -172,7 +174,6 @@ static void on_line(const char *fmt, va_list ap)
     } else if (strcmp(fmt, "nta: %s (%u) is %s\n") == 0) {
         const char *m = va_arg(ap, const char *);
         unsigned cseq = va_arg(ap, unsigned);
-
         const char *phrase = va_arg(ap, const char *);
 
         /* the same format says NTATAG_DROP_PROB's drops (sigd sets none) */
@@ -197,17 +198,18 @@ static void on_line(const char *fmt, va_list ap)
         sig_reject_stack(SIG_REJECT_bad_start_line, 0, "message", src, proto);
     } else if (strcmp(fmt, "nta: %03d %s %s\n") == 0 ||
                strcmp(fmt, "nta: bad version %s %03d %s\n") == 0) {
+        /* (version,) status, phrase(, text): the status and phrase are
+         * in nl.resp already */
         int version = fmt[5] == 'b';
         const char *v = version ? va_arg(ap, const char *) : NULL;
-        int st = va_arg(ap, int);
-        const char *phrase = va_arg(ap, const char *);
-        const char *t = version ? v : va_arg(ap, const char *);
+        const char *t;
 
-        (void)phrase;
+        (void)va_arg(ap, int);
+        (void)va_arg(ap, const char *);
+        t = version ? v : va_arg(ap, const char *);
         if (version || strcmp(t, "has fatal syntax errors") == 0 ||
             strcmp(t, "failed sanity check") == 0 || strcmp(t, "is response to ACK") == 0) {
             snprintf(what, sizeof what, "%s", nl.resp[0] ? nl.resp : "response");
-            (void)st;
             sig_reject_stack(version ? SIG_REJECT_bad_version : SIG_REJECT_bad_response, 0,
                              what, NULL, t);
         }
