@@ -67,14 +67,17 @@ static int quiet(const char *key, time_t now, unsigned *more)
     return 0;
 }
 
+/* The count of the quiet ones is per source, or per method and CSeq
+ * when the source is not known (keyless). */
 static void line(const char *ctx, const char *who, const char *what, const char *src,
-                 int status, sig_reject_reason_t reason, const char *detail, unsigned more)
+                 int status, sig_reject_reason_t reason, const char *detail, unsigned more,
+                 int keyless)
 {
     gw_log(GW_LOG_INFO, ctx,
-           "%s%s %s%s%s: %d %s%s%s%s (%u more from this source in the last %d s)",
+           "%s%s %s%s%s: %d %s%s%s%s (%u more from this %s in the last %d s)",
            who, status ? "refused" : "dropped", what, src ? " from " : "", src ? src : "",
            status, texts[reason], detail ? " (" : "", detail ? detail : "", detail ? ")" : "",
-           more, SIG_REJECT_QUIET_S);
+           more, keyless ? "method and CSeq" : "source", SIG_REJECT_QUIET_S);
 }
 
 void sig_reject(msg_t *msg, sig_reject_reason_t reason, int status, const char *detail)
@@ -99,7 +102,7 @@ void sig_reject(msg_t *msg, sig_reject_reason_t reason, int status, const char *
         snprintf(what, sizeof what, "message");
     snprintf(src, sizeof src, "%s:%u", ip, port);
     line(sip && sip->sip_call_id ? sip->sip_call_id->i_id : NULL, "", what, src, status,
-         reason, detail, more);
+         reason, detail, more, 0);
 }
 
 void sig_reject_stack(sig_reject_reason_t reason, int status, const char *what,
@@ -129,5 +132,5 @@ void sig_reject_stack(sig_reject_reason_t reason, int status, const char *what,
     }
     if (quiet(ip, now, &more))
         return;
-    line(NULL, "SIP stack ", what, src, status, reason, detail, more);
+    line(NULL, "SIP stack ", what, src, status, reason, detail, more, src == NULL);
 }
