@@ -11,6 +11,7 @@
 #include "drops.h"
 #include "media.h"
 #include "nodes.h"
+#include "reject.h"
 #include "turn.h"
 
 #include <errno.h>
@@ -74,7 +75,8 @@ static void ctl_nodes(sig_daemon_t *sig, const char *peer, const Gw__Envelope *e
     Gw__PortRange lis_ports[2];
     unsigned count = 0, i = 0;
     Gw__NodeInfo *infos, **ptrs;
-    Gw__DropCount drops[SIG_DROP_NREASONS], *drop_ptrs[SIG_DROP_NREASONS];
+    Gw__ReasonCount drops[SIG_DROP_NREASONS], *drop_ptrs[SIG_DROP_NREASONS];
+    Gw__ReasonCount rc[SIG_REJECT_NREASONS], *rc_ptrs[SIG_REJECT_NREASONS];
     int64_t now = sig_now_ms();
 
     for (sig_node_t *n = sig->nodes; n; n = n->next)
@@ -100,7 +102,7 @@ static void ctl_nodes(sig_daemon_t *sig, const char *peer, const Gw__Envelope *e
         lis_ptrs[s] = &lis[s];
     }
     for (unsigned d = 0; d < SIG_DROP_NREASONS; d++) {
-        gw__drop_count__init(&drops[d]);
+        gw__reason_count__init(&drops[d]);
         drops[d].reason = (char *)sig_drop_name((sig_drop_reason_t)d);
         drops[d].count = sig_drop_total(sig, (sig_drop_reason_t)d);
         drop_ptrs[d] = &drops[d];
@@ -115,6 +117,14 @@ static void ctl_nodes(sig_daemon_t *sig, const char *peer, const Gw__Envelope *e
     r.n_listeners = 2;
     r.listeners = lis_ptrs;
     r.bus_endpoint = sig->cfg.bus_bind;
+    for (int k = 0; k < SIG_REJECT_NREASONS; k++) {
+        gw__reason_count__init(&rc[k]);
+        rc[k].reason = (char *)sig_reject_name((sig_reject_reason_t)k);
+        rc[k].count = sig_reject_count((sig_reject_reason_t)k);
+        rc_ptrs[k] = &rc[k];
+    }
+    r.n_rejected = SIG_REJECT_NREASONS;
+    r.rejected = rc_ptrs;
     reply.body_case = GW__ENVELOPE__BODY_CTL_REPLY;
     reply.ctl_reply = &r;
     gw_bus_reply(sig->bus, peer, env, &reply);

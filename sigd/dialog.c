@@ -72,7 +72,10 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
 {
     sig_party_t *p = &c->party[SIG_CALLER];
 
-    if (req->sip_from == NULL || req->sip_from->a_tag == NULL || req->sip_cseq == NULL)
+    /* An RFC 2543 caller sends no From tag (RFC 3261 12.1.2, RFC 4475
+     * inv2543): its dialog is still the Call-ID's, and the tag-less From
+     * is what its requests carry, so it is recorded as it is. */
+    if (req->sip_from == NULL || req->sip_cseq == NULL)
         return -EINVAL;
     /* Before the spiral check: a spiral's pass from INT names the agent
      * being called on EXT. */
@@ -81,7 +84,7 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
         return 0;    /* a spiral or a second fork of the same call */
     p->side = side;
     p->addr = header_str(c, req->sip_from);
-    p->tag = su_strdup(c->home, req->sip_from->a_tag);
+    p->tag = req->sip_from->a_tag ? su_strdup(c->home, req->sip_from->a_tag) : NULL;
     p->cseq = req->sip_cseq->cs_seq;
     set_target(c, p, req->sip_contact);
     /* The caller's route set, from sigd: the Record-Route entries it came
@@ -91,7 +94,7 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
     for (const sip_record_route_t *rr = req->sip_record_route; rr; rr = rr->r_next)
         if (!sig_proxy_is_ours(rr->r_url))
             p->route = route_add(c, p->route, rr->r_url);
-    return p->addr && p->tag ? 0 : -ENOMEM;
+    return p->addr && (p->tag || req->sip_from->a_tag == NULL) ? 0 : -ENOMEM;
 }
 
 /* Records the callee from a response with a To tag: its address, remote
