@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* Sections owned by some daemon of the product: skipped when not ours. */
 static const char *const known_sections[] = {
@@ -384,6 +385,11 @@ int gw_cfg_set(const gw_cfg_section_t *secs, size_t nsecs, const char *assign,
             snprintf(err, errlen, "-s %s: %s", assign, reason);
             return -EINVAL;
         }
+        /* The file's line no longer holds the value: gw_cfg_where()
+         * names the file only, as for a default. */
+        for (int i = 0; i < nwhere; i++)
+            if (strcmp(where[i].section, section) == 0 && strcmp(where[i].name, name) == 0)
+                where[i].name[0] = '\0';
     }
     return 0;
 }
@@ -398,6 +404,20 @@ const char *gw_cfg_where(const char *section, const char *name)
             return buf;
         }
     return where_path[0] ? where_path : "(built-in defaults)";
+}
+
+int gw_cfg_readable(const char *section, const char *name, const char *path,
+                    const char *if_empty, char *err, size_t errlen)
+{
+    int e;
+
+    if (path[0] != '\0' && access(path, R_OK) == 0)
+        return 0;
+    e = path[0] != '\0' ? errno : EINVAL;
+    snprintf(err, errlen, "%s: [%s] %s: %s: %s", gw_cfg_where(section, name),
+             section, name, path[0] ? path : "(empty)",
+             path[0] ? strerror(e) : if_empty);
+    return -e;
 }
 
 void gw_cfg_print_help(const gw_cfg_section_t *secs, size_t nsecs)

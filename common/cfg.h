@@ -65,9 +65,16 @@ int gw_cfg_apply(const gw_cfg_section_t *secs, size_t nsecs, const char *section
                  const char *name, const char *value, char *err, size_t errlen);
 /* Prints every directive with its default and help. */
 /* Where [section] name got its value in the last gw_cfg_load(): "FILE:LINE",
- * or "FILE" (default or -s) when the file did not set it, for errors found
+ * or "FILE" (default or -s) when the file did not set it or a -s override
+ * (gw_cfg_set()) replaced the file's value since, for errors found
  * after loading (e.g. a TLS group OpenSSL refuses). Static storage. */
 const char *gw_cfg_where(const char *section, const char *name);
+/* 0 when the file [section] name names can be read; otherwise -errno
+ * (-EINVAL when path is empty) and err gets "WHERE: [section] name: PATH:
+ * reason" (if_empty is the reason for an empty path), e.g. a certificate
+ * the config names before it was made. */
+int gw_cfg_readable(const char *section, const char *name, const char *path,
+                    const char *if_empty, char *err, size_t errlen);
 
 void gw_cfg_print_help(const gw_cfg_section_t *secs, size_t nsecs);
 

@@ -11,7 +11,10 @@
  * per power of two of microseconds (15 us, 31 us, ... 16.8 s, +Inf):
  * histogram_quantile() over a rate() of the buckets gives a window's
  * percentiles. There is no _sum: mediad counts delays per bucket, not
- * their total.
+ * their total. sigd's own counters follow: the requests it dropped
+ * without an answer, by reason (gw_sig_requests_dropped_total), and the
+ * SIP messages it refused or dropped as malformed or non-conforming
+ * (gw_sig_rejected_total, sigd/reject.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +112,23 @@ static void print_metrics(const Gw__CtlReply *r, void *arg)
         }
     }
     printf("# HELP gw_calls calls sigd holds\n# TYPE gw_calls gauge\ngw_calls %u\n", r->calls);
+    if (r->n_drops > 0)
+        printf("# HELP gw_sig_requests_dropped_total requests sigd dropped without an "
+               "answer, by reason\n# TYPE gw_sig_requests_dropped_total counter\n");
+    for (size_t k = 0; k < r->n_drops; k++) {
+        printf("gw_sig_requests_dropped_total{reason=\"");
+        label(r->drops[k]->reason);
+        printf("\"} %llu\n", (unsigned long long)r->drops[k]->count);
+    }
+    if (r->n_rejected)
+        printf("# HELP gw_sig_rejected_total SIP messages sigd (or its SIP stack) refused "
+               "or dropped as malformed or non-conforming, by reason\n"
+               "# TYPE gw_sig_rejected_total counter\n");
+    for (size_t k = 0; k < r->n_rejected; k++) {
+        printf("gw_sig_rejected_total{reason=\"");
+        label(r->rejected[k]->reason);
+        printf("\"} %llu\n", (unsigned long long)r->rejected[k]->count);
+    }
     for (size_t k = 0; k < r->n_nodes; k++)
         any_delay |= r->nodes[k]->n_delay_hist > 0;
     if (!any_delay)

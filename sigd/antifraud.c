@@ -5,7 +5,18 @@
  * bucket, its recent authentication failures and its ban. A banned source,
  * a source over its rate and a scanner user agent get nothing at all:
  * answering would confirm that a SIP server is there and cost us a
- * transaction per packet.
+ * transaction per packet. Each such drop is counted by reason and logged
+ * through drops.h (one line per source and reason per 10 s, with a count).
+ *
+ * The rate limit is on new requests only. An office of agents behind one
+ * NAT address, or a carrier not declared as a trunk, sends ACKs, BYEs and
+ * re-INVITEs of calls already admitted; dropping those cuts calls (or
+ * leaves them to retransmissions) and saves nothing, since the call's
+ * cost was paid when it was admitted. So a request the proxy vouches for
+ * (SIG_AF_KNOWN_DIALOG: its Call-ID and tags are a dialog in the table,
+ * SIG_AF_REGISTERED_FLOW: it came on the transport, address and port of a
+ * live registration) passes without taking a token. Bans and the scanner
+ * test still apply to it.
  *
  * A failure is a 401/407 to a REGISTER or INVITE that carried credentials
  * (a wrong password), or a 403 to one. A bare challenge is not counted:
@@ -51,6 +62,7 @@
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_string.h>
 
+#include "drops.h"
 #include "hash.h"
 #include "net.h"
 #include "proxy.h"
@@ -70,10 +82,12 @@ const gw_cfg_directive_t sig_antifraud_directives[] = {
     { "ban_file", GW_CFG_STR, F(ban_file), "/var/lib/gw/bans", 0, 0,
       "where bans are kept across restarts (empty = not kept)" },
     { "rate", GW_CFG_INT, F(rate), "50", 0, 1000000,
-      "requests per second one EXT IP may send (token bucket; 0 = no limit); "
-      "above it requests are dropped silently" },
+      "new requests per second one EXT IP may send (token bucket; 0 = no "
+      "limit); above it they are dropped unanswered, counted and logged. "
+      "In-dialog requests of known dialogs and requests on registered "
+      "flows are not limited" },
     { "burst", GW_CFG_INT, F(burst), "100", 1, 1000000,
-      "requests one EXT IP may send at once before `rate` applies" },
+      "new requests one EXT IP may send at once before `rate` applies" },
     { "scanners", GW_CFG_STR, F(scanners),
       "friendly-scanner,sipvicious,sipcli,VaxSIPUserAgent,pplsip,sip-scan,"
       "sipsak,smap,iWar,sundayddr,Cisco-SIPGateway-Scanner", 0, 0,
@@ -429,9 +443,11 @@ static int check_outbound(sig_daemon_t *sig, const sip_t *sip)
     return status ? status : SIG_AF_PASS;
 }
 
-int sig_antifraud_check(sig_daemon_t *sig, int side, msg_t *msg, const sip_t *sip)
+int sig_antifraud_check(sig_daemon_t *sig, int side, msg_t *msg, const sip_t *sip,
+                        unsigned facts)
 {
     const sig_af_config_t *cfg = &sig->af_cfg;
+    const char *method = sip_method_name(sip->sip_request->rq_method, "?");
     char ip[INET6_ADDRSTRLEN];
     const char *trunk;
     sig_af_entry_t *e;
@@ -449,26 +465,30 @@ int sig_antifraud_check(sig_daemon_t *sig, int side, msg_t *msg, const sip_t *si
         return SIG_AF_PASS;
     e->last_seen = now;
     if (e->banned_until > now) {
-        GW_DEBUG("anti-fraud: %s from banned %s dropped",
-                 sip_method_name(sip->sip_request->rq_method, "?"), ip);
+        sig_drop_log(sig, SIG_DROP_BANNED, ip, cid(sip), "%s, banned for %lld s more",
+                     method, (long long)(e->banned_until - now));
         return SIG_AF_DROP;
     }
     if ((trunk = sig_routes_trunk(sig, msg)) != NULL) {
         /* A carrier sends many calls from one address: no rate limit,
          * no User-Agent test; a ban (above) still applies. */
-        GW_DEBUG("anti-fraud: %s from trunk %s (%s)",
-                 sip_method_name(sip->sip_request->rq_method, "?"), trunk, ip);
+        GW_DEBUG("anti-fraud: %s from trunk %s (%s)", method, trunk, ip);
         return SIG_AF_PASS;
     }
-    if (cfg->rate > 0 && take_token(cfg, e) < 0) {
-        GW_DEBUG("anti-fraud: %s from %s over the rate limit: dropped",
-                 sip_method_name(sip->sip_request->rq_method, "?"), ip);
+    if (facts & (SIG_AF_KNOWN_DIALOG | SIG_AF_REGISTERED_FLOW))
+        GW_DEBUG("anti-fraud: %s from %s %s: not rate-limited", method, ip,
+                 facts & SIG_AF_KNOWN_DIALOG ? "in a known dialog"
+                                             : "on a registered flow");
+    else if (cfg->rate > 0 && take_token(cfg, e) < 0) {
+        sig_drop_log(sig, SIG_DROP_RATE, ip, cid(sip), "%s over %d/s (burst %d)%s",
+                     method, cfg->rate, cfg->burst,
+                     sip->sip_to && sip->sip_to->a_tag ? ", To tag of no known dialog" : "");
         return SIG_AF_DROP;
     }
     if (sip->sip_user_agent &&
         sig__af_list_has_substr(cfg->scanners, sip->sip_user_agent->g_string)) {
-        gw_log(GW_LOG_INFO, cid(sip), "anti-fraud: scanner '%s' from %s dropped",
-               sip->sip_user_agent->g_string, ip);
+        sig_drop_log(sig, SIG_DROP_SCANNER, ip, cid(sip), "%s from scanner '%s'",
+                     method, sip->sip_user_agent->g_string);
         return SIG_AF_DROP;
     }
     return SIG_AF_PASS;

@@ -1,5 +1,5 @@
 /* Anti-fraud on the EXT side: bans after failed authentication (persisted),
- * a per-IP request-rate limit, scanner user agents, uniform answers for
+ * a per-IP rate limit on new requests, scanner user agents, uniform answers for
  * unknown users, and the outbound destination policy for calls from INT.
  *
  * The proxy calls it twice: sig_antifraud_check() at the top of request
@@ -45,11 +45,18 @@ extern const gw_cfg_directive_t sig_antifraud_directives[];
 int sig_antifraud_start(struct sig_s *sig);
 void sig_antifraud_stop(struct sig_s *sig);
 
+/* Facts about a request from EXT that the proxy established (flags for
+ * sig_antifraud_check()): such a request is never rate-limited, and takes
+ * no token from its source's bucket. */
+#define SIG_AF_KNOWN_DIALOG    0x1  /* in-dialog, of a dialog in the table */
+#define SIG_AF_REGISTERED_FLOW 0x2  /* came on a flow with a live registration */
+
 /* Decides about a request that arrived on `side`, before any transaction
- * exists: SIG_AF_PASS, SIG_AF_DROP (answer nothing), or a SIP status to
- * answer with. msg stays the caller's. */
+ * exists: SIG_AF_PASS, SIG_AF_DROP (answer nothing; counted and logged
+ * through drops.h), or a SIP status to answer with. facts: SIG_AF_*
+ * flags. msg stays the caller's. */
 int sig_antifraud_check(struct sig_s *sig, int side, struct msg_s *msg,
-                        const struct sip_s *sip);
+                        const struct sip_s *sip, unsigned facts);
 
 /* A final response to a request that came from EXT: counts authentication
  * failures of the request's source and, for an unknown user, answers the

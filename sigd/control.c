@@ -8,8 +8,10 @@
  * passes).
  */
 #include "call.h"
+#include "drops.h"
 #include "media.h"
 #include "nodes.h"
+#include "reject.h"
 #include "turn.h"
 
 #include <errno.h>
@@ -73,6 +75,8 @@ static void ctl_nodes(sig_daemon_t *sig, const char *peer, const Gw__Envelope *e
     Gw__PortRange lis_ports[2];
     unsigned count = 0, i = 0;
     Gw__NodeInfo *infos, **ptrs;
+    Gw__ReasonCount drops[SIG_DROP_NREASONS], *drop_ptrs[SIG_DROP_NREASONS];
+    Gw__ReasonCount rc[SIG_REJECT_NREASONS], *rc_ptrs[SIG_REJECT_NREASONS];
     int64_t now = sig_now_ms();
 
     for (sig_node_t *n = sig->nodes; n; n = n->next)
@@ -97,6 +101,14 @@ static void ctl_nodes(sig_daemon_t *sig, const char *peer, const Gw__Envelope *e
         lis[s].ports = &lis_ports[s];
         lis_ptrs[s] = &lis[s];
     }
+    for (unsigned d = 0; d < SIG_DROP_NREASONS; d++) {
+        gw__reason_count__init(&drops[d]);
+        drops[d].reason = (char *)sig_drop_name((sig_drop_reason_t)d);
+        drops[d].count = sig_drop_total(sig, (sig_drop_reason_t)d);
+        drop_ptrs[d] = &drops[d];
+    }
+    r.n_drops = SIG_DROP_NREASONS;
+    r.drops = drop_ptrs;
     r.status = GW__STATUS__ST_OK;
     r.n_nodes = count;
     r.nodes = ptrs;
@@ -105,6 +117,14 @@ static void ctl_nodes(sig_daemon_t *sig, const char *peer, const Gw__Envelope *e
     r.n_listeners = 2;
     r.listeners = lis_ptrs;
     r.bus_endpoint = sig->cfg.bus_bind;
+    for (int k = 0; k < SIG_REJECT_NREASONS; k++) {
+        gw__reason_count__init(&rc[k]);
+        rc[k].reason = (char *)sig_reject_name((sig_reject_reason_t)k);
+        rc[k].count = sig_reject_count((sig_reject_reason_t)k);
+        rc_ptrs[k] = &rc[k];
+    }
+    r.n_rejected = SIG_REJECT_NREASONS;
+    r.rejected = rc_ptrs;
     reply.body_case = GW__ENVELOPE__BODY_CTL_REPLY;
     reply.ctl_reply = &r;
     gw_bus_reply(sig->bus, peer, env, &reply);

@@ -73,7 +73,10 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
 {
     sig_party_t *p = &c->party[SIG_CALLER];
 
-    if (req->sip_from == NULL || req->sip_from->a_tag == NULL || req->sip_cseq == NULL)
+    /* An RFC 2543 caller sends no From tag (RFC 3261 12.1.2, RFC 4475
+     * inv2543): its dialog is still the Call-ID's, and the tag-less From
+     * is what its requests carry, so it is recorded as it is. */
+    if (req->sip_from == NULL || req->sip_cseq == NULL)
         return -EINVAL;
     /* Before the spiral check: a spiral's pass from INT names the agent
      * being called on EXT. */
@@ -82,6 +85,7 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
         return 0;    /* a spiral or a second fork of the same call */
     p->side = side;
     p->addr = header_str(c, req->sip_from);
+    p->tag = req->sip_from->a_tag ? su_strdup(c->home, req->sip_from->a_tag) : NULL;
     p->cseq = req->sip_cseq->cs_seq;
     set_target(c, p, req->sip_contact);
     /* The caller's route set, from sigd: the Record-Route entries it came
@@ -91,7 +95,7 @@ int sig_dialog_caller(sig_call_t *c, Gw__Side side, const sip_t *req)
     for (const sip_record_route_t *rr = req->sip_record_route; rr; rr = rr->r_next)
         if (!sig_proxy_is_ours(rr->r_url))
             p->route = route_add(c, p->route, rr->r_url);
-    return p->addr ? 0 : -ENOMEM;
+    return p->addr && (p->tag || req->sip_from->a_tag == NULL) ? 0 : -ENOMEM;
 }
 
 /* The route set from sigd towards the callee of resp: the Record-Route
@@ -243,6 +247,24 @@ void sig_dialog_response(sig_call_t *c, Gw__Side side, const sip_t *resp)
         set_target(c, &c->party[c->party[SIG_CALLER].side == side ? SIG_CALLER
                                                                    : SIG_CALLEE],
                    resp->sip_contact);
+}
+
+int sig_dialog_known(sig_daemon_t *sig, const sip_t *req)
+{
+    const char *from, *to, *caller, *callee;
+    sig_call_t *c;
+
+    if (req->sip_call_id == NULL || req->sip_from == NULL || req->sip_to == NULL ||
+        (from = req->sip_from->a_tag) == NULL || (to = req->sip_to->a_tag) == NULL ||
+        (c = sig_call_find(sig, req->sip_call_id->i_id)) == NULL || c->ended ||
+        (caller = c->party[SIG_CALLER].tag) == NULL)
+        return 0;
+    callee = c->party[SIG_CALLEE].tag;
+    if (strcmp(from, caller) == 0)
+        return callee == NULL || strcmp(to, callee) == 0;
+    if (strcmp(to, caller) == 0)
+        return callee == NULL || strcmp(from, callee) == 0;
+    return 0;
 }
 
 /* ---- BYE from the middle ------------------------------------------------ */

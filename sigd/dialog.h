@@ -28,7 +28,8 @@ typedef struct {
     /* read-only */
     Gw__Side side;        /* the side sigd reaches the party on */
     char *addr;           /* its From/To value with its tag */
-    char *tag;            /* the callee's To tag (the answered branch) */
+    char *tag;            /* that tag alone; NULL = not known yet (the
+                           * callee's: the answered branch's) */
     char *target;         /* its remote target (Contact URI) */
     char *route;          /* Route value from sigd towards it; NULL = none */
     uint32_t cseq;        /* highest CSeq of its own requests; 0 = none yet */
@@ -61,6 +62,12 @@ const sig_party_t *sig_dialog_peer(const sig_call_t *c, Gw__Side from,
 void sig_dialog_request(sig_call_t *c, Gw__Side side, const sip_t *req);
 /* A 2xx to an in-dialog request sent to `side`: a target refresh. */
 void sig_dialog_response(sig_call_t *c, Gw__Side side, const sip_t *resp);
+/* 1 when req (an in-dialog request, To tag present) belongs to a dialog
+ * of the table: its Call-ID names a live call and its From and To tags
+ * are that dialog's two parties, in either direction (before the 2xx, when
+ * the callee's tag is not known yet, one of them must be the caller's).
+ * A To tag alone proves nothing: anyone can add one. 0 otherwise. */
+int sig_dialog_known(sig_daemon_t *sig, const sip_t *req);
 /* Sends BYE to both parties of a confirmed dialog, each from the agent of
  * its own side. Returns the number of BYEs sent, or -ENOTCONN when the
  * dialog is not confirmed. The call stays referenced until both BYE

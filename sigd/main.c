@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "call.h"
+#include "drops.h"
 #include "media.h"
 #include "nat.h"
 #include "nodes.h"
+#include "ntalog.h"
 #include "proxy.h"
 #include "topo.h"
 #include "siptls.h"
@@ -37,6 +39,7 @@ static int on_bus_readable(sig_daemon_t *sig, su_wait_t *w, sig_daemon_t *arg)
 static void on_prepoll(sig_daemon_t *sig, su_root_t *root)
 {
     gw_bus_process_pending(sig->bus);
+    sig_ntalog_flush();
     if (stop_signal)
         su_root_break(root);
 }
@@ -113,7 +116,8 @@ int main(int argc, char **argv)
     su_root_add_prepoll(sig->root, on_prepoll, sig);
     if (sig_nodes_start(sig) < 0 || sig_media_start(sig) < 0)
         goto out_bus;
-    if (sig_topo_start(sig) < 0 ||
+    sig_ntalog_start();
+    if (sig_topo_start(sig) < 0 || sig_drops_start(sig) < 0 ||
         sig_antifraud_start(sig) < 0 || sig_proxy_start(sig) < 0 ||
         sig_nat_start(sig) < 0 || sig_routes_start(sig) < 0)
         goto out_proxy;
@@ -133,7 +137,9 @@ out_proxy:
     sig_routes_stop(sig);
     sig_nat_stop(sig);
     sig_proxy_stop(sig);
+    sig_ntalog_stop();
     sig_antifraud_stop(sig);
+    sig_drops_stop(sig);
     /* Let the deletes reach the nodes before the bus closes. */
     gw_bus_process(sig->bus);
 out_bus:

@@ -3,11 +3,14 @@
  * The flow travels in the Path URI itself, so sigd keeps no per-agent
  * routing state: the registrar stores the Path with the binding and hands
  * it back as a Route in every request for the agent, which survives a sigd
- * restart. The only state is the keep-alive list: flows with a live
- * binding (learnt from the registrar's 2xx, until the binding's expiry),
- * each sent an OPTIONS every nat_keepalive seconds from the EXT agent so
- * that the agent's NAT keeps the mapping open; the answer (or its absence)
- * is not acted upon.
+ * restart. The only state is the table of registered flows: flows with a
+ * live binding (learnt from the registrar's 2xx, until the binding's
+ * expiry), in a chained hash on the flow string. Each is sent an OPTIONS
+ * every nat_keepalive seconds from the EXT agent so that the agent's NAT
+ * keeps the mapping open (the answer, or its absence, is not acted upon),
+ * and anti-fraud spares requests that arrive on one the rate limit
+ * (sig_nat_on_registered_flow()). With keep-alives off the same timer
+ * runs every NAT_SWEEP_S only to forget expired flows.
  *
  * Contact fixing: an agent behind NAT puts its private address in
  * Contact. In dialog-forming messages from EXT (INVITE, UPDATE, SUBSCRIBE,
@@ -33,10 +36,14 @@
 #include <sofia-sip/su_string.h>
 #include <sofia-sip/url.h>
 
+#include "hash.h"
 #include "net.h"
 
 #define FLOW_LEN 96
 #define DEFAULT_EXPIRES 3600
+#define NAT_BUCKETS 4096        /* power of two */
+#define NAT_MAX_FLOWS 200000
+#define NAT_SWEEP_S 30
 
 typedef struct sig_flow_s sig_flow_t;
 
@@ -46,8 +53,12 @@ struct sig_flow_s {
     time_t expires;
 };
 
-static sig_flow_t *flows;
-static su_timer_t *keepalive_timer;
+struct sig_nat_s {
+    sig_flow_t *buckets[NAT_BUCKETS];
+    unsigned nflows;
+    int full_logged;
+    su_timer_t *timer;     /* keep-alives, or the expiry sweep */
+};
 
 int sig__nat_is_private(const char *host)
 {
@@ -204,34 +215,65 @@ static unsigned binding_expiry(const sip_t *resp)
     return m ? DEFAULT_EXPIRES : 0;
 }
 
+/* Where flow is in the table, or where it goes: *result is NULL then. */
+static sig_flow_t **flow_slot(sig_nat_t *nat, const char *flow)
+{
+    sig_flow_t **pf = &nat->buckets[gw_hash_str(flow) & (NAT_BUCKETS - 1)];
+
+    while (*pf && strcmp((*pf)->flow, flow) != 0)
+        pf = &(*pf)->next;
+    return pf;
+}
+
 void sig_nat_registered(sig_daemon_t *sig, nta_incoming_t *irq, const sip_t *resp)
 {
+    sig_nat_t *nat = sig->nat;
     char flow[FLOW_LEN];
     unsigned exp = binding_expiry(resp);
     sig_flow_t **pf, *f;
 
-    if (sig->cfg.nat_keepalive <= 0 || irq_flow(irq, flow, sizeof flow) < 0)
+    if (nat == NULL || irq_flow(irq, flow, sizeof flow) < 0)
         return;
-    for (pf = &flows; *pf; pf = &(*pf)->next)
-        if (strcmp((*pf)->flow, flow) == 0)
-            break;
+    pf = flow_slot(nat, flow);
     if (exp == 0) {
         if ((f = *pf) != NULL) {
             *pf = f->next;
             free(f);
+            nat->nflows--;
         }
         return;
     }
     if ((f = *pf) == NULL) {
+        if (nat->nflows >= NAT_MAX_FLOWS) {
+            if (!nat->full_logged)
+                GW_WARN("NAT: %u registered flows; %s and newer ones get no "
+                        "keep-alive and count against the rate limit",
+                        nat->nflows, flow);
+            nat->full_logged = 1;
+            return;
+        }
         f = calloc(1, sizeof *f);
         if (f == NULL)
             return;
         snprintf(f->flow, sizeof f->flow, "%s", flow);
-        f->next = flows;
-        flows = f;
-        GW_INFO("NAT keep-alive to %s every %d s", flow, sig->cfg.nat_keepalive);
+        *pf = f;
+        nat->nflows++;
+        if (sig->cfg.nat_keepalive > 0)
+            GW_INFO("NAT keep-alive to %s every %d s", flow, sig->cfg.nat_keepalive);
     }
     f->expires = time(NULL) + exp;
+}
+
+int sig_nat_on_registered_flow(sig_daemon_t *sig, msg_t *msg, const sip_t *sip)
+{
+    char flow[FLOW_LEN];
+    const sig_flow_t *f;
+
+    if (sig->nat == NULL || sig->nat->nflows == 0 ||
+        msg_flow(msg, sip, flow, sizeof flow) < 0)
+        return 0;
+    f = *flow_slot(sig->nat, flow);
+    return f != NULL && f->expires > time(NULL);
 }
 
 static void send_keepalive(sig_daemon_t *sig, const sig_flow_t *f)
@@ -273,49 +315,65 @@ static void send_keepalive(sig_daemon_t *sig, const sig_flow_t *f)
     nta_outgoing_destroy(orq);
 }
 
-static void on_keepalive(sig_daemon_t *sig, su_timer_t *t, sig_daemon_t *arg)
+static void on_timer(sig_daemon_t *sig, su_timer_t *t, sig_daemon_t *arg)
 {
+    sig_nat_t *nat = sig->nat;
     time_t now = time(NULL);
-    sig_flow_t **pf = &flows;
 
     (void)t;
     (void)arg;
-    while (*pf) {
-        sig_flow_t *f = *pf;
-        if (f->expires <= now) {
-            GW_INFO("NAT keep-alive to %s ends: binding expired", f->flow);
-            *pf = f->next;
-            free(f);
-            continue;
+    for (unsigned i = 0; i < NAT_BUCKETS; i++) {
+        sig_flow_t **pf = &nat->buckets[i];
+        while (*pf) {
+            sig_flow_t *f = *pf;
+            if (f->expires <= now) {
+                if (sig->cfg.nat_keepalive > 0)
+                    GW_INFO("NAT keep-alive to %s ends: binding expired", f->flow);
+                *pf = f->next;
+                free(f);
+                nat->nflows--;
+                continue;
+            }
+            if (sig->cfg.nat_keepalive > 0)
+                send_keepalive(sig, f);
+            pf = &f->next;
         }
-        send_keepalive(sig, f);
-        pf = &f->next;
     }
+    nat->full_logged = 0;
 }
 
 int sig_nat_start(sig_daemon_t *sig)
 {
-    if (sig->cfg.nat_keepalive <= 0)
-        return 0;
-    keepalive_timer = su_timer_create(su_root_task(sig->root),
-                                      (su_duration_t)sig->cfg.nat_keepalive * 1000);
-    if (keepalive_timer == NULL) {
-        GW_ERR("NAT keep-alive: cannot create the timer");
+    int period = sig->cfg.nat_keepalive > 0 ? sig->cfg.nat_keepalive : NAT_SWEEP_S;
+
+    sig->nat = calloc(1, sizeof *sig->nat);
+    if (sig->nat == NULL)
+        return -ENOMEM;
+    sig->nat->timer = su_timer_create(su_root_task(sig->root), (su_duration_t)period * 1000);
+    if (sig->nat->timer == NULL) {
+        GW_ERR("NAT: cannot create the keep-alive timer");
+        free(sig->nat);
+        sig->nat = NULL;
         return -ENOMEM;
     }
-    su_timer_set_for_ever(keepalive_timer, on_keepalive, sig);
+    su_timer_set_for_ever(sig->nat->timer, on_timer, sig);
     return 0;
 }
 
 void sig_nat_stop(sig_daemon_t *sig)
 {
-    (void)sig;
-    if (keepalive_timer)
-        su_timer_destroy(keepalive_timer);
-    keepalive_timer = NULL;
-    while (flows) {
-        sig_flow_t *f = flows;
-        flows = f->next;
-        free(f);
+    sig_nat_t *nat = sig->nat;
+
+    if (nat == NULL)
+        return;
+    su_timer_destroy(nat->timer);
+    for (unsigned i = 0; i < NAT_BUCKETS; i++) {
+        while (nat->buckets[i]) {
+            sig_flow_t *f = nat->buckets[i];
+            nat->buckets[i] = f->next;
+            free(f);
+        }
     }
+    free(nat);
+    sig->nat = NULL;
 }

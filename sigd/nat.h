@@ -15,6 +15,8 @@
 
 #include <sofia-sip/sip.h>
 
+typedef struct sig_nat_s sig_nat_t;
+
 /* Adds our Path, with the flow of irq's request, to msg (a REGISTER from
  * EXT about to be forwarded). 0 or -errno. */
 int sig_nat_add_path(sig_daemon_t *sig, nta_incoming_t *irq, msg_t *msg, sip_t *sip);
@@ -33,7 +35,13 @@ int sig_nat_fix_contact(sig_daemon_t *sig, msg_t *src, msg_t *msg, sip_t *sip);
  * flow of irq's request until the binding expires (removed on expiry 0). */
 void sig_nat_registered(sig_daemon_t *sig, nta_incoming_t *irq, const sip_t *resp);
 
-/* Keep-alive timer (OPTIONS every nat_keepalive s to live flows). */
+/* 1 when msg (a request received on EXT) came on a flow with a live
+ * registration: the transport, address and port a REGISTER came from
+ * and the registrar accepted, until the binding expires. 0 otherwise. */
+int sig_nat_on_registered_flow(sig_daemon_t *sig, msg_t *msg, const sip_t *sip);
+
+/* The flow table and its timer (OPTIONS every nat_keepalive s to live
+ * flows; with keep-alives off, only expiry). */
 int sig_nat_start(sig_daemon_t *sig);
 void sig_nat_stop(sig_daemon_t *sig);
 

@@ -42,6 +42,8 @@
 #include "nat.h"
 #include "routes.h"
 #include "nodes.h"
+#include "reject.h"
+#include "sipparse.h"
 #include "sdp.h"
 #include "topo.h"
 #include "net.h"
@@ -1631,6 +1633,63 @@ static int retransmitted_2xx(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, 
     return 0;
 }
 
+/* What anti-fraud must know of a request from EXT to spare it the rate
+ * limit (SIG_AF_* facts): an in-dialog request of a dialog we hold,
+ * checked on its Call-ID and both tags (a To tag alone is anyone's to
+ * add), or a request on a flow with a live registration. */
+static unsigned af_facts(sig_daemon_t *sig, Gw__Side side, msg_t *msg, const sip_t *sip)
+{
+    unsigned facts = 0;
+
+    if (side != EXT)
+        return 0;
+    if (sip->sip_to && sip->sip_to->a_tag && sig_dialog_known(sig, sip))
+        facts |= SIG_AF_KNOWN_DIALOG;
+    if (sig_nat_on_registered_flow(sig, msg, sip))
+        facts |= SIG_AF_REGISTERED_FLOW;
+    return facts;
+}
+
+/* What a proxy refuses before routing (RFC 3261 16.3): a Request-URI
+ * scheme it cannot route (416), a Proxy-Require it does not support
+ * (420, listing it in Unsupported: sigd supports no proxy extension),
+ * Max-Forwards exhausted (483, RFC 3261 16.3 step 3; OPTIONS too, since
+ * it is not for us) and a Request-URI carrying headers (400, RFC 4475
+ * escruri: they must never become headers of the forwarded request).
+ * Answers, counts and logs the refusal and returns 1; 0 to go on. */
+static int conformance_check(nta_agent_t *agent, msg_t *msg, const sip_t *sip)
+{
+    const url_t *ru = sip->sip_request->rq_url;
+    enum url_type_e t = ru->url_type;
+
+    if (t != url_sip && t != url_sips && t != url_tel) {
+        sig_reject(msg, SIG_REJECT_unsupported_scheme, 416, ru->url_scheme);
+        nta_msg_treply(agent, msg, SIP_416_UNSUPPORTED_URI, TAG_END());
+        return 1;
+    }
+    if (sip->sip_proxy_require) {
+        sip_unsupported_t *u = sip_unsupported_dup(msg_home(msg),
+                                                   (sip_unsupported_t *)sip->sip_proxy_require);
+
+        sig_reject(msg, SIG_REJECT_bad_extension, 420, sip->sip_proxy_require->k_items &&
+                   sip->sip_proxy_require->k_items[0] ? sip->sip_proxy_require->k_items[0] : NULL);
+        nta_msg_treply(agent, msg, SIP_420_BAD_EXTENSION, SIPTAG_UNSUPPORTED(u), TAG_END());
+        return 1;
+    }
+    if (sip->sip_request->rq_method != sip_method_ack && sip->sip_max_forwards &&
+        sip->sip_max_forwards->mf_count == 0) {
+        sig_reject(msg, SIG_REJECT_too_many_hops, 483, NULL);
+        nta_msg_treply(agent, msg, SIP_483_TOO_MANY_HOPS, TAG_END());
+        return 1;
+    }
+    if (ru->url_headers) {
+        sig_reject(msg, SIG_REJECT_uri_headers, 400, ru->url_headers);
+        nta_msg_treply(agent, msg, 400, "Request-URI Carries Headers", TAG_END());
+        return 1;
+    }
+    return 0;
+}
+
 /* Every new request reaches us here, before nta makes a transaction of
  * it (there is no default leg): anti-fraud decides on the bare message,
  * so a dropped request costs no transaction and gets no answer at all,
@@ -1650,12 +1709,14 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
         if (sip && sip->sip_status && (canceled_final(sig, msg, sip) == 0 ||
                                        retransmitted_2xx(sig, agent, msg, sip) == 0))
             return 0;
+        /* RFC 3261 18.1.2: a response whose top Via is not ours (and
+         * that matches nothing) is discarded; never answered. */
         if (sip && sip->sip_status)
-            GW_DEBUG("stray %d response dropped", sip->sip_status->st_status);
+            sig_reject(msg, SIG_REJECT_stray_response, 0, "top Via not ours");
         msg_destroy(msg);
         return 0;
     }
-    status = sig_antifraud_check(sig, side, msg, sip);
+    status = sig_antifraud_check(sig, side, msg, sip, af_facts(sig, side, msg, sip));
     if (status == SIG_AF_DROP) {
         msg_destroy(msg);
         return 0;
@@ -1664,6 +1725,8 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
         nta_msg_treply(agent, msg, status, NULL, TAG_END());
         return 0;
     }
+    if (conformance_check(agent, msg, sip) != 0)
+        return 0;
     /* Read by route() (tagged_user(), with a trunk_context) and by the
      * topology-hiding decision (with topology_hiding_off). */
     trunk = side == EXT &&
@@ -1676,6 +1739,9 @@ static int on_message(sig_daemon_t *sig, nta_agent_t *agent, msg_t *msg, sip_t *
     status = on_request(sig, side, irq, sip, trunk);
     if (status == 0)
         return 0;
+    if (status == 481)
+        sig_reject(msg, sip->sip_request->rq_method == sip_method_cancel
+                   ? SIG_REJECT_unknown_transaction : SIG_REJECT_unknown_dialog, 481, NULL);
     if (status < 100 || status > 699 ||
         (sip->sip_request->rq_method == sip_method_invite && status < 300 &&
          status >= 200))
@@ -1717,10 +1783,12 @@ static int start_side(sig_daemon_t *sig, Gw__Side s)
     snprintf(url, sizeof url, strchr(a, ':') ? "sip:[%s]:%d" : "sip:%s:%d", a,
              side_port(sig, s));
     sig->agent[s] = nta_agent_create(sig->root, (url_string_t *)url, on_message, sig,
+                                     NTATAG_MCLASS(sig_sipparse_mclass()),
                                      NTATAG_UA(0), NTATAG_SERVER_RPORT(1),
                                      NTATAG_CLIENT_RPORT(1), NTATAG_CANCEL_487(0),
-                                     /* oversize requests get 413 (UDP) or
-                                      * are dropped (TCP), never relayed */
+                                     /* oversize requests get 413 (over TCP
+                                      * the connection then closes), never
+                                      * relayed */
                                      NTATAG_MAXSIZE(sig->cfg.max_message),
                                      TPTAG_UDP_RMEM(SIG_UDP_RMEM),
                                      NTATAG_PRELOAD(SIG_MSG_PRELOAD),
@@ -1846,4 +1914,5 @@ void sig_proxy_stop(sig_daemon_t *sig)
             nta_agent_destroy(sig->agent[s]);
         sig->agent[s] = NULL;
     }
+    sig_sipparse_free();
 }

@@ -142,6 +142,65 @@ static void fix_bandwidths(su_home_t *home, sdp_session_t *s,
     }
 }
 
+/* Leniency as rtpengine's: an a=rtpmap line without a clock rate (RFC 4475's
+ * "a=rtpmap:31 LPC") is refused by Sofia's parser, with the whole SDP. We
+ * never use or change such a line, so it passes through untouched: it is
+ * parsed under another name, as an opaque attribute, and renamed back
+ * (unrename_opaque()), so that Sofia prints it as it came. Lines we rewrite
+ * (c=, m=, a=rtcp, a=crypto) stay strictly parsed. Returns a copy of body
+ * in home with those lines renamed, body itself when there is none, NULL
+ * when out of memory. */
+#define SIG_SDP_OPAQUE_RTPMAP "x-sigd-opaque-rtpmap"
+
+static int rtpmap_has_rate(const char *v, const char *eol)
+{
+    const char *slash = memchr(v, '/', (size_t)(eol - v));
+
+    return slash != NULL && slash + 1 < eol && slash[1] >= '0' && slash[1] <= '9';
+}
+
+static const char *rename_opaque(su_home_t *home, const char *body, size_t *len)
+{
+    const char *p = body, *end = body + *len;
+    char *out = NULL, *o = NULL;
+
+    while (p < end) {
+        const char *eol = p;
+
+        while (eol < end && *eol != '\r' && *eol != '\n')
+            eol++;
+        if (eol - p > 9 && memcmp(p, "a=rtpmap:", 9) == 0 && !rtpmap_has_rate(p + 9, eol)) {
+            if (out == NULL) {
+                out = su_alloc(home, *len * 2 + sizeof SIG_SDP_OPAQUE_RTPMAP + 1);
+                if (out == NULL)
+                    return NULL;
+                memcpy(out, body, (size_t)(p - body));
+                o = out + (p - body);
+            }
+            o += sprintf(o, "a=%s:", SIG_SDP_OPAQUE_RTPMAP);
+            p += 9;
+        }
+        while (p < end && (p < eol || *p == '\r' || *p == '\n')) {
+            if (out)
+                *o++ = *p;
+            p++;
+        }
+    }
+    if (out == NULL)
+        return body;
+    *o = '\0';
+    *len = (size_t)(o - out);
+    return out;
+}
+
+static void unrename_opaque(sdp_session_t *s)
+{
+    for (sdp_media_t *m = s->sdp_media; m; m = m->m_next)
+        for (sdp_attribute_t *a = m->m_attributes; a; a = a->a_next)
+            if (a->a_name && strcmp(a->a_name, SIG_SDP_OPAQUE_RTPMAP) == 0)
+                a->a_name = "rtpmap";
+}
+
 sdp_session_t *sig_sdp_parse(su_home_t *home, const char *body, size_t len,
                              char *err, size_t errlen)
 {
@@ -156,6 +215,11 @@ sdp_session_t *sig_sdp_parse(su_home_t *home, const char *body, size_t len,
         snprintf(err, errlen, "bad SDP: malformed m= line");
         return NULL;
     }
+    body = rename_opaque(home, body, &len);
+    if (body == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     p = sdp_parse(home, body, (issize_t)len, 0);
     s = sdp_session(p);
     if (s == NULL) {
@@ -166,10 +230,12 @@ sdp_session_t *sig_sdp_parse(su_home_t *home, const char *body, size_t len,
     /* The parser's home owns the session; hand it to `home`. */
     s = sdp_session_dup(home, s);
     sdp_parser_free(p);
-    if (s == NULL)
+    if (s == NULL) {
         snprintf(err, errlen, "out of memory");
-    else
+    } else {
         fix_bandwidths(home, s, body, len);
+        unrename_opaque(s);
+    }
     return s;
 }
 

@@ -5,6 +5,7 @@
  * (media requests to nodes, with deadlines), nodes.c (the node registry and
  * node choice), control.c (the bus route table and gwctl commands),
  * routes.c (internal targets, trunks, outbound routes), nat.c (Path, flows, NATed Contacts, keep-alives), antifraud.c (bans, rate limit, scanners, outbound policy),
+ * drops.c (counters and rate-limited logs of dropped messages),
  * siptls.c (SIP over TLS policy), turn.c and turnscope.c (TURN secrets,
  * credentials, call-scoped revocation), config.c (directives).
  */
@@ -86,6 +87,8 @@ struct sig_s {
     sig_node_t *nodes;
     struct sig_pending_s *pending;
     struct sig_af_s *af;       /* antifraud.c */
+    struct sig_drops_s *drops; /* drops.c */
+    struct sig_nat_s *nat;     /* nat.c: registered flows */
     sig_call_t **buckets;
     uint64_t next_session;
 };

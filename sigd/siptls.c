@@ -344,13 +344,7 @@ static int version(const char *v, int *out)
 
 static int readable(const char *what, const char *path, char *err, size_t errlen)
 {
-    if (path[0] == '\0' || access(path, R_OK) != 0) {
-        snprintf(err, errlen, "%s: [sigd] %s: %s: %s", gw_cfg_where("sigd", what), what,
-                 path[0] ? path : "(empty)",
-                 path[0] ? strerror(errno) : "required with tls_cert");
-        return -1;
-    }
-    return 0;
+    return gw_cfg_readable("sigd", what, path, "required with tls_cert", err, errlen) < 0 ? -1 : 0;
 }
 
 int sig_tls_setup(const sig_tls_config_t *cfg, char *err, size_t errlen)

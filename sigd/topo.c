@@ -186,14 +186,46 @@ static int set_contact(const sig_daemon_t *sig, msg_t *msg, sip_t *sip, Gw__Side
     return msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)m) < 0 ? -ENOMEM : 0;
 }
 
-/* Our Record-Route entry on side s, for a party on tp. */
-static sip_record_route_t *our_rr(const sig_daemon_t *sig, su_home_t *home, Gw__Side s,
-                                  sig_tp_t tp)
+/* Copies the list `h` (Via or Record-Route: headers Sofia prepends) into
+ * msg above what is there, in its own order: one entry at a time, last
+ * first (a whole list added at once comes out reversed). 0 or -ENOMEM. */
+static int prepend_list(msg_t *msg, sip_t *sip, const msg_header_t *h)
 {
+    const msg_header_t *items[64];
+    unsigned n = 0;
+
+    for (; h && n < sizeof items / sizeof *items; h = h->sh_next)
+        items[n++] = h;
+    if (h)
+        return -ENOMEM;     /* more than 64 hops: refused, never truncated */
+    while (n > 0) {
+        msg_header_t *d = msg_header_dup_one(msg_home(msg), items[--n]);
+
+        if (d == NULL || msg_header_insert(msg, (msg_pub_t *)sip, d) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Replaces the Record-Route list by `keep` (the hops on side s beyond us,
+ * NULL = none) with our entry on side s, for a party on tp, on top. */
+static int set_rr(const sig_daemon_t *sig, msg_t *msg, sip_t *sip, Gw__Side s, sig_tp_t tp,
+                  const sip_record_route_t *keep)
+{
+    su_home_t *home = msg_home(msg);
     char *uri = sig_topo_our_uri(sig, home, s, tp);
     char *val = uri ? su_sprintf(home, "<%s;lr>", uri) : NULL;
+    sip_record_route_t *rr = val ? sip_record_route_make(home, val) : NULL;
 
-    return val ? sip_record_route_make(home, val) : NULL;
+    if (rr == NULL)
+        return -ENOMEM;
+    while (sip->sip_record_route)
+        msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_record_route);
+    /* A prepending header: the kept hops first, then ours on top. */
+    if (prepend_list(msg, sip, (const msg_header_t *)keep) < 0 ||
+        msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
+        return -ENOMEM;
+    return 0;
 }
 
 int sig_topo_request(const sig_daemon_t *sig, msg_t *msg, sip_t *sip, Gw__Side out,
@@ -201,16 +233,8 @@ int sig_topo_request(const sig_daemon_t *sig, msg_t *msg, sip_t *sip, Gw__Side o
 {
     while (sip->sip_via)
         sip_via_remove(msg, sip);
-    if (sip->sip_record_route) {
-        sip_record_route_t *rr = our_rr(sig, msg_home(msg), out, tp);
-
-        if (rr == NULL)
-            return -ENOMEM;
-        while (sip->sip_record_route)
-            msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_record_route);
-        if (msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
-            return -ENOMEM;
-    }
+    if (sip->sip_record_route && set_rr(sig, msg, sip, out, tp, NULL) < 0)
+        return -ENOMEM;
     if (contact && set_contact(sig, msg, sip, out, tp) < 0)
         return -ENOMEM;
     if (out == EXT)
@@ -230,25 +254,20 @@ int sig_topo_response(const sig_daemon_t *sig, msg_t *msg, sip_t *sip,
         tp = SIG_TP_TCP;
     while (sip->sip_via)
         sip_via_remove(msg, sip);
-    if (via && msg_header_add_dup(msg, (msg_pub_t *)sip, (const msg_header_t *)via) < 0)
+    if (prepend_list(msg, sip, (const msg_header_t *)via) < 0)
         return -ENOMEM;
-    if (sip->sip_record_route) {
-        sip_record_route_t *rr = our_rr(sig, msg_home(msg), to, tp);
-
-        while (sip->sip_record_route)
-            msg_header_remove(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_record_route);
-        /* Record-Route is a prepending header: the sender's hops first,
-         * then ours on top of them. */
-        if (rr == NULL ||
-            (req_rr &&
-             msg_header_add_dup(msg, (msg_pub_t *)sip, (const msg_header_t *)req_rr) < 0) ||
-            msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
-            return -ENOMEM;
-    }
+    if (sip->sip_record_route && set_rr(sig, msg, sip, to, tp, req_rr) < 0)
+        return -ENOMEM;
     if (contact && set_contact(sig, msg, sip, to, tp) < 0)
         return -ENOMEM;
-    if (to == EXT)
+    if (to == EXT) {
+        /* A registrar's 200 echoes the Path (ours names the INT side and
+         * the agent's flow) and may give a Service-Route of internal
+         * hosts: neither means anything to an agent beyond the border. */
+        remove_class(msg, sip, sip_path_class);
+        remove_class(msg, sip, sip_service_route_class);
         sig_topo_strip_headers(sig, msg, sip);
+    }
     return 0;
 }
 

@@ -47,7 +47,8 @@ int sig_topo_request(const sig_daemon_t *sig, msg_t *msg, sip_t *sip, Gw__Side o
  * list restored, Record-Route made of our entry on `to` followed by
  * req_rr (the route towards the sender stays as it built it, the other
  * side's hops are gone), the Contact replaced by our URI when `contact`
- * is set, and on EXT the hide_headers removed. 0 or -ENOMEM. */
+ * is set, and on EXT the hide_headers, Path and Service-Route removed.
+ * 0 or -ENOMEM. */
 int sig_topo_response(const sig_daemon_t *sig, msg_t *msg, sip_t *sip,
                       const sip_via_t *via, const sip_record_route_t *req_rr,
                       Gw__Side to, int contact);

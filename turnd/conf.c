@@ -107,7 +107,13 @@ int turn_conf_check(const turn_conf_t *c, char *err, size_t errlen)
             return -EINVAL;
         }
         /* Loading them here is what makes `turnd --check` catch a bad
-         * certificate, key or priority string before a start does. */
+         * certificate, key or priority string before a start does; a
+         * missing file is named with the line that names it. */
+        if (gw_cfg_readable("turnd", "tls_cert", c->tls_cert, "required with tls_port",
+                            err, errlen) < 0 ||
+            gw_cfg_readable("turnd", "tls_key", c->tls_key, "required with tls_port",
+                            err, errlen) < 0)
+            return -EINVAL;
         if (turn_tls_new(&tls, c->tls_cert, c->tls_key, c->tls_priority, why,
                          sizeof why) < 0) {
             snprintf(err, errlen, "tls: %s", why);

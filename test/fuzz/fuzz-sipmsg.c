@@ -1,22 +1,25 @@
 /* libFuzzer target for sigd's decisions on a parsed SIP message: the input
- * is one message as it would come off the wire, parsed by Sofia's own
- * parser (as nta does), then put through what sigd decides from it:
+ * is one message as it would come off the wire, parsed by sigd's agents'
+ * parser (Sofia's, with sipparse.c's request line and CSeq), then put
+ * through what sigd decides from it:
  *  - the outbound route for the Request-URI user (routes.c: longest
  *    prefix, the RFC 4904 ";tgrp=" selection, the alternatives of a route);
  *  - the destination policy of anti-fraud on the number before the user's
  *    parameters (antifraud.c);
  *  - the flow token of a Route naming sigd's Path (nat.c);
  *  - the SDP body, if any (sdp.c parse and endpoints).
- * Our promises checked besides the sanitizers: a route alternative is a
- * sip:/sips: URI with a host, "more" is true exactly when the next
- * alternative exists; a flow hop is a sip: URI with a numeric host and a
- * transport of udp, tcp or tls; everything allocated hangs off one home
- * (LSan). */
+ * Our promises checked besides the sanitizers: an unknown method with '+'
+ * or '`' (sipparse.c's, request line or CSeq) is an RFC 3261 token; a
+ * route alternative is a sip:/sips: URI with a host, "more" is true
+ * exactly when the next alternative exists; a flow hop is a sip: URI with
+ * a numeric host and a transport of udp, tcp or tls; everything allocated
+ * hangs off one home (LSan). */
 #include "sigd.h"
 #include "antifraud.h"
 #include "nat.h"
 #include "routes.h"
 #include "sdp.h"
+#include "sipparse.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +59,14 @@ static void setup(void)
     ready = 1;
 }
 
+/* sipparse.c takes the method names with '+' or '`' (Sofia's own parser
+ * takes the others, "(" and ")" included): those must be tokens. */
+static int method_ok(sip_method_t m, const char *name)
+{
+    return m != sip_method_unknown || name == NULL || strcspn(name, "+`") == strlen(name) ||
+           sig__sip_token(name, strlen(name));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     msg_t *msg;
@@ -64,13 +75,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!ready)
         setup();
-    msg = msg_make(sip_default_mclass(), 0, data, (isize_t)size);
+    msg = msg_make(sig_sipparse_mclass(), 0, data, (isize_t)size);
     sip = msg ? sip_object(msg) : NULL;
     if (sip == NULL || sip->sip_request == NULL) {
         if (msg)
             msg_destroy(msg);
         return 0;
     }
+    if (!method_ok(sip->sip_request->rq_method, sip->sip_request->rq_method_name))
+        fail("unknown method in the request line: '+' or '`' in a non-token");
+    if (sip->sip_cseq && !method_ok(sip->sip_cseq->cs_method, sip->sip_cseq->cs_method_name))
+        fail("unknown method in CSeq: '+' or '`' in a non-token");
     su_home_init(home);
     {
         const url_t *ru = sip->sip_request->rq_url;

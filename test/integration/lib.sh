@@ -153,3 +153,53 @@ for _ in range(200):
 print(*out)
 EOPY
 }
+
+# baresip_config DIR LISTEN RTP_PORTS [LINE...]: a baresip config in DIR
+# for a softphone on LISTEN (ADDR:PORT) that plays DIR/tone.wav (10 s of
+# 440 Hz, 8 kHz mono) as its microphone and hears nothing, with G.711 and
+# SDES SRTP; each LINE is added to the config as it is.
+baresip_config() {
+    d=$1; listen=$2; rtp=$3; shift 3
+    mkdir -p "$d"
+    /usr/bin/python3 - "$d/tone.wav" <<'EOPY'
+import math, struct, sys, wave
+w = wave.open(sys.argv[1], "wb")
+w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000)))
+                       for i in range(8000 * 10)))
+w.close()
+EOPY
+    cat >"$d/config" <<EOC
+poll_method		epoll
+sip_listen		$listen
+audio_player		alsa,null
+audio_source		aufile,$d/tone.wav
+audio_alert		alsa,null
+module_path		/usr/lib/baresip/modules
+module			g711.so
+module			aufile.so
+module			alsa.so
+module			sndfile.so
+module			srtp.so
+module			menu.so
+module_app		account.so
+rtp_ports		$rtp
+EOC
+    for l in "$@"; do printf '%s\n' "$l" >>"$d/config"; done
+}
+
+# baresip_dial DIR ACCOUNT URI LOG: baresip with DIR's config and the one
+# account ACCOUNT dials URI, talks for about 7 s (bounded at 30 s); its
+# output goes to LOG.
+baresip_dial() {
+    echo "$2" >"$1/accounts"
+    sleep 0.5
+    (cd "$1" && timeout 30 baresip -f "$1" -e "/dial $3" -t 7 >"$4" 2>&1)
+}
+
+# stream_counts LOG: "EXT-in EXT-out INT-in INT-out", the packet counters
+# of the last media stream mediad logged as ended in LOG.
+stream_counts() {
+    grep "stream 0 ended" "$1" | tail -n 1 |
+        sed 's/.*EXT in \([0-9]*\) out \([0-9]*\) dropped [0-9]*, INT in \([0-9]*\) out \([0-9]*\).*/\1 \2 \3 \4/'
+}

@@ -2,8 +2,11 @@
 # Raw SIP over UDP for the anti-fraud and NAT tests (tests only).
 #
 #   sipprobe.py send SRC_IP DST_IP:PORT METHOD URI [--auth] [--ua UA]
-#               [--count N] [--wait S] [--from-user U]
-#       Sends N requests (new Call-ID and branch each) from SRC_IP and
+#               [--count N] [--wait S] [--from-user U] [--sport P] [--to-tag]
+#               [--pace R]
+#       Sends N requests (new Call-ID and branch each) from SRC_IP (port P,
+#       default any; --to-tag: with a random To tag, as if in a dialog; R
+#       requests per second, default back to back) and
 #       prints one line per request: the status of its final response, or
 #       "none" when nothing came within S seconds (default 1). With
 #       --count > 1 requests go out back to back, then the answers are
@@ -25,14 +28,15 @@ import sys
 import time
 
 
-def request(method, uri, src, sport, auth, ua, user, n):
+def request(method, uri, src, sport, auth, ua, user, n, to_tag=False):
     cid = "%08x-%d@%s" % (random.getrandbits(32), n, src)
     br = "z9hG4bK%08x%d" % (random.getrandbits(32), n)
     hdrs = [
         "%s %s SIP/2.0" % (method, uri),
         "Via: SIP/2.0/UDP %s:%d;branch=%s;rport" % (src, sport, br),
         "From: <sip:%s@%s>;tag=%x" % (user, src, random.getrandbits(24)),
-        "To: <%s>" % (uri if method != "REGISTER" else "sip:%s@%s" % (user, src)),
+        "To: <%s>%s" % (uri if method != "REGISTER" else "sip:%s@%s" % (user, src),
+                        ";tag=%x" % random.getrandbits(32) if to_tag else ""),
         "Call-ID: %s" % cid,
         "CSeq: 1 %s" % method,
         "Contact: <sip:%s@%s:%d>" % (user, src, sport),
@@ -55,16 +59,26 @@ def cmd_send(argv):
     count = int(argv[argv.index("--count") + 1]) if "--count" in argv else 1
     wait = float(argv[argv.index("--wait") + 1]) if "--wait" in argv else 1.0
     user = argv[argv.index("--from-user") + 1] if "--from-user" in argv else "100"
+    bind_port = int(argv[argv.index("--sport") + 1]) if "--sport" in argv else 0
+    to_tag = "--to-tag" in argv
     host, port = dst.rsplit(":", 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((src, 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src, bind_port))
+    try:    # root: past rmem_max, so that no answer is lost while sending
+        s.setsockopt(socket.SOL_SOCKET, 33, 4 << 20)   # SO_RCVBUFFORCE
+    except OSError:
+        pass
+    pace = float(argv[argv.index("--pace") + 1]) if "--pace" in argv else 0
     sport = s.getsockname()[1]
     status = {}
     order = []
     for n in range(count):
-        data, cid = request(method, uri, src, sport, auth, ua, user, n)
+        data, cid = request(method, uri, src, sport, auth, ua, user, n, to_tag)
         order.append(cid)
         s.sendto(data, (host, int(port)))
+        if pace and n % 10 == 9:
+            time.sleep(10 / pace)
     deadline = time.time() + wait
     while time.time() < deadline:
         s.settimeout(max(0.01, deadline - time.time()))
@@ -95,6 +109,7 @@ def cmd_keepalive(argv):
         src, sport = src.rsplit(":", 1)
     host, port = dst.rsplit(":", 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((src, int(sport)))
     sport = s.getsockname()[1]
     data, cid = request("REGISTER", "sip:%s" % dst, src, sport, False,

@@ -5,7 +5,8 @@
 # ($NET.6) still gets its challenges; the ban is in the ban file and
 # survives a sigd restart. A scanner User-Agent gets nothing; an unknown
 # user gets the same challenge as a known one; a source over the rate
-# limit loses requests and recovers. From INT, a sipp call to an allowed
+# limit loses requests and recovers. Each drop is counted by reason in
+# `gwctl metrics` and logged. From INT, a sipp call to an allowed
 # national number and to emergency numbers goes out through the default
 # trunk route (a sipp UAS on EXT), international numbers get 403.
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +76,19 @@ u1=$(probe "$SCANNER" "$EXT:15060" REGISTER "$REG" --from-user ghost)
 u2=$(probe "$SCANNER" "$EXT:15060" REGISTER "$REG" --from-user 100)
 check "an unknown user (registrar says 404) gets the same 401 as a known one ($u1 / $u2)" \
     [ "$u1 $u2" = "401 401" ]
+
+# -- every drop is counted by reason and logged (one line per source per 10 s)
+dropped() {
+    "$BIN/gwctl" -b "$BUS" metrics 2>/dev/null |
+        awk -v r="$1" 'index($0, "gw_sig_requests_dropped_total{reason=\"" r "\"}") == 1 { print $2 }'
+}
+nb=$(dropped banned); ns=$(dropped scanner)
+check "gwctl metrics counts the banned source's drops since the restart ($nb)" [ "${nb:-0}" -eq 1 ]
+check "and the scanner's ($ns)" [ "${ns:-0}" -eq 2 ]
+check "the banned source's drop is logged" \
+    grep -q "dropped request from $ATTACKER (banned): REGISTER, banned for" "$T/sigd.log"
+check "the scanner's first drop is logged, the second only counted" sh -c \
+    "[ \$(grep -c 'from $SCANNER (scanner)' '$T/sigd.log') -eq 1 ]"
 
 # -- rate limit: 60 requests at once, burst 20, 20/s
 f1=$(probe "$FLOOD" "$EXT:15060" OPTIONS "sip:$EXT:15060" --count 60 --wait 1.5)

@@ -431,6 +431,34 @@ TEST(cfg_set_override)
     CHECK_STR(cfg.name, "a=b");
 }
 
+/* gw_cfg_readable(): a file the config names but that is not there is
+ * reported with the line naming it; after -s, with the file's name only. */
+TEST(cfg_readable)
+{
+    char err[512], want[256];
+    const char *path = tmp_write("[sigd]\nname = /nonexistent/gw-cert.pem\n");
+
+    memset(&cfg, 0, sizeof cfg);
+    CHECK_INT(gw_cfg_load(path, tsecs, NSECS, err, sizeof err), ==, 0);
+    CHECK_INT(gw_cfg_readable("sigd", "name", cfg.name, "required", err, sizeof err),
+              ==, -ENOENT);
+    snprintf(want, sizeof want, "%s:2: [sigd] name: /nonexistent/gw-cert.pem: "
+             "No such file or directory", path);
+    CHECK_STR(err, want);
+    CHECK_INT(gw_cfg_set(tsecs, NSECS, "sigd.name=/nonexistent/other.pem", err,
+                         sizeof err), ==, 0);
+    CHECK_INT(gw_cfg_readable("sigd", "name", cfg.name, "required", err, sizeof err),
+              ==, -ENOENT);
+    snprintf(want, sizeof want, "%s: [sigd] name: /nonexistent/other.pem: "
+             "No such file or directory", path);
+    CHECK_STR(err, want);
+    CHECK_INT(gw_cfg_readable("sigd", "name", "", "required with x", err, sizeof err),
+              ==, -EINVAL);
+    CHECK_CONTAINS(err, "[sigd] name: (empty): required with x");
+    CHECK_INT(gw_cfg_readable("sigd", "name", path, "required", err, sizeof err), ==, 0);
+    tmp_remove();
+}
+
 TEST(cfg_set_errors)
 {
     static const struct { const char *assign, *reason; } bad[] = {
@@ -612,6 +640,7 @@ static const gw_test_t tests[] = {
     T(cfg_bad_default),
     T(cfg_set_override),
     T(cfg_set_errors),
+    T(cfg_readable),
     T(cfg_cpu_list),
     T(cfg_list_split_empty),
     T(cfg_list_split_spaces),

@@ -405,6 +405,40 @@ TEST(sdp_parse_rejects)
     su_home_deinit(home);
 }
 
+/* Leniency (RFC 4475 esc01 and others): an a=rtpmap without a clock rate
+ * and unknown lines pass through untouched; c= and m= are still rewritten,
+ * and a malformed m= line is still refused. */
+TEST(sdp_lenient_rtpmap_passes_through)
+{
+    su_home_t home[1];
+    sig_sdp_ep_t r[2];
+    char err[256];
+    const char *in =
+        "v=0\r\n"
+        "o=mhandley 29739 7272939 IN IP4 192.0.2.1\r\n"
+        "s=-\r\n"
+        "c=IN IP4 192.0.2.1\r\n"
+        "t=0 0\r\n"
+        "m=audio 49217 RTP/AVP 0 12\r\n"
+        "m=video 3227 RTP/AVP 31\r\n"
+        "a=rtpmap:31 LPC\r\n"
+        "a=x-odd-thing:1 2 3\r\n";
+    char *out;
+
+    su_home_init(home);
+    relays(r, 2, "203.0.113.7", NULL, 40000);
+    out = rewrite_ok(home, in, r, 2);
+    CHECK(out != NULL && strstr(out, "a=rtpmap:31 LPC\r\n") != NULL);
+    CHECK(out != NULL && strstr(out, "a=x-odd-thing:1 2 3\r\n") != NULL);
+    CHECK(out != NULL && strstr(out, "m=video 40002 RTP/AVP 31\r\n") != NULL);
+    CHECK(out != NULL && strstr(out, "192.0.2.1") == NULL);
+    CHECK(out != NULL && strstr(out, "x-sigd") == NULL);
+    /* Still strict where it matters. */
+    CHECK(sig_sdp_parse(home, "v=0\r\nm=audio x RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n", 44,
+                        err, sizeof err) == NULL);
+    su_home_deinit(home);
+}
+
 TEST(sdp_parse_all_samples)
 {
     const char *const all[] = { sdp_sipp, sdp_baresip, sdp_avaya, sdp_cisco,
@@ -1240,6 +1274,7 @@ TEST(sdp_rewrite_webrtc_candidates_leak)
 static const gw_test_t tests[] = {
     T(sdp_parse_rejects),
     T(sdp_parse_all_samples),
+    T(sdp_lenient_rtpmap_passes_through),
     T(sdp_endpoints_simple),
     T(sdp_endpoints_media_level_c),
     T(sdp_endpoints_webrtc),
